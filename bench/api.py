@@ -1,0 +1,289 @@
+"""Case service benchmark: case creations and status checks with N concurrent clients.
+
+Starts ``openncii serve`` (production argon2id: 19 MiB, t=2, p=1; rate limits lifted) on a fresh
+database, or targets ``--server``, then runs two timed phases with ``--clients`` concurrent
+HTTP clients (asyncio + httpx, one keep-alive connection each):
+
+1. ``POST /api/v1/cases`` with 3 random PDQ hashes each (``--creates`` requests);
+2. ``POST /api/v1/cases/status`` with the right PIN of a random created case (``--statuses``).
+
+Prints requests/s and latency percentiles per phase (``--markdown`` for a table row). Note the
+load generator runs on the same machine as the server and takes part of its CPU.
+
+    .venv/bin/python bench/api.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ELIGIBLE = dict.fromkeys(
+    ("in_image", "adult_when_taken", "adult_now", "has_content", "intimate"), True
+)
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float]
+    wall: float
+    errors: dict[int | str, int]
+    server_cpu: float | None = None  # CPU seconds the server's processes used in the phase
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.wall
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:8s} {len(self.latencies):6d} req  {self.rate:7.1f} req/s  "
+            f"p50 {self.pct(0.50):6.1f} ms  p90 {self.pct(0.90):6.1f} ms  "
+            f"p99 {self.pct(0.99):6.1f} ms  mean {statistics.mean(self.latencies) * 1000:6.1f} ms"
+            f"  errors {self.errors or 'none'}"
+            + (
+                f"  server CPU {self.server_cpu / len(self.latencies) * 1000:.1f} ms/req"
+                if self.server_cpu is not None
+                else ""
+            )
+        )
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of ``pid`` and its live children (Linux /proc), or None."""
+    if pid is None:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+        total = 0.0
+        for one in pids:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, ValueError):
+        return None
+    return total
+
+
+def _argon2_ms(memory_kib: int, time_cost: int) -> float:
+    """Median time of one argon2id hash with these parameters on this machine, now."""
+    from argon2 import PasswordHasher, Type
+
+    hasher = PasswordHasher(
+        time_cost=time_cost, memory_cost=memory_kib, parallelism=1, type=Type.ID
+    )
+    samples = []
+    for _ in range(7):
+        start = time.perf_counter()
+        hasher.hash("12345678")
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _prepare_postgres(url: str) -> str:
+    """Use a fresh schema of the given database (created if needed) for this run."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
+        ).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    server.dispose()
+    schema = f"bench_{os.getpid()}_{int(time.time())}"
+    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+def start_server(
+    database_url: str, workers: int, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
+    env.update(
+        {
+            "OPENNCII_RATE_LIMIT_CREATE": "10000000",
+            "OPENNCII_RATE_LIMIT_STATUS": "10000000",
+            "OPENNCII_DATABASE_POOL_SIZE": "20",
+            **(extra_env or {}),
+        }
+    )
+    log = Path(tempfile.gettempdir()) / f"openncii-bench-{port}.log"
+    command = [sys.executable, "-c", "from openncii.cli import main; main()", "serve"]
+    command += ["--port", str(port), "--database-url", database_url, "--log-level", "warning"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited:\n{log.read_text()}")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("server did not start")
+
+
+async def _run_phase(
+    name: str,
+    base: str,
+    clients: int,
+    total: int,
+    make_body: Any,
+    keep: list[Any] | None,
+    server_pid: int | None = None,
+) -> Phase:
+    latencies: list[float] = []
+    errors: dict[int | str, int] = {}
+    remaining = total
+    path = "/api/v1/cases" if name == "create" else "/api/v1/cases/status"
+
+    async def worker() -> None:
+        nonlocal remaining
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            while remaining > 0:
+                remaining -= 1
+                body = make_body()
+                start = time.perf_counter()
+                try:
+                    response = await client.post(path, json=body)
+                except httpx.TransportError as exc:  # counted, not fatal: the run goes on
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
+                latencies.append(time.perf_counter() - start)
+                if response.status_code >= 300:
+                    errors[response.status_code] = errors.get(response.status_code, 0) + 1
+                elif keep is not None:
+                    created = response.json()
+                    keep.append({"case_number": created["case_number"], "pin": created["pin"]})
+
+    cpu_before = _cpu_seconds(server_pid)
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    wall = time.perf_counter() - start
+    cpu_after = _cpu_seconds(server_pid)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Phase(name, latencies, wall, errors, cpu)
+
+
+def _case_body() -> dict[str, Any]:
+    hashes = [
+        {"type": "pdq", "value": f"{random.getrandbits(256):064x}", "quality": 90} for _ in range(3)
+    ]
+    return {"eligibility": ELIGIBLE, "hashes": hashes}
+
+
+async def bench(
+    base: str, clients: int, creates: int, statuses: int, server_pid: int | None
+) -> list[Phase]:
+    # Warm-up: connections, the server's first-use secrets and caches.
+    warm: list[Any] = []
+    await _run_phase("warm-up", base, min(clients, 10), 20, _case_body, warm)
+    created: list[Any] = []
+    create = await _run_phase("create", base, clients, creates, _case_body, created, server_pid)
+    credentials = created or warm
+    status = await _run_phase(
+        "status", base, clients, statuses, lambda: random.choice(credentials), None, server_pid
+    )
+    return [create, status]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp dir")
+    parser.add_argument("--server", help="benchmark a running server instead of starting one")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--creates", type=int, default=1000)
+    parser.add_argument("--statuses", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--markdown", action="store_true", help="print markdown table rows")
+    parser.add_argument(
+        "--argon2-memory-kib", type=int, help="override (default: production 19456 KiB)"
+    )
+    parser.add_argument("--argon2-time-cost", type=int, help="override (default: production 2)")
+    args = parser.parse_args()
+
+    process = None
+    base = args.server
+    label = "server " + str(args.server)
+    if base is None:
+        url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+        backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        if backend == "PostgreSQL":
+            url = _prepare_postgres(url)
+        extra: dict[str, str] = {}
+        if args.argon2_memory_kib:
+            extra["OPENNCII_ARGON2_MEMORY_KIB"] = str(args.argon2_memory_kib)
+        if args.argon2_time_cost:
+            extra["OPENNCII_ARGON2_TIME_COST"] = str(args.argon2_time_cost)
+        argon2 = (
+            f"argon2 m={args.argon2_memory_kib} KiB t={args.argon2_time_cost}"
+            if extra
+            else "argon2id 19 MiB t=2 p=1"
+        )
+        label = f"{backend}, {args.workers} worker(s), {argon2}"
+        process, base = start_server(url, args.workers, extra)
+    try:
+        pid = process.pid if process is not None else None
+        phases = asyncio.run(bench(base, args.clients, args.creates, args.statuses, pid))
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+    load = os.getloadavg()[0]
+    argon2_now = _argon2_ms(args.argon2_memory_kib or 19456, args.argon2_time_cost or 2)
+    print(f"# {label}, {args.clients} concurrent clients (load average after: {load:.1f})")
+    print(f"# one argon2 hash on this machine right after the run: {argon2_now:.1f} ms")
+    for phase in phases:
+        print(phase.line())
+    if args.markdown:
+        for phase in phases:
+            print(
+                f"| {label} | {phase.name} | {args.clients} | {len(phase.latencies)} | "
+                f"{phase.rate:.1f} | {phase.pct(0.5):.0f} | {phase.pct(0.99):.0f} | "
+                f"{(phase.server_cpu or 0) / len(phase.latencies) * 1000:.0f} | "
+                f"{sum(phase.errors.values())} | {load:.1f} | {argon2_now:.0f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Partner feed benchmark: full sync of a large bank over HTTP, and visibility delay.
+
+    .venv/bin/python bench/feed.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+1. Builds a bank of ``--records`` hashes (default 1,000,000) in a schema of its own with COPY
+   (cases of 5 hashes, each case its own feed position, 1% of hashes with a partner's feedback):
+   not through the API.
+2. Starts ``openncii serve`` on a free loopback port and times a full sync with raw httpx
+   (FetchHashes in pages of ``--page-size``, default 1000, following nextPageToken).
+3. Visibility: opens cases through the victim API and polls FetchHashes from the saved checkpoint
+   until the new hash shows; reports the delay from the 201 answer.
+
+The schema is dropped at the end (``--keep`` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from openncii.db import make_engine, make_session_factory, migrate
+from openncii.partners import add_partner
+
+HASHES_PER_CASE = 5
+CHUNK = 50_000
+ELIGIBLE = {
+    "in_image": True,
+    "adult_when_taken": True,
+    "adult_now": True,
+    "has_content": True,
+    "intimate": True,
+}
+
+
+def _schema_url(url: str, schema: str) -> str:
+    parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def build_bank(url: str, records: int, seed: int = 1) -> str:
+    """Migrate and fill the schema behind ``url``; return a partner key."""
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    migrate(engine)
+    sessions = make_session_factory(engine)
+    now = datetime.now(UTC)
+    with sessions() as session:
+        reader_key = add_partner(session, "Bench reader", now).key
+        add_partner(session, "Bench reviewer", now)
+    cases = (records + HASHES_PER_CASE - 1) // HASHES_PER_CASE
+    started = time.perf_counter()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        stamp = now.isoformat()
+        with cursor.copy(
+            "COPY cases (id, number, pin_hash, partner_ref, status, created_at) FROM STDIN"
+        ) as copy:
+            refs = rng.randbytes(16 * cases).hex()
+            for chunk in range(1, cases + 1, CHUNK):
+                copy.write(
+                    "".join(
+                        f"{c}\tB{c:011d}\t!bench\t{refs[(c - 1) * 32 : c * 32]}\tactive\t{stamp}\n"
+                        for c in range(chunk, min(chunk + CHUNK, cases + 1))
+                    )
+                )
+        with cursor.copy(
+            "COPY hashes (id, signal_type, value, status, feed_seq, created_at, updated_at) "
+            "FROM STDIN"
+        ) as copy:
+            for chunk in range(1, records + 1, CHUNK):
+                rows = range(chunk, min(chunk + CHUNK, records + 1))
+                values = rng.randbytes(32 * len(rows)).hex()
+                copy.write(
+                    "".join(
+                        f"{row}\tmd5\t{values[i * 64 : i * 64 + 32]}\tactive\t"
+                        f"{(row - 1) // HASHES_PER_CASE + 1}\t{stamp}\t{stamp}\n"
+                        if row % 10 == 0
+                        else f"{row}\tpdq\t{values[i * 64 : (i + 1) * 64]}\tactive\t"
+                        f"{(row - 1) // HASHES_PER_CASE + 1}\t{stamp}\t{stamp}\n"
+                        for i, row in enumerate(rows)
+                    )
+                )
+        with cursor.copy("COPY case_hashes (case_id, hash_id, position) FROM STDIN") as copy:
+            for chunk in range(1, records + 1, CHUNK):
+                copy.write(
+                    "".join(
+                        f"{(row - 1) // HASHES_PER_CASE + 1}\t{row}\t{(row - 1) % 5}\n"
+                        for row in range(chunk, min(chunk + CHUNK, records + 1))
+                    )
+                )
+        with cursor.copy(
+            "COPY feedback (hash_id, partner_id, value, tags, updated_at) FROM STDIN"
+        ) as copy:
+            for row in range(1, records + 1, 100):
+                copy.write_row((row, 2, "Blocked", '["bench"]', now))
+        cursor.execute("UPDATE feed_clock SET value = %s", (cases,))
+        for table, column in (("cases", "id"), ("hashes", "id")):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                f"(SELECT max({column}) FROM {table}))"
+            )
+        raw.commit()
+        cursor.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    print(f"bank: {records:,} hashes in {cases:,} cases, {time.perf_counter() - started:.1f} s")
+    return reader_key
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
+    env.update(
+        {
+            "OPENNCII_ARGON2_TIME_COST": "2",
+            "OPENNCII_RATE_LIMIT_CREATE": "100000",
+            "OPENNCII_RATE_LIMIT_STATUS": "100000",
+        }
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from openncii.cli import main; main()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit("openncii serve did not start")
+
+
+def full_sync(base: str, key: str, page_size: int) -> tuple[int, int, float]:
+    headers = {"Ocp-Apim-Subscription-Key": key, "x-functions-key": key}
+    records = pages = 0
+    token = ""
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        started = time.perf_counter()
+        while True:
+            params: dict[str, Any] = {"startTimestamp": 0, "pageSize": page_size}
+            if token:
+                params["nextPageToken"] = token
+            response = client.get("/v1/FetchHashes", params=params)
+            response.raise_for_status()
+            page = orjson.loads(response.content)
+            records += len(page["hashRecords"])
+            pages += 1
+            if not page["hasMoreRecords"]:
+                return records, page["nextSetTimestamp"], time.perf_counter() - started
+            token = page["nextPageToken"]
+
+
+def visibility(base: str, key: str, checkpoint: int, rounds: int) -> list[float]:
+    headers = {"x-functions-key": key}
+    delays = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for _ in range(rounds):
+            value = f"{random.getrandbits(256):064x}"
+            body = {
+                "eligibility": ELIGIBLE,
+                "hashes": [{"type": "pdq", "value": value, "quality": 90}],
+            }
+            response = client.post("/api/v1/cases", json=body)
+            assert response.status_code == 201, response.text
+            created = time.perf_counter()
+            while True:
+                page = client.get(
+                    "/v1/FetchHashes",
+                    params={"startTimestamp": checkpoint, "pageSize": 1000},
+                    headers=headers,
+                ).json()
+                if any(r["hashValue"] == value for r in page["hashRecords"]):
+                    delays.append(time.perf_counter() - created)
+                    checkpoint = page["nextSetTimestamp"]
+                    break
+                if time.perf_counter() - created > 10:
+                    raise SystemExit("a new case did not show within 10 s")
+            time.sleep(0.05)
+    return delays
+
+
+def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("OPENNCII_TEST_DATABASE_URL"))
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=20, help="visibility measurements")
+    parser.add_argument("--syncs", type=int, default=2, help="full syncs (best is reported)")
+    parser.add_argument("--keep", action="store_true", help="keep the schema")
+    args = parser.parse_args()
+    if not args.database_url or not args.database_url.startswith("postgresql"):
+        raise SystemExit("--database-url postgresql+psycopg://... is required")
+    schema = f"bench_feed_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _schema_url(args.database_url, schema)
+    process = None
+    try:
+        key = build_bank(url, args.records)
+        process, base = start_server(url)
+        for run in range(args.syncs):
+            records, checkpoint, seconds = full_sync(base, key, args.page_size)
+            assert records == args.records, records
+            state = "cold record cache" if run == 0 else "warm record cache"
+            print(
+                f"full sync {run + 1} ({state}): {records:,} records in {seconds:.2f} s = "
+                f"{records / seconds:,.0f} records/s (pages of {args.page_size})"
+            )
+        delays = visibility(base, key, checkpoint, args.rounds)
+        print(
+            f"visibility after case creation ({len(delays)} cases): "
+            f"median {statistics.median(delays) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms"
+        )
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        if not args.keep:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,441 @@
+"""``/v1``: the partner API, wire-compatible with the StopNCII API (python-threatexchange).
+
+``GET /v1/FetchHashes``, ``POST /v1/SubmitFeedback``, ``POST /v1/SubmitHashes``. The partner's
+key travels in ``Ocp-Apim-Subscription-Key`` and/or ``x-functions-key`` (python-threatexchange
+sends both) or ``Authorization: Bearer``; a missing, wrong or revoked key gets 401 JSON.
+
+The FetchHashes answer is serialised without pydantic (orjson on plain dicts): it is the hot path
+of a partner's full sync. Its OpenAPI schema is declared by :class:`FetchHashesOut`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from openncii.api.deps import NowDep, RuntimeDep, SessionDep
+from openncii.api.runtime import Runtime
+from openncii.api.schemas import ErrorOut
+from openncii.db.server_secrets import server_secret
+from openncii.errors import FeedRequestError, PageTokenError, SubmissionNotAllowedError
+from openncii.feed import (
+    DEFAULT_PAGE_SIZE,
+    FEED_TOKEN_SECRET,
+    MAX_BATCH,
+    FeedbackItem,
+    SubmittedHash,
+    decode_page_token,
+    fetch_page,
+    purge_withdrawn,
+    submit_feedback,
+    submit_hashes,
+)
+from openncii.partners import PartnerInfo, authenticate_partner
+
+__all__ = ["PARTNER_API_PREFIX", "router"]
+
+#: Prefix of the partner API (as StopNCII's ``https://api.stopncii.org/v1``).
+PARTNER_API_PREFIX: Final = "/v1"
+#: Largest integer accepted for startTimestamp (JSON-safe).
+_MAX_START: Final = 2**53
+_MAX_KEY_CHARS: Final = 200
+_UNAUTHORIZED: Final = "A valid partner API key is required (Ocp-Apim-Subscription-Key, " + (
+    "x-functions-key or Authorization: Bearer)."
+)
+
+_log = logging.getLogger("openncii.api.partner_feed")
+_state_lock = threading.Lock()
+
+router = APIRouter(prefix=PARTNER_API_PREFIX, tags=["partner API"])
+
+
+#: (page token, partner id, startTimestamp, page size) of a page computed ahead of its request.
+_PrefetchKey = tuple[str, int, int, int]
+#: A page's answer body and the token of the page after it.
+_Served = tuple[bytes, str | None]
+_PREFETCH_MAX: Final = 32
+_PREFETCH_TTL_S: Final = 30.0
+_PREFETCH_WAIT_S: Final = 30.0
+_executor: ThreadPoolExecutor | None = None
+
+
+def _prefetch_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _state_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="feed-prefetch")
+        return _executor
+
+
+class _FeedState:
+    """Per-application state of the partner API: the token secret and the purge schedule."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._secret: bytes | None = None
+        self._next_purge = 0.0
+        self._lock = threading.Lock()
+        self._prefetched: dict[_PrefetchKey, tuple[float, Future[_Served]]] = {}
+        # PostgreSQL only (the performance target; SQLite serialises transactions anyway).
+        self._prefetching = runtime.engine.dialect.name == "postgresql"
+        # Let prefetches in flight finish before the engine is disposed (no connection is then
+        # handed back to a disposed pool).
+        close = runtime.close
+
+        def close_after_prefetches() -> None:
+            self.drain()
+            close()
+
+        runtime.close = close_after_prefetches  # type: ignore[method-assign]
+
+    def secret(self) -> bytes:
+        if self._secret is None:
+            with self._lock:
+                if self._secret is None:
+                    with self.runtime.sessions() as session:
+                        self._secret = server_secret(
+                            session, FEED_TOKEN_SECRET, self.runtime.clock()
+                        )
+        return self._secret
+
+    # Prefetching -------------------------------------------------------------------------------
+    # A partner syncing follows nextPageToken page after page: while it receives and reads page n,
+    # page n+1 is computed in a worker thread (the database works while the client parses). A page
+    # computed a moment early is exactly what the client would have got by asking a moment
+    # earlier, so the feed's guarantees are unchanged; the key is still checked on every request.
+
+    def take_prefetched(self, key: _PrefetchKey) -> _Served | None:
+        with self._lock:
+            entry = self._prefetched.pop(key, None)
+        if entry is None or time.monotonic() - entry[0] > _PREFETCH_TTL_S:
+            return None
+        token, partner_id, start, _size = key
+        try:
+            # Still valid now? (An expired token gets its 400 from the normal path.)
+            decode_page_token(
+                self.secret(),
+                token,
+                partner_id=partner_id,
+                start=start,
+                now=int(self.runtime.clock().timestamp()),
+            )
+        except PageTokenError:
+            return None
+        try:
+            return entry[1].result(timeout=_PREFETCH_WAIT_S)
+        except Exception:
+            return None
+
+    def drain(self) -> None:
+        """Stop prefetching and wait for the prefetches in flight."""
+        with self._lock:
+            self._prefetching = False
+            pending = [future for _, future in self._prefetched.values()]
+            self._prefetched.clear()
+        for future in pending:
+            future.cancel()
+            with contextlib.suppress(Exception):
+                future.result(timeout=_PREFETCH_WAIT_S)
+
+    def prefetch(self, key: _PrefetchKey) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not self._prefetching:
+                return
+            for old in [k for k, (at, _) in self._prefetched.items() if now - at > _PREFETCH_TTL_S]:
+                del self._prefetched[old]
+            if len(self._prefetched) >= _PREFETCH_MAX or key in self._prefetched:
+                return
+            future = _prefetch_executor().submit(self._compute, key)
+            self._prefetched[key] = (now, future)
+
+    def _compute(self, key: _PrefetchKey) -> _Served:
+        token, partner_id, start, size = key
+        with self.runtime.sessions() as session:
+            return self.serve(session, partner_id, start, size, token)
+
+    def serve(
+        self, session: Session, partner_id: int, start: int, size: int, token: str | None
+    ) -> _Served:
+        page = fetch_page(
+            session,
+            secret=self.secret(),
+            partner_id=partner_id,
+            start_timestamp=start,
+            page_size=size,
+            page_token=token,
+            now=self.runtime.clock(),
+            token_ttl_seconds=self.runtime.settings.feed_page_token_ttl_seconds,
+        )
+        return page.to_json(), page.next_page_token
+
+    def purge_due(self) -> bool:
+        interval = self.runtime.settings.feed_purge_interval_seconds
+        if interval <= 0:
+            return False
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next_purge:
+                return False
+            self._next_purge = now + interval
+            return True
+
+    def purge(self) -> None:
+        settings = self.runtime.settings
+        with self.runtime.sessions() as session:
+            purged = purge_withdrawn(
+                session, self.runtime.clock(), timedelta(days=settings.feed_retention_days)
+            )
+        if purged:
+            _log.info("purged %d withdrawn hashes past the retention window", purged)
+
+
+def _feed_state(request: Request, runtime: RuntimeDep) -> _FeedState:
+    state = getattr(request.app.state, "partner_feed", None)
+    if state is None:
+        with _state_lock:
+            state = getattr(request.app.state, "partner_feed", None)
+            if state is None:
+                state = _FeedState(runtime)
+                request.app.state.partner_feed = state
+    assert isinstance(state, _FeedState)
+    return state
+
+
+FeedStateDep = Annotated[_FeedState, Depends(_feed_state)]
+
+
+def _unauthorized() -> HTTPException:
+    return HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_partner(
+    session: SessionDep,
+    subscription_key: Annotated[str | None, Header(alias="Ocp-Apim-Subscription-Key")] = None,
+    function_key: Annotated[str | None, Header(alias="x-functions-key")] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> PartnerInfo:
+    """The partner whose key the request carries; 401 otherwise (checked on every request, so
+    a revocation takes effect on the next one). Several keys may be sent; each must be the same
+    partner's (a key that matches no partner is ignored when another one matches)."""
+    keys = {k.strip() for k in (subscription_key, function_key) if k and k.strip()}
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            keys.add(credentials.strip())
+    partners = {
+        found.id: found
+        for key in keys
+        if len(key) <= _MAX_KEY_CHARS
+        for found in [authenticate_partner(session, key)]
+        if found is not None
+    }
+    if len(partners) != 1:
+        raise _unauthorized()
+    return next(iter(partners.values()))
+
+
+PartnerDep = Annotated[PartnerInfo, Depends(get_partner)]
+
+_AUTH_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": ErrorOut, "description": "A parameter or the page token is not valid."},
+    401: {"model": ErrorOut, "description": "Missing, wrong or revoked partner key."},
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# FetchHashes
+# --------------------------------------------------------------------------------------------------
+
+
+class CSPFeedbackOut(BaseModel):
+    feedbackValue: str  # noqa: N815 - wire name
+    tags: list[str]
+    source: str
+
+
+class HashRecordOut(BaseModel):
+    lastModtimestamp: int  # noqa: N815 - wire name
+    signalType: str  # noqa: N815 - wire name
+    hashValue: str  # noqa: N815 - wire name
+    hashStatus: str  # noqa: N815 - wire name
+    caseNumbers: dict[str, str]  # noqa: N815 - wire name
+    CSPFeedbacks: list[CSPFeedbackOut]
+
+
+class FetchHashesOut(BaseModel):
+    """One page of the feed (documentation only: the answer is built without pydantic)."""
+
+    count: int
+    nextPageToken: str | None  # noqa: N815 - wire name
+    nextSetTimestamp: int  # noqa: N815 - wire name
+    hasMoreRecords: bool  # noqa: N815 - wire name
+    hashRecords: list[HashRecordOut]  # noqa: N815 - wire name
+
+
+def _int_param(name: str, text: str | None, default: int, low: int, high: int) -> int:
+    if text is None or text.strip() == "":
+        return default
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.lstrip("-").isdigit()) or len(stripped) > 20:
+        raise FeedRequestError(f"{name} must be a whole number.")
+    value = int(stripped)
+    if not low <= value <= high:
+        raise FeedRequestError(f"{name} must be between {low} and {high}.")
+    return value
+
+
+@router.get(
+    "/FetchHashes",
+    summary="A page of hash records changed since a checkpoint",
+    response_model=FetchHashesOut,
+    responses=_AUTH_ERRORS,
+)
+def fetch_hashes(
+    partner: PartnerDep,
+    session: SessionDep,
+    feed: FeedStateDep,
+    background: BackgroundTasks,
+    start_timestamp: Annotated[str | None, Query(alias="startTimestamp")] = None,
+    page_size: Annotated[str | None, Query(alias="pageSize")] = None,
+    next_page_token: Annotated[str | None, Query(alias="nextPageToken", max_length=200)] = None,
+) -> Response:
+    """Records changed after ``startTimestamp`` (a ``nextSetTimestamp`` from an earlier fetch;
+    0 for everything), ``pageSize`` at a time (default 800; more than 1000 is served as 1000).
+    Follow ``nextPageToken`` while ``hasMoreRecords``; save the last ``nextSetTimestamp``."""
+    start = _int_param("startTimestamp", start_timestamp, 0, 0, _MAX_START)
+    size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
+    token = next_page_token or None
+    served = feed.take_prefetched((token, partner.id, start, size)) if token else None
+    if served is None:
+        served = feed.serve(session, partner.id, start, size, token)
+    body, following = served
+    if following:
+        feed.prefetch((following, partner.id, start, size))
+    if feed.purge_due():
+        background.add_task(feed.purge)
+    return Response(body, media_type="application/json")
+
+
+# --------------------------------------------------------------------------------------------------
+# SubmitFeedback and SubmitHashes
+# --------------------------------------------------------------------------------------------------
+
+_Tags = Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=1000)]
+_HashValue = Annotated[str, Field(min_length=1, max_length=400_000)]
+
+
+class _WireModel(BaseModel):
+    # Partners' clients may send more than we read (python-threatexchange sends lastModtimestamp).
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class HashFeedbackIn(_WireModel):
+    hashValue: _HashValue  # noqa: N815 - wire name
+    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
+    tags: _Tags = []
+
+
+class SubmitFeedbackIn(_WireModel):
+    count: int
+    hashFeedbacks: list[HashFeedbackIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
+
+
+class SubmitFeedbackOut(BaseModel):
+    count: int = Field(description="Feedback items recorded.")
+    notFound: list[int] = Field(  # noqa: N815 - wire name
+        description="Positions (0-based) of hashes that are not in the bank."
+    )
+
+
+class CSPFeedbackIn(_WireModel):
+    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
+    tags: _Tags = []
+
+
+class HashRecordIn(_WireModel):
+    signalType: str = Field(max_length=100)  # noqa: N815 - wire name
+    hashValue: _HashValue  # noqa: N815 - wire name
+    CSPFeedbacks: list[CSPFeedbackIn] = Field(default=[], max_length=10)
+
+
+class SubmitHashesIn(_WireModel):
+    count: int
+    hashRecords: list[HashRecordIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
+
+
+class SubmitHashesOut(BaseModel):
+    count: int = Field(description="Distinct hashes stored.")
+
+
+def _check_count(count: int, items: list[Any], name: str) -> None:
+    if count != len(items):
+        raise FeedRequestError(f"count ({count}) is not the number of {name} ({len(items)}).")
+
+
+@router.post(
+    "/SubmitFeedback",
+    summary="Report what the partner found for each hash",
+    responses=_AUTH_ERRORS,
+)
+def post_submit_feedback(
+    body: SubmitFeedbackIn, partner: PartnerDep, session: SessionDep, now: NowDep
+) -> SubmitFeedbackOut:
+    """Record the partner's outcome (``PendingReview``, ``Blocked``, ``NotBlocked``, ...) for each
+    hash. The person's case status shows it; other partners see it in ``CSPFeedbacks``."""
+    _check_count(body.count, body.hashFeedbacks, "hashFeedbacks")
+    result = submit_feedback(
+        session,
+        partner.id,
+        [FeedbackItem(f.hashValue, f.feedbackValue, tuple(f.tags)) for f in body.hashFeedbacks],
+        now,
+    )
+    return SubmitFeedbackOut(count=result.recorded, notFound=list(result.unknown))
+
+
+@router.post(
+    "/SubmitHashes",
+    summary="Contribute hashes of content the partner's reviewers confirmed",
+    responses={
+        **_AUTH_ERRORS,
+        403: {"model": ErrorOut, "description": "The partner may not contribute hashes."},
+    },
+)
+def post_submit_hashes(
+    body: SubmitHashesIn,
+    partner: PartnerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+) -> SubmitHashesOut:
+    """Only for partners the helpline allowed to contribute (otherwise 403)."""
+    if not partner.can_submit:
+        raise HTTPException(403, "This partner is not allowed to submit hashes.")
+    _check_count(body.count, body.hashRecords, "hashRecords")
+    items = [
+        SubmittedHash(
+            r.signalType,
+            r.hashValue,
+            *(
+                (r.CSPFeedbacks[-1].feedbackValue, tuple(r.CSPFeedbacks[-1].tags))
+                if r.CSPFeedbacks
+                else ()
+            ),
+        )
+        for r in body.hashRecords
+    ]
+    try:
+        stored = submit_hashes(session, partner, items, runtime.rules.denylist, now)
+    except SubmissionNotAllowedError as exc:
+        raise HTTPException(403, str(exc)) from None
+    return SubmitHashesOut(count=stored)

@@ -1,0 +1,145 @@
+"""Wire schemas of the victim API (pydantic). Unknown fields are refused everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openncii.cases.validation import MAX_VPDQ_FRAMES
+
+__all__ = [
+    "CaseCreateIn",
+    "CaseCreatedOut",
+    "CaseCredentialsIn",
+    "CaseStatusOut",
+    "EligibilityIn",
+    "ErrorOut",
+    "FieldErrorOut",
+    "HashIn",
+    "HashStatusOut",
+    "Md5In",
+    "OutcomeOut",
+    "PartnerOut",
+    "PartnersOut",
+    "PdqIn",
+    "VpdqFrameIn",
+    "VpdqIn",
+]
+
+# Wire names of the hash types (the storage keys are the same strings).
+WIRE_PDQ: Final = "pdq"
+WIRE_MD5: Final = "md5"
+WIRE_VPDQ: Final = "vpdq"
+_HEX_FIELD_MAX: Final = 128
+_LANGUAGE_PATTERN: Final = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class EligibilityIn(_Strict):
+    """The five answers; all must be ``true`` to open a case."""
+
+    in_image: bool = Field(description="The person submitting is the person in the image.")
+    adult_when_taken: bool = Field(description="They were 18 or older when it was taken.")
+    adult_now: bool = Field(description="They are 18 or older now.")
+    has_content: bool = Field(description="They still have the image or video.")
+    intimate: bool = Field(description="It is nude, semi-nude or sexual.")
+
+
+class PdqIn(_Strict):
+    type: Literal["pdq"]
+    value: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
+    quality: int = Field(ge=0, le=100, description="PDQ quality (at least 50 is accepted).")
+
+
+class Md5In(_Strict):
+    type: Literal["md5"]
+    value: str = Field(max_length=_HEX_FIELD_MAX, description="32 hex digits.")
+
+
+class VpdqFrameIn(_Strict):
+    pdq: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
+    quality: int = Field(ge=0, le=100)
+    timestamp: float = Field(ge=0, description="Seconds from the start of the video.")
+    frame: int | None = Field(default=None, ge=0, description="Frame number (optional).")
+
+
+class VpdqIn(_Strict):
+    type: Literal["vpdq"]
+    frames: list[VpdqFrameIn] = Field(min_length=1, max_length=MAX_VPDQ_FRAMES)
+
+
+HashIn = Annotated[PdqIn | Md5In | VpdqIn, Field(discriminator="type")]
+
+
+class CaseCreateIn(_Strict):
+    eligibility: EligibilityIn
+    hashes: list[HashIn] = Field(min_length=1, max_length=10_000)
+    language: str | None = Field(
+        default=None, max_length=35, pattern=_LANGUAGE_PATTERN, description="BCP 47 tag."
+    )
+
+
+class CaseCreatedOut(BaseModel):
+    case_number: str = Field(description="Shown grouped: XXXX-XXXX-XXXX. Cannot be recovered.")
+    pin: str = Field(description="Shown once. Cannot be recovered.")
+    hash_count: int = Field(description="Distinct hashes stored.")
+
+
+class CaseCredentialsIn(_Strict):
+    case_number: str = Field(max_length=64)
+    pin: str = Field(max_length=64)
+
+
+class OutcomeOut(BaseModel):
+    partner: str
+    outcome: str = Field(description="PendingReview, Blocked, NotBlocked, ...")
+    at: datetime
+
+
+class HashStatusOut(BaseModel):
+    type: str
+    prefix: str = Field(description="The first characters of the hash, to tell them apart.")
+    outcomes: list[OutcomeOut]
+
+
+class CaseStatusOut(BaseModel):
+    case_number: str
+    status: Literal["active", "withdrawn"]
+    created_at: datetime
+    withdrawn_at: datetime | None
+    hashes: list[HashStatusOut]
+
+
+class PartnerOut(BaseModel):
+    name: str
+
+
+class PartnersOut(BaseModel):
+    partners: list[PartnerOut]
+
+
+class FieldErrorOut(BaseModel):
+    loc: str = Field(description="Where in the request, e.g. body.hashes.0.value.")
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a sentence for people and a stable code for programs (some codes add a
+    field: ``question`` and ``help_url`` for not_eligible, ``index`` for hash_rejected,
+    ``errors`` for invalid_request)."""
+
+    detail: str
+    code: str = Field(
+        description="not_eligible, hash_rejected, too_many_hashes, case_rejected, "
+        "invalid_request, body_too_large, not_authenticated, case_locked, rate_limited, "
+        "unavailable"
+    )
+    question: str | None = None
+    help_url: str | None = None
+    index: int | None = None
+    errors: list[FieldErrorOut] | None = None

@@ -1,0 +1,359 @@
+"""The case service: open a case from hashes, check it, withdraw it.
+
+Functions take a SQLAlchemy session (with no transaction open: each function commits its own
+short transactions), plain values and the current time, and raise errors of
+:mod:`openncii.errors`. argon2 work happens outside any transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, TypeVar
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from openncii.cases.abuse import LockoutPolicy, count_attempt, settle_attempt, throttle_key
+from openncii.cases.denylist import DenyList
+from openncii.cases.eligibility import Eligibility, check_eligibility
+from openncii.cases.numbers import (
+    format_case_number,
+    new_case_number,
+    new_partner_ref,
+    new_pin,
+    normalize_case_number,
+    normalize_pin,
+)
+from openncii.cases.pins import PinHasher
+from openncii.cases.validation import Submission, ValidHash, validate_hashes
+from openncii.db.feed_clock import (
+    advance_feed_clock,
+    stamp_hashes,
+    stamp_hashes_at_new_position,
+)
+from openncii.db.models import (
+    CASE_ACTIVE,
+    CASE_WITHDRAWN,
+    HASH_ACTIVE,
+    HASH_WITHDRAWN,
+    Case,
+    CaseHash,
+    Feedback,
+    HashRecord,
+    Partner,
+)
+from openncii.errors import AuthenticationError
+
+__all__ = [
+    "CaseRules",
+    "CaseStatus",
+    "CreatedCase",
+    "HashOutcome",
+    "HashStatus",
+    "case_status",
+    "create_case",
+    "withdraw_case",
+]
+
+_T = TypeVar("_T")
+_NUMBER_ATTEMPTS: Final = 5
+_AUTH_FAILED: Final = (
+    "This case number and PIN do not match a case. Please check both and try again."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRules:
+    """Everything the service needs besides the session: made once per process."""
+
+    pins: PinHasher
+    denylist: DenyList
+    max_hashes: int
+    lockout: LockoutPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedCase:
+    """What the person is shown once: the case number (grouped) and the PIN."""
+
+    case_number: str
+    pin: str
+    hash_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class HashOutcome:
+    partner: str
+    outcome: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HashStatus:
+    signal_type: str
+    prefix: str
+    outcomes: tuple[HashOutcome, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStatus:
+    case_number: str
+    status: str
+    created_at: datetime
+    withdrawn_at: datetime | None
+    hashes: tuple[HashStatus, ...]
+
+
+def create_case(
+    session: Session,
+    rules: CaseRules,
+    *,
+    eligibility: Eligibility,
+    hashes: Sequence[Submission],
+    language: str | None,
+    now: datetime,
+) -> CreatedCase:
+    """Validate everything, then store the case and its hashes in one transaction."""
+    check_eligibility(eligibility)
+    valid = validate_hashes(hashes, rules.denylist, rules.max_hashes)
+    pin = new_pin()
+    pin_hash = rules.pins.hash(pin)
+    for attempt in range(_NUMBER_ATTEMPTS):
+        number = new_case_number()
+        try:
+            with session.begin():
+                _store_case(session, number, pin_hash, valid, language, now)
+        except IntegrityError:
+            # A random case number or partner reference collided (about 1 in 10**17): retry.
+            if attempt == _NUMBER_ATTEMPTS - 1:
+                raise
+            continue
+        return CreatedCase(format_case_number(number), pin, len(valid))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_INSERT_CASE: Final = insert(Case).returning(Case.id)
+_INSERT_HASHES: Final = {
+    name: dialect_insert(HashRecord).on_conflict_do_nothing(index_elements=["signal_type", "value"])
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
+}
+_SELECT_HASH_IDS: Final = select(HashRecord.id, HashRecord.value).where(
+    HashRecord.signal_type == bindparam("b_type"),
+    HashRecord.value.in_(bindparam("b_values", expanding=True)),
+)
+_INSERT_LINKS: Final = insert(CaseHash)
+
+
+def _store_case(
+    session: Session,
+    number: str,
+    pin_hash: str,
+    valid: list[ValidHash],
+    language: str | None,
+    now: datetime,
+) -> None:
+    connection = session.connection()
+    case_id = connection.execute(
+        _INSERT_CASE,
+        {
+            "number": number,
+            "pin_hash": pin_hash,
+            "partner_ref": new_partner_ref(),
+            "status": CASE_ACTIVE,
+            "language": language,
+            "created_at": now,
+        },
+    ).scalar_one()
+    # Insert in a fixed order so that concurrent cases sharing hashes cannot deadlock.
+    ordered = sorted(valid, key=lambda h: h.key)
+    connection.execute(
+        _INSERT_HASHES[connection.dialect.name],
+        [
+            {
+                "signal_type": h.signal_type,
+                "value": h.value,
+                "payload": h.payload,
+                "status": HASH_ACTIVE,
+                "feed_seq": 0,
+                "created_at": now,
+                "updated_at": now,
+                "withdrawn_at": None,
+            }
+            for h in ordered
+        ],
+    )
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for h in ordered:
+        by_type[h.signal_type].append(h.value)
+    ids: dict[tuple[str, str], int] = {}
+    for signal_type, values in by_type.items():
+        rows = connection.execute(_SELECT_HASH_IDS, {"b_type": signal_type, "b_values": values})
+        for hash_id, value in rows:
+            ids[(signal_type, value)] = hash_id
+    connection.execute(
+        _INSERT_LINKS,
+        [
+            {"case_id": case_id, "hash_id": ids[h.key], "position": position, "quality": h.quality}
+            for position, h in enumerate(valid)
+        ],
+    )
+    # Last: take the feed clock and stamp every hash of the case (new, reactivated or shared).
+    stamp_hashes_at_new_position(
+        session, list(ids.values()), now, status=HASH_ACTIVE, withdrawn_at=None
+    )
+
+
+def _authenticated(
+    session: Session,
+    rules: CaseRules,
+    secret: bytes,
+    case_number: str,
+    pin: str,
+    now: datetime,
+    then: Callable[[Session, int], _T],
+) -> _T:
+    """Check the PIN, then run ``then(session, case_id)`` in the transaction that settles the
+    attempt. Raises :class:`AuthenticationError` (the same work for a wrong PIN and an unknown
+    case number) or :class:`CaseLockedError`."""
+    typed = case_number.strip().upper()
+    number = normalize_case_number(typed)
+    key = throttle_key(secret, number if number is not None else typed)
+    digits = normalize_pin(pin) or ""
+    with session.begin():
+        locked = count_attempt(session, key, rules.lockout, now)
+        row = None
+        if locked is None:
+            row = session.execute(
+                select(Case.id, Case.pin_hash).where(Case.number == (number or ""))
+            ).one_or_none()
+    if locked is not None:
+        raise locked
+    if row is not None and digits:
+        ok = rules.pins.verify(row.pin_hash, digits)
+    else:
+        ok = rules.pins.verify_nothing(digits or pin)
+    with session.begin():
+        settle_attempt(session, key, rules.lockout, now, success=ok)
+        if ok:
+            assert row is not None
+            result = then(session, int(row.id))
+    if not ok:
+        raise AuthenticationError(_AUTH_FAILED)
+    assert row is not None
+    if rules.pins.needs_rehash(row.pin_hash):
+        new_hash = rules.pins.hash(digits)
+        with session.begin():
+            session.execute(update(Case).where(Case.id == row.id).values(pin_hash=new_hash))
+    return result
+
+
+def case_status(
+    session: Session,
+    rules: CaseRules,
+    secret: bytes,
+    *,
+    case_number: str,
+    pin: str,
+    now: datetime,
+) -> CaseStatus:
+    """The status of a case, its hashes (type and prefix) and the partners' outcomes."""
+    return _authenticated(session, rules, secret, case_number, pin, now, _read_status)
+
+
+def withdraw_case(
+    session: Session,
+    rules: CaseRules,
+    secret: bytes,
+    *,
+    case_number: str,
+    pin: str,
+    now: datetime,
+) -> CaseStatus:
+    """Withdraw a case (idempotent). Its hashes become withdrawn in the partner feed unless
+    another active case holds them."""
+
+    def withdraw(session: Session, case_id: int) -> CaseStatus:
+        _withdraw(session, case_id, now)
+        return _read_status(session, case_id)
+
+    return _authenticated(session, rules, secret, case_number, pin, now, withdraw)
+
+
+def _withdraw(session: Session, case_id: int, now: datetime) -> None:
+    case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).one()
+    if case.status == CASE_WITHDRAWN:
+        return
+    case.status = CASE_WITHDRAWN
+    case.withdrawn_at = now
+    session.flush()
+    seq = advance_feed_clock(session)
+    # Decided after taking the clock: a concurrent case that shares a hash has either
+    # committed (and is seen here) or will stamp the hash active after us.
+    all_ids = set(session.scalars(select(CaseHash.hash_id).where(CaseHash.case_id == case_id)))
+    other = aliased(CaseHash)
+    held_elsewhere = set(
+        session.scalars(
+            select(other.hash_id)
+            .join(Case, Case.id == other.case_id)
+            .where(
+                other.hash_id.in_(all_ids),
+                other.case_id != case_id,
+                Case.status == CASE_ACTIVE,
+            )
+            .distinct()
+        )
+    )
+    gone = all_ids - held_elsewhere
+    stamp_hashes(session, gone, seq, now, status=HASH_WITHDRAWN, withdrawn_at=now)
+    # Still active through another case, but this case's reference changed status.
+    stamp_hashes(session, all_ids & held_elsewhere, seq, now)
+
+
+_SELECT_CASE: Final = select(Case.number, Case.status, Case.created_at, Case.withdrawn_at).where(
+    Case.id == bindparam("b_case")
+)
+#: Every hash of a case with every partner's outcome (one row per hash and partner, or one row
+#: with no partner), in the order the person sent them.
+_SELECT_HASHES_AND_OUTCOMES: Final = (
+    select(
+        CaseHash.position,
+        HashRecord.signal_type,
+        HashRecord.value,
+        Partner.name,
+        Feedback.value.label("outcome"),
+        Feedback.updated_at,
+    )
+    .join(HashRecord, HashRecord.id == CaseHash.hash_id)
+    .outerjoin(Feedback, Feedback.hash_id == HashRecord.id)
+    .outerjoin(Partner, Partner.id == Feedback.partner_id)
+    .where(CaseHash.case_id == bindparam("b_case"))
+    .order_by(CaseHash.position, Partner.name)
+)
+
+
+def _read_status(session: Session, case_id: int) -> CaseStatus:
+    connection = session.connection()
+    case = connection.execute(_SELECT_CASE, {"b_case": case_id}).one()
+    hashes: dict[int, tuple[str, str]] = {}
+    outcomes: dict[int, list[HashOutcome]] = defaultdict(list)
+    for row in connection.execute(_SELECT_HASHES_AND_OUTCOMES, {"b_case": case_id}):
+        hashes.setdefault(row.position, (row.signal_type, row.value))
+        if row.name is not None:
+            outcomes[row.position].append(
+                HashOutcome(partner=row.name, outcome=row.outcome, at=row.updated_at)
+            )
+    return CaseStatus(
+        case_number=format_case_number(case.number),
+        status=case.status,
+        created_at=case.created_at,
+        withdrawn_at=case.withdrawn_at,
+        hashes=tuple(
+            HashStatus(signal_type=kind, prefix=value[:8], outcomes=tuple(outcomes[position]))
+            for position, (kind, value) in hashes.items()
+        ),
+    )

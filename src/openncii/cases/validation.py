@@ -1,0 +1,195 @@
+"""Validation of submitted hashes: known types, exact hex, enough quality, nothing degenerate.
+
+Input is plain values (the API layer turns JSON into these); output is the normalised form that
+is stored. Every refusal is a :class:`~openncii.errors.HashRejectedError` naming the position of
+the hash and saying what is wrong, never the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from openncii.cases.denylist import DenyList
+from openncii.db.models import SIGNAL_MD5, SIGNAL_PDQ, SIGNAL_VPDQ
+from openncii.errors import (
+    CaseRejectedError,
+    HashRejectedError,
+    InvalidHashError,
+    TooManyHashesError,
+)
+from openncii.signals.md5 import normalize_md5
+from openncii.signals.pdq import MIN_QUALITY, PdqHash
+
+__all__ = [
+    "EMPTY_FILE_MD5",
+    "MAX_VPDQ_FRAMES",
+    "Md5Submission",
+    "PdqSubmission",
+    "Submission",
+    "ValidHash",
+    "VpdqFrameSubmission",
+    "VpdqSubmission",
+    "validate_hashes",
+]
+
+#: MD5 of zero bytes: what a failed or empty upload hashes to. Refused like all-zeros.
+EMPTY_FILE_MD5: Final = "d41d8cd98f00b204e9800998ecf8427e"
+_DEGENERATE_MD5: Final = frozenset({"0" * 32, "f" * 32, EMPTY_FILE_MD5})
+#: Most frames one vPDQ signature may hold (one per second for over an hour).
+MAX_VPDQ_FRAMES: Final = 5000
+#: Characters of a hash shown back to the person (enough to tell their hashes apart).
+PREFIX_LENGTH: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PdqSubmission:
+    value: str
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
+class Md5Submission:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class VpdqFrameSubmission:
+    pdq: str
+    quality: int
+    timestamp: float
+    frame: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VpdqSubmission:
+    frames: tuple[VpdqFrameSubmission, ...]
+
+
+Submission = PdqSubmission | Md5Submission | VpdqSubmission
+
+
+@dataclass(frozen=True, slots=True)
+class ValidHash:
+    """A validated, normalised hash ready to store.
+
+    ``value`` is lowercase hex (for vPDQ the SHA-256 of ``payload``, the canonical signature).
+    """
+
+    signal_type: str
+    value: str
+    quality: int | None = None
+    payload: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.signal_type, self.value)
+
+    @property
+    def prefix(self) -> str:
+        return self.value[:PREFIX_LENGTH]
+
+
+def validate_hashes(
+    submissions: Sequence[Submission], denylist: DenyList, max_hashes: int
+) -> list[ValidHash]:
+    """Validate every submission; return the distinct hashes in order of first appearance.
+
+    Raises :class:`CaseRejectedError` (no hashes), :class:`TooManyHashesError` or the
+    :class:`HashRejectedError` of the first bad hash. All or nothing: no partial case.
+    """
+    if not submissions:
+        raise CaseRejectedError("A case needs at least one hash.")
+    if len(submissions) > max_hashes:
+        raise TooManyHashesError(
+            f"A case can hold at most {max_hashes} hashes; this request has {len(submissions)}. "
+            "Please split them over several cases."
+        )
+    distinct: dict[tuple[str, str], ValidHash] = {}
+    for index, submission in enumerate(submissions):
+        valid = _validate_one(index, submission, denylist)
+        distinct.setdefault(valid.key, valid)
+    return list(distinct.values())
+
+
+def _validate_one(index: int, submission: Submission, denylist: DenyList) -> ValidHash:
+    where = f"Hash {index + 1}"
+    if isinstance(submission, PdqSubmission):
+        value = _valid_pdq(index, where, submission.value, submission.quality, denylist)
+        return ValidHash(SIGNAL_PDQ, value, quality=submission.quality)
+    if isinstance(submission, Md5Submission):
+        try:
+            value = normalize_md5(submission.value)
+        except InvalidHashError as exc:
+            raise HashRejectedError(f"{where}: {exc}.", index=index) from None
+        if value in _DEGENERATE_MD5:
+            raise HashRejectedError(
+                f"{where}: this MD5 is that of an empty or blank file, not of a real video.",
+                index=index,
+            )
+        return ValidHash(SIGNAL_MD5, value)
+    return _valid_vpdq(index, where, submission, denylist)
+
+
+def _valid_pdq(index: int, where: str, text: str, quality: int, denylist: DenyList) -> str:
+    if not 0 <= quality <= 100:
+        raise HashRejectedError(f"{where}: PDQ quality is between 0 and 100.", index=index)
+    try:
+        value = PdqHash.from_hex(text, quality).hex
+    except InvalidHashError as exc:
+        raise HashRejectedError(f"{where}: {exc}.", index=index) from None
+    if quality < MIN_QUALITY:
+        raise HashRejectedError(
+            f"{where}: the image is too plain to fingerprint reliably (quality {quality}, "
+            f"the minimum is {MIN_QUALITY}).",
+            index=index,
+        )
+    if denylist.matches(value):
+        raise HashRejectedError(
+            f"{where}: this fingerprint is that of a blank, single-colour or gradient image, "
+            "which would match many harmless images; it cannot be shared.",
+            index=index,
+        )
+    return value
+
+
+def _valid_vpdq(
+    index: int, where: str, submission: VpdqSubmission, denylist: DenyList
+) -> ValidHash:
+    frames = submission.frames
+    if not frames:
+        raise HashRejectedError(f"{where}: a vPDQ signature needs at least one frame.", index=index)
+    if len(frames) > MAX_VPDQ_FRAMES:
+        raise HashRejectedError(
+            f"{where}: a vPDQ signature holds at most {MAX_VPDQ_FRAMES} frames.", index=index
+        )
+    lines: list[str] = []
+    useful = 0
+    for position, frame in enumerate(frames):
+        at = f"{where}, frame {position + 1}"
+        if not 0 <= frame.quality <= 100:
+            raise HashRejectedError(f"{at}: PDQ quality is between 0 and 100.", index=index)
+        if not math.isfinite(frame.timestamp) or frame.timestamp < 0:
+            raise HashRejectedError(f"{at}: the timestamp must be 0 or more.", index=index)
+        number = position if frame.frame is None else frame.frame
+        if number < 0:
+            raise HashRejectedError(f"{at}: the frame number must be 0 or more.", index=index)
+        try:
+            value = PdqHash.from_hex(frame.pdq, frame.quality).hex
+        except InvalidHashError as exc:
+            raise HashRejectedError(f"{at}: {exc}.", index=index) from None
+        if frame.quality >= MIN_QUALITY and not denylist.matches(value):
+            useful += 1
+        lines.append(f"{number},{frame.quality},{value},{frame.timestamp:.3f}")
+    if useful == 0:
+        raise HashRejectedError(
+            f"{where}: no frame of this video has enough detail to fingerprint (all are blank, "
+            "plain or of low quality).",
+            index=index,
+        )
+    payload = "\n".join(lines)
+    digest = hashlib.sha256(payload.encode("ascii")).hexdigest()
+    return ValidHash(SIGNAL_VPDQ, digest, payload=payload)

@@ -1,0 +1,12 @@
+"""The ``openncii`` command line (typer). Each command group lives in its own module."""
+
+from __future__ import annotations
+
+from openncii.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

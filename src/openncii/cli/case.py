@@ -1,0 +1,176 @@
+"""``openncii case``: the desktop way for a person to open, check and withdraw a case.
+
+Files are hashed on this computer with the hashing library; only the hashes are sent. The PIN is
+always typed at a prompt (never a command-line argument, which would land in shell history and
+process lists).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import typer
+
+from openncii.cli._app import app
+
+__all__ = ["case_app"]
+
+case_app = typer.Typer(
+    name="case",
+    help="Open a case from files on this computer (only their hashes are sent), check it, "
+    "withdraw it.",
+    no_args_is_help=True,
+)
+app.add_typer(case_app)
+
+DEFAULT_SERVER: Final = "http://127.0.0.1:8000"
+_TIMEOUT_S: Final = 60.0
+_QUESTIONS: Final = (
+    ("in_image", "Are you the person in these images or videos?"),
+    ("adult_when_taken", "Were you 18 or older when they were taken?"),
+    ("adult_now", "Are you 18 or older now?"),
+    ("has_content", "Do you have the images or videos on this computer?"),
+    ("intimate", "Are they nude, semi-nude or sexual?"),
+)
+
+Server = Annotated[
+    str,
+    typer.Option("--server", envvar="OPENNCII_SERVER_URL", help="Address of the OpenNCII server."),
+]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+
+    url = server.rstrip("/") + path
+    try:
+        with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as client:
+            response = client.post(url, json=body)
+    except httpx.HTTPError as exc:
+        raise _fail(f"Cannot reach the server at {server}: {type(exc).__name__}.", 2) from None
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    if response.status_code >= 400:
+        detail = payload.get("detail") or f"the server answered {response.status_code}"
+        if response.status_code == 429 and "Retry-After" in response.headers:
+            detail = f"{detail} (retry after {response.headers['Retry-After']} s)"
+        raise _fail(str(detail))
+    return payload
+
+
+def _hash_items(files: list[Path]) -> list[dict[str, Any]]:
+    from openncii import hash_file
+    from openncii.errors import MediaError
+
+    items: list[dict[str, Any]] = []
+    for path in files:
+        typer.echo(f"Hashing {path.name} on this computer ...", err=True)
+        try:
+            result = hash_file(path)
+        except (MediaError, OSError) as exc:
+            raise _fail(f"{path}: {exc}") from None
+        if result.media == "image":
+            if not result.shareable or result.pdq is None or result.quality is None:
+                raise _fail(
+                    f"{path}: this image is too plain to fingerprint reliably; it cannot be used."
+                )
+            items.append({"type": "pdq", "value": result.pdq, "quality": result.quality})
+        else:
+            items.append({"type": "md5", "value": result.md5})
+            frames = list(result.vpdq or ())
+            if frames:
+                items.append(
+                    {
+                        "type": "vpdq",
+                        "frames": [
+                            {
+                                "frame": f.frame,
+                                "pdq": f.pdq,
+                                "quality": f.quality,
+                                "timestamp": round(f.timestamp, 6),
+                            }
+                            for f in frames
+                        ],
+                    }
+                )
+    return items
+
+
+@case_app.command("create")
+def create(
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="Images or videos."),
+    ],
+    server: Server = DEFAULT_SERVER,
+    language: Annotated[str | None, typer.Option(help="Your language (BCP 47), e.g. en.")] = None,
+) -> None:
+    """Hash FILES here, send only the hashes, and print the case number and PIN."""
+    answers = {key: typer.confirm(question, default=False) for key, question in _QUESTIONS}
+    items = _hash_items(files)
+    body: dict[str, Any] = {"eligibility": answers, "hashes": items}
+    if language:
+        body["language"] = language
+    created = _post(server, "/api/v1/cases", body)
+    typer.echo("")
+    typer.echo("Your case is open. Write these down now: they cannot be shown again.")
+    typer.echo(f"  Case number: {created['case_number']}")
+    typer.echo(f"  PIN:         {created['pin']}")
+    typer.echo(f"  Hashes sent: {created['hash_count']}")
+
+
+def _credentials(case_number: str | None) -> dict[str, str]:
+    number = case_number or typer.prompt("Case number")
+    pin = typer.prompt("PIN", hide_input=True)
+    return {"case_number": number, "pin": pin}
+
+
+def _print_status(status: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(status))
+        return
+    typer.echo(f"Case {status['case_number']}: {status['status']} (opened {status['created_at']})")
+    for item in status.get("hashes", []):
+        outcomes = ", ".join(f"{o['partner']}: {o['outcome']}" for o in item["outcomes"])
+        typer.echo(
+            f"  {item['type']} {item['prefix']}…  {outcomes or 'no answer from partners yet'}"
+        )
+
+
+CaseNumber = Annotated[
+    str | None, typer.Option("--case-number", help="Your case number (asked if not given).")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the status as JSON.")]
+
+
+@case_app.command("status")
+def status(
+    case_number: CaseNumber = None, server: Server = DEFAULT_SERVER, as_json: AsJson = False
+) -> None:
+    """Show a case's status. The PIN is asked at a prompt."""
+    _print_status(_post(server, "/api/v1/cases/status", _credentials(case_number)), as_json)
+
+
+@case_app.command("withdraw")
+def withdraw(
+    case_number: CaseNumber = None,
+    server: Server = DEFAULT_SERVER,
+    as_json: AsJson = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Withdraw a case: its hashes are withdrawn from every partner. The PIN is asked."""
+    credentials = _credentials(case_number)
+    if not yes and not typer.confirm("Withdraw this case from every partner?", default=False):
+        raise _fail("Nothing was changed.", 1)
+    _print_status(_post(server, "/api/v1/cases/withdraw", credentials), as_json)

@@ -1,0 +1,131 @@
+"""``openncii partners``: the helpline onboards and offboards participating companies.
+
+These commands work on the database directly (run them where the server runs); they apply the
+migrations first, like ``openncii serve``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from openncii.cli._app import app
+
+__all__ = ["partners_app"]
+
+partners_app = typer.Typer(
+    name="partners",
+    help="Manage participating companies (helpline): add, list, revoke.",
+    no_args_is_help=True,
+)
+app.add_typer(partners_app)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (OPENNCII_DATABASE_URL); default: SQLite in the user data dir.",
+    ),
+]
+
+
+@contextmanager
+def _session(database_url: str | None) -> Iterator[Session]:
+    from openncii.db import make_engine, make_session_factory, migrate
+    from openncii.errors import ConfigurationError
+    from openncii.settings import Settings
+
+    settings = Settings() if database_url is None else Settings(database_url=database_url)
+    try:
+        engine = make_engine(settings.database_url)
+    except ConfigurationError as exc:
+        typer.echo(f"openncii partners: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        migrate(engine)
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@partners_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Public name of the company.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"name", "key"}.')] = False,
+    can_submit: Annotated[
+        bool, typer.Option("--can-submit", help="Allow it to contribute hashes.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a partner and print its API key once (it is stored only hashed)."""
+    from openncii.errors import ServiceError
+    from openncii.partners import add_partner
+
+    with _session(database_url) as session:
+        try:
+            created = add_partner(session, name, _now(), can_submit=can_submit)
+        except ServiceError as exc:
+            typer.echo(f"openncii partners add: {exc}", err=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps({"name": created.partner.name, "key": created.key}))
+        return
+    typer.echo(f"Partner {created.partner.name!r} created. Its API key (shown only now):")
+    typer.echo(created.key)
+
+
+@partners_app.command("list")
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List partners: name, whether they may submit hashes, created, revoked."""
+    from openncii.partners import list_partners
+
+    with _session(database_url) as session:
+        partners = list_partners(session)
+    for p in partners:
+        record = {
+            "name": p.name,
+            "active": p.active,
+            "can_submit": p.can_submit,
+            "created_at": p.created_at.isoformat(),
+            "revoked_at": p.revoked_at.isoformat() if p.revoked_at else None,
+        }
+        if as_json:
+            typer.echo(json.dumps(record))
+        else:
+            state = "active" if p.active else f"revoked {p.revoked_at:%Y-%m-%d %H:%M}"
+            submit = ", may submit hashes" if p.can_submit else ""
+            typer.echo(f"{p.name}\t{state}{submit}\t(added {p.created_at:%Y-%m-%d})")
+    if not partners and not as_json:
+        typer.echo("No partners yet. Add one with: openncii partners add NAME", err=True)
+
+
+@partners_app.command("revoke")
+def revoke(
+    name: Annotated[str, typer.Argument(help="Name of the partner.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a partner's API key; it stops working on its next request."""
+    from openncii.errors import ServiceError
+    from openncii.partners import revoke_partner
+
+    with _session(database_url) as session:
+        try:
+            revoked = revoke_partner(session, name, _now())
+        except ServiceError as exc:
+            typer.echo(f"openncii partners revoke: {exc}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"Partner {revoked.name!r} revoked.")

@@ -1,0 +1,1 @@
+"""Alembic migrations of the OpenNCII database, shipped inside the package."""

@@ -1,0 +1,286 @@
+"""SQLAlchemy 2 models of the case service and of the partner feed.
+
+Table and column names, and the strings stored in them, are explicit constants: renaming a Python
+attribute never changes the schema. Every schema change goes through an Alembic migration in
+``openncii/db/migrations/versions``.
+
+The feed (partner API) reads ``hashes``: one row per distinct (signal type, value), with
+``feed_seq``, a number that grows with every change of the row. Writers take the single
+``feed_clock`` row lock, bump it and stamp the rows they changed as their last statements, so feed
+sequence numbers become visible in increasing order: a reader that has seen ``n`` will never later
+find a row stamped below ``n``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "CASE_ACTIVE",
+    "CASE_STATUSES",
+    "CASE_WITHDRAWN",
+    "FEED_CLOCK_ID",
+    "HASH_ACTIVE",
+    "HASH_WITHDRAWN",
+    "SIGNAL_MD5",
+    "SIGNAL_PDQ",
+    "SIGNAL_TYPES",
+    "SIGNAL_VPDQ",
+    "AuthThrottle",
+    "Base",
+    "Case",
+    "CaseHash",
+    "FeedCheckpoint",
+    "FeedClock",
+    "FeedRecordCache",
+    "Feedback",
+    "HashRecord",
+    "Partner",
+    "RateCounter",
+    "ServerSecret",
+    "UTCDateTime",
+]
+
+# Stored values (storage keys). Never derived from class names.
+SIGNAL_PDQ: Final = "pdq"
+SIGNAL_MD5: Final = "md5"
+SIGNAL_VPDQ: Final = "vpdq"
+SIGNAL_TYPES: Final = (SIGNAL_PDQ, SIGNAL_MD5, SIGNAL_VPDQ)
+
+CASE_ACTIVE: Final = "active"
+CASE_WITHDRAWN: Final = "withdrawn"
+CASE_STATUSES: Final = (CASE_ACTIVE, CASE_WITHDRAWN)
+
+HASH_ACTIVE: Final = "active"
+HASH_WITHDRAWN: Final = "withdrawn"
+
+#: Primary key of the one row of ``feed_clock``.
+FEED_CLOCK_ID: Final = 1
+
+_NAMING: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores it naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention (stable constraint names in migrations)."""
+
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class Case(Base):
+    """A person's case: hashes submitted together, reachable with the case number and PIN."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The 12 symbols of the case number, without separators (unique, random).
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    #: argon2id hash of the PIN (PHC string). The PIN itself is never stored.
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    #: Opaque reference shown to partners instead of the case number (unique, random).
+    partner_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=CASE_ACTIVE)
+    language: Mapped[str | None] = mapped_column(String(35), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    hashes: Mapped[list[CaseHash]] = relationship(
+        back_populates="case", order_by="CaseHash.position"
+    )
+
+
+class HashRecord(Base):
+    """One distinct hash as the partner feed carries it, shared by every case that holds it."""
+
+    __tablename__ = "hashes"
+    __table_args__ = (
+        UniqueConstraint("signal_type", "value", name="uq_hashes_signal_value"),
+        # Keyset pagination of the partner feed: ORDER BY feed_seq, id (migration 0002).
+        Index("ix_hashes_feed_position", "feed_seq", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    #: Lowercase hex: the PDQ or MD5 value; for vPDQ the SHA-256 of the canonical signature.
+    value: Mapped[str] = mapped_column(String(64))
+    #: vPDQ only: the canonical signature (one ``frame,quality,pdq,timestamp`` line per frame).
+    payload: Mapped[str | None] = mapped_column(Text, default=None)
+    status: Mapped[str] = mapped_column(String(16), default=HASH_ACTIVE)
+    #: Position of the row's last change in the feed (see the module docstring).
+    feed_seq: Mapped[int] = mapped_column(BigInteger, index=True, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class CaseHash(Base):
+    """Membership of a hash in a case, with the quality the person's device reported."""
+
+    __tablename__ = "case_hashes"
+    __table_args__ = (Index("ix_case_hashes_hash_id", "hash_id"),)
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash_id: Mapped[int] = mapped_column(
+        ForeignKey("hashes.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    case: Mapped[Case] = relationship(back_populates="hashes")
+    hash: Mapped[HashRecord] = relationship()
+
+
+class FeedClock(Base):
+    """A single row whose lock orders every change of the feed (see the module docstring)."""
+
+    __tablename__ = "feed_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FeedCheckpoint(Base):
+    """A ``nextSetTimestamp`` handed to partners and the feed position it stands for.
+
+    ``ts`` looks like Unix seconds (clients show it as a time) and grows with ``seq``; resuming
+    from ``ts`` returns exactly the rows stamped after ``seq`` (see :mod:`openncii.feed.cursor`).
+    """
+
+    __tablename__ = "feed_checkpoints"
+
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeedRecordCache(Base):
+    """A hash's feed record as partners receive it (JSON), valid while ``feed_seq`` matches.
+
+    Every change of a record restamps ``hashes.feed_seq``, so the record is a function of
+    (``hash_id``, ``feed_seq``); readers fill this cache (see :mod:`openncii.feed.service`).
+    """
+
+    __tablename__ = "feed_record_cache"
+
+    #: ``hashes.id`` without a foreign key: the per-row check would double the cost of filling
+    #: the cache; the retention purge deletes a hash's entry with the hash.
+    hash_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    feed_seq: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class Partner(Base):
+    """A participating company. Its API key is stored only as a SHA-256 digest."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Public name (shown to people and, as the feedback source, to other partners).
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Whether the helpline allowed this partner to contribute hashes (partner API).
+    can_submit: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Feedback(Base):
+    """A partner's latest outcome for one hash (``PendingReview``, ``Blocked``, ...)."""
+
+    __tablename__ = "feedback"
+
+    hash_id: Mapped[int] = mapped_column(
+        ForeignKey("hashes.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    value: Mapped[str] = mapped_column(String(32))
+    #: JSON list of the partner's tags.
+    tags: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    partner: Mapped[Partner] = relationship()
+
+
+class AuthThrottle(Base):
+    """Failed PIN attempts per case number, known or not (so a lockout reveals nothing).
+
+    ``key`` is an HMAC of the normalised case number under the server secret.
+    """
+
+    __tablename__ = "auth_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateCounter(Base):
+    """Requests per client (an HMAC of its address, never the address) in fixed windows."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_window_start", "window_start"),)
+
+    bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ServerSecret(Base):
+    """Random secrets made once per installation and shared by every worker."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

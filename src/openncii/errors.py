@@ -1,0 +1,190 @@
+"""The one exception tree of OpenNCII.
+
+Every error the library raises on purpose derives from :class:`OpenNCIIError`. Domain services
+raise these; only ``openncii.api`` turns them into HTTP answers and only ``openncii.cli`` into
+exit statuses. Messages are written for people: they say what is wrong and, where it helps, what
+to do. They never contain PINs, hash values or media bytes.
+
+::
+
+    OpenNCIIError
+    ├── MediaError                 the file could not be hashed
+    │   ├── UnsupportedMediaError  not an image or video format we decode
+    │   ├── CorruptMediaError      truncated, empty or malformed data
+    │   └── MediaTooLargeError     pixel or frame limits exceeded (decompression bombs)
+    ├── SignalError                a hash value is malformed or unusable
+    │   ├── InvalidHashError       wrong length, not hex, unknown type
+    │   └── LowQualityError        PDQ quality below the shareable minimum
+    └── (service errors are added by the layers that need them)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptMediaError",
+    "InvalidHashError",
+    "LowQualityError",
+    "MediaError",
+    "MediaTooLargeError",
+    "OpenNCIIError",
+    "SignalError",
+    "UnsupportedMediaError",
+]
+
+
+class OpenNCIIError(Exception):
+    """Base class of every error OpenNCII raises on purpose."""
+
+
+class MediaError(OpenNCIIError):
+    """A media file could not be decoded or hashed."""
+
+
+class UnsupportedMediaError(MediaError):
+    """The file is not in an image or video format OpenNCII can decode."""
+
+
+class CorruptMediaError(MediaError):
+    """The file is empty, truncated or malformed."""
+
+
+class MediaTooLargeError(MediaError):
+    """The file claims more pixels or frames than we are willing to decode."""
+
+
+class SignalError(OpenNCIIError):
+    """A hash value is malformed or unusable."""
+
+
+class InvalidHashError(SignalError, ValueError):
+    """A hash value has the wrong length, is not hex, or has an unknown type."""
+
+
+class LowQualityError(SignalError):
+    """A PDQ hash's quality is below the minimum for sharing (50)."""
+
+
+# ==================================================================================================
+# Service errors: the case service and partner management (openncii.cases, openncii.partners,
+# openncii.db). Owned by the case-service layer; openncii.api maps each to one HTTP status.
+#
+#   OpenNCIIError
+#   └── ServiceError
+#       ├── ConfigurationError       a setting (database URL, deny-list file) is unusable
+#       ├── NotEligibleError         an eligibility answer is "no" (422, says where to get help)
+#       ├── CaseRejectedError        the submitted hashes cannot open a case (422)
+#       │   ├── HashRejectedError    one hash is malformed, low quality or degenerate
+#       │   └── TooManyHashesError   more hashes than a case may hold
+#       ├── AuthenticationError      wrong PIN or unknown case number: one error for both (401)
+#       ├── RateLimitedError         too many requests from this client (429, retry_after)
+#       │   └── CaseLockedError      too many wrong PINs for this case number (429, retry_after)
+#       ├── PartnerExistsError       a partner with this name exists (409)
+#       └── PartnerNotFoundError     no partner with this name (404)
+# ==================================================================================================
+
+__all__ += [
+    "AuthenticationError",
+    "CaseLockedError",
+    "CaseRejectedError",
+    "ConfigurationError",
+    "HashRejectedError",
+    "NotEligibleError",
+    "PartnerExistsError",
+    "PartnerNotFoundError",
+    "RateLimitedError",
+    "ServiceError",
+    "TooManyHashesError",
+]
+
+
+class ServiceError(OpenNCIIError):
+    """An error of the case service or of partner management."""
+
+
+class ConfigurationError(ServiceError):
+    """A setting is unusable (bad database URL, unreadable deny-list file, ...)."""
+
+
+class NotEligibleError(ServiceError):
+    """The person answered "no" to an eligibility question.
+
+    ``question`` is the wire name of the question; ``help_url`` points to a service that can help.
+    """
+
+    def __init__(self, message: str, *, question: str, help_url: str | None = None) -> None:
+        super().__init__(message)
+        self.question = question
+        self.help_url = help_url
+
+
+class CaseRejectedError(ServiceError):
+    """The submitted hashes cannot open a case; nothing was stored."""
+
+
+class HashRejectedError(CaseRejectedError):
+    """One submitted hash is malformed, of low quality or degenerate.
+
+    ``index`` is its 0-based position in the request's ``hashes`` list.
+    """
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class TooManyHashesError(CaseRejectedError):
+    """More hashes than one case may hold."""
+
+
+class AuthenticationError(ServiceError):
+    """The case number and PIN do not open a case (the same error whichever is wrong)."""
+
+
+class RateLimitedError(ServiceError):
+    """Too many requests; ``retry_after`` is the number of seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+class CaseLockedError(RateLimitedError):
+    """Too many wrong PINs were tried for this case number; it is locked for a while."""
+
+
+class PartnerExistsError(ServiceError):
+    """A partner with this name already exists."""
+
+
+class PartnerNotFoundError(ServiceError):
+    """No partner has this name."""
+
+
+# ==================================================================================================
+# Partner feed errors (openncii.feed): the StopNCII-compatible hash feed and partner submissions.
+# Owned by the feed layer; openncii.api answers 400 for each (the default mapping of OpenNCIIError).
+#
+#   ServiceError
+#   └── FeedError                    a partner request the feed cannot answer
+#       ├── FeedRequestError         a parameter is out of range or inconsistent (400)
+#       │   └── PageTokenError       nextPageToken forged, altered, expired or from another fetch
+#       └── SubmissionNotAllowedError  the partner may not contribute hashes (the API answers 403)
+# ==================================================================================================
+
+__all__ += ["FeedError", "FeedRequestError", "PageTokenError", "SubmissionNotAllowedError"]
+
+
+class FeedError(ServiceError):
+    """A partner-feed request that cannot be answered."""
+
+
+class FeedRequestError(FeedError):
+    """A parameter of a partner request is out of range or inconsistent."""
+
+
+class PageTokenError(FeedRequestError):
+    """The page token is not one this server issued for this fetch, or it has expired."""
+
+
+class SubmissionNotAllowedError(FeedError):
+    """The partner is not allowed by the helpline to contribute hashes."""

@@ -1,0 +1,47 @@
+"""The partner feed (domain layer): a StopNCII-compatible hash feed, feedback and submissions.
+
+No FastAPI and no HTTP here: functions take a session and plain values and raise
+:mod:`openncii.errors` exceptions. ``openncii.api.routes.partner_feed`` serves them under ``/v1``.
+"""
+
+from __future__ import annotations
+
+from openncii.feed.cursor import MAX_LEAD_SECONDS
+from openncii.feed.service import (
+    DEFAULT_PAGE_SIZE,
+    MAX_BATCH,
+    MAX_PAGE_SIZE,
+    SIGNAL_WIRE_NAMES,
+    FeedbackItem,
+    FeedbackResult,
+    FeedPage,
+    SubmittedHash,
+    fetch_page,
+    purge_withdrawn,
+    submit_feedback,
+    submit_hashes,
+)
+from openncii.feed.tokens import PageToken, decode_page_token, encode_page_token
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "FEED_TOKEN_SECRET",
+    "MAX_BATCH",
+    "MAX_LEAD_SECONDS",
+    "MAX_PAGE_SIZE",
+    "SIGNAL_WIRE_NAMES",
+    "FeedPage",
+    "FeedbackItem",
+    "FeedbackResult",
+    "PageToken",
+    "SubmittedHash",
+    "decode_page_token",
+    "encode_page_token",
+    "fetch_page",
+    "purge_withdrawn",
+    "submit_feedback",
+    "submit_hashes",
+]
+
+#: Name of the server secret (``openncii.db.server_secrets``) that signs page tokens.
+FEED_TOKEN_SECRET = "feed-page-token"  # noqa: S105 - the name of a secret, not a secret

@@ -1,0 +1,141 @@
+"""Hash one media file as the person's device does: ``openncii.hash_file``.
+
+This is the only place that joins ``media/`` (decoding) and ``signals/`` (fingerprints). The
+result's attributes are the fields of ``openncii hash --json`` (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from openncii.errors import UnsupportedMediaError
+from openncii.media.images import load_image_for_hashing
+from openncii.media.sniff import MediaKind, sniff_media
+from openncii.signals.md5 import md5_file
+from openncii.signals.pdq import MIN_QUALITY, pdq_from_rgb
+
+__all__ = ["DEFAULT_VIDEO_FPS", "FileHashes", "VideoFrameHash", "hash_file"]
+
+#: Frames hashed per second of video by default (0 means every frame).
+DEFAULT_VIDEO_FPS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrameHash:
+    """The PDQ hash of one sampled video frame (a vPDQ feature)."""
+
+    frame: int
+    timestamp: float
+    pdq: str
+    quality: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "frame": self.frame,
+            "timestamp": round(self.timestamp, 6),
+            "pdq": self.pdq,
+            "quality": self.quality,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileHashes:
+    """Every fingerprint of one file.
+
+    Images carry ``pdq`` and ``quality`` (and ``dihedral`` when asked for); videos carry
+    ``vpdq``, one entry per sampled frame, and ``pdq``/``quality`` are ``None``. ``shareable`` is
+    false when nothing in the file has PDQ quality >= 50: such a hash finds copies poorly and
+    is not sent (the MD5 of a video is always usable).
+    """
+
+    path: str
+    media: Literal["image", "video"]
+    md5: str
+    pdq: str | None
+    quality: int | None
+    dihedral: tuple[str, ...] | None = None
+    vpdq: tuple[VideoFrameHash, ...] | None = field(default=None, repr=False)
+
+    @property
+    def shareable(self) -> bool:
+        if self.media == "image":
+            return self.quality is not None and self.quality >= MIN_QUALITY
+        return True
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of ``openncii hash --json`` for this file."""
+        out: dict[str, Any] = {
+            "path": self.path,
+            "media": self.media,
+            "md5": self.md5,
+            "pdq": self.pdq,
+            "quality": self.quality,
+            "shareable": self.shareable,
+        }
+        if self.dihedral is not None:
+            out["dihedral"] = list(self.dihedral)
+        if self.vpdq is not None:
+            out["vpdq"] = [frame.to_json() for frame in self.vpdq]
+        return out
+
+
+def hash_file(
+    path: str | Path,
+    dihedral: bool = False,
+    *,
+    video_fps: float = DEFAULT_VIDEO_FPS,
+    fast: bool = True,
+) -> FileHashes:
+    """Hash one image or video file.
+
+    Images are decoded with EXIF orientation applied and, with ``fast`` (the default), at a
+    reduced scale where the format allows it (JPEG draft mode), which keeps the hash within a few
+    bits of the full-resolution one at a fraction of the cost. Videos get the MD5 of the file and
+    the PDQ of ``video_fps`` frames per second (``0``: every frame).
+
+    Raises :class:`openncii.MediaError` (a subclass says what went wrong) for files that cannot
+    be hashed.
+    """
+    p = Path(path)
+    if not p.is_file():
+        if not p.exists():
+            raise FileNotFoundError(f"no such file: {p}")
+        # A folder, device or pipe: reading it could block or never end.
+        raise UnsupportedMediaError("not a regular file (a folder, device or pipe)")
+    kind = sniff_media(p)
+    if kind is MediaKind.IMAGE:
+        # hashlib and Pillow's decoders release the GIL: the MD5 runs beside the decode.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="openncii-md5") as pool:
+            md5_future = pool.submit(md5_file, p)
+            rgb = load_image_for_hashing(p, fast=fast)
+            pdq = pdq_from_rgb(rgb)
+            md5 = md5_future.result()
+        variants = tuple(h.hex for h in pdq.dihedral()) if dihedral else None
+        return FileHashes(
+            path=str(path),
+            media="image",
+            md5=md5,
+            pdq=pdq.hex,
+            quality=pdq.quality,
+            dihedral=variants,
+        )
+    # A video: PyAV is imported only when one is met.
+    from openncii.media.video import iter_video_frames
+
+    frames = tuple(
+        _frame_hash(frame.index, frame.timestamp, frame.rgb)
+        for frame in iter_video_frames(p, fps=video_fps)
+    )
+    md5 = md5_file(p)
+    return FileHashes(path=str(path), media="video", md5=md5, pdq=None, quality=None, vpdq=frames)
+
+
+def _frame_hash(index: int, timestamp: float, rgb: npt.NDArray[np.uint8]) -> VideoFrameHash:
+    pdq = pdq_from_rgb(rgb)
+    return VideoFrameHash(frame=index, timestamp=timestamp, pdq=pdq.hex, quality=pdq.quality)

@@ -1,0 +1,3 @@
+"""Decoding images and videos into RGB pixels (no web, no database)."""
+
+from __future__ import annotations

@@ -1,0 +1,45 @@
+// The victim API (/api/v1). Only fingerprints, eligibility answers, case numbers and PINs are
+// ever sent, always as JSON in a POST body (never in a URL). No cookies.
+
+const BASE = "api/v1";
+
+async function call(method, path, body) {
+  let response;
+  try {
+    response = await fetch(`${BASE}${path}`, {
+      method,
+      headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    return { ok: false, status: 0, data: null };
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  const retryAfter = Number(response.headers.get("Retry-After")) || null;
+  return { ok: response.ok, status: response.status, data, retryAfter };
+}
+
+/** POST /cases: {eligibility, hashes, language} -> 201 {case_number, pin, hash_count}. */
+export function createCase(eligibility, hashes, language) {
+  return call("POST", "/cases", { eligibility, hashes, language });
+}
+
+export function caseStatus(caseNumber, pin) {
+  return call("POST", "/cases/status", { case_number: caseNumber, pin });
+}
+
+export function withdrawCase(caseNumber, pin) {
+  return call("POST", "/cases/withdraw", { case_number: caseNumber, pin });
+}
+
+export function listPartners() {
+  return call("GET", "/partners");
+}

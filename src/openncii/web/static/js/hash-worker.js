@@ -1,0 +1,292 @@
+// The hashing worker: everything that touches the person's files runs here, off the page's
+// main thread. It answers with fingerprints only; pixels and bytes never leave the device.
+//
+// Messages in:  {type: "hash", id, file}        -> progress..., then done or failed
+//               {type: "pixels", id, rgba, width, height}  -> {type: "pixels", id, pdq, quality}
+// Messages out: {type: "progress", id, fraction}
+//               {type: "done", id, kind: "image", pdq, quality, thumb}
+//               {type: "done", id, kind: "video", md5, frames: [{pdq, quality, timestamp}],
+//                decoded: bool, thumb}
+//               {type: "failed", id, reason: "unsupported" | "unreadable"}
+
+import { md5Blob } from "./md5.js";
+import { openMp4 } from "./mp4.js";
+import { pdqFromRGBA } from "./pdq.js";
+import { imageInfo, sniffKind } from "./probe.js";
+
+/** Big images are decoded smaller: a JPEG at 1/2, 1/4 or 1/8 scale (which its decoder does
+ * almost for free) keeping the short side at least MIN_SIDE, as the Python library does; other
+ * formats, when their short side is above RESIZE_ABOVE, to a short side of TARGET_SIDE. */
+const MIN_SIDE = 512;
+const RESIZE_ABOVE = 1024;
+const TARGET_SIDE = 768;
+const THUMB_SIDE = 96;
+/** The largest image decoded (as the Python library): 200 megapixels. */
+const MAX_PIXELS = 200_000_000;
+/** Video frames hashed per second, and at most this many frames per video. */
+const FRAMES_PER_SECOND = 1;
+const MAX_FRAMES = 300;
+
+class HashError extends Error {
+  constructor(reason) {
+    super(reason);
+    this.reason = reason;
+  }
+}
+
+function post(message, transfer = []) {
+  self.postMessage(message, transfer);
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  if (msg.type === "pixels") {
+    const { hex, quality } = pdqFromRGBA(msg.rgba, msg.width, msg.height);
+    post({ type: "pixels", id: msg.id, pdq: hex, quality });
+    return;
+  }
+  if (msg.type !== "hash") return;
+  try {
+    const kind = await sniffKind(msg.file);
+    if (kind === "image") await hashImage(msg.id, msg.file);
+    else if (kind === "video") await hashVideo(msg.id, msg.file);
+    else throw new HashError("unsupported");
+  } catch (err) {
+    post({ type: "failed", id: msg.id, reason: err instanceof HashError ? err.reason : "unreadable" });
+  }
+};
+
+function scaledSize(width, height, side) {
+  const scale = side / Math.min(width, height);
+  return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+}
+
+/** Decode an image upright, without colour conversion, small enough to hash quickly: an
+ * ImageBitmap, or a VideoFrame from WebCodecs' ImageDecoder. */
+async function decodeImage(file) {
+  const options = { colorSpaceConversion: "none", imageOrientation: "from-image" };
+  let info = null;
+  try {
+    info = await imageInfo(file);
+  } catch {
+    info = null;
+  }
+  // A file that claims more pixels than any camera makes is refused before decoding.
+  if (info && info.width * info.height > MAX_PIXELS) throw new HashError("unreadable");
+  if (info && info.width > 0 && info.height > 0) {
+    const swap = info.orientation >= 5;
+    const width = swap ? info.height : info.width;
+    const height = swap ? info.width : info.height;
+    if (info.format === "jpeg") {
+      let scale = 1;
+      while (scale < 8 && Math.min(width, height) / (scale * 2) >= MIN_SIDE) scale *= 2;
+      if (scale > 1) {
+        options.resizeWidth = Math.ceil(width / scale);
+        options.resizeHeight = Math.ceil(height / scale);
+      }
+    } else if (Math.min(width, height) > RESIZE_ABOVE) {
+      [options.resizeWidth, options.resizeHeight] = scaledSize(width, height, TARGET_SIDE);
+    }
+    if (options.resizeWidth !== undefined) options.resizeQuality = "medium";
+  }
+  // A JPEG decoded to a smaller size: WebCodecs' ImageDecoder lets the JPEG decoder itself
+  // scale (1/2, 1/4, 1/8 in the DCT), several times faster than a full decode then a resize.
+  // Its frame carries the EXIF orientation, which drawing applies.
+  if (info && info.format === "jpeg" && options.resizeWidth !== undefined && canDecodeJpeg()) {
+    try {
+      const decoder = new ImageDecoder({
+        data: file.stream(),
+        type: "image/jpeg",
+        colorSpaceConversion: "none",
+        desiredWidth: options.resizeWidth,
+        desiredHeight: options.resizeHeight,
+      });
+      try {
+        const { image } = await decoder.decode();
+        return image;
+      } finally {
+        decoder.close();
+      }
+    } catch {
+      // fall back to createImageBitmap below
+    }
+  }
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file, options);
+  } catch {
+    throw new HashError("unreadable");
+  }
+  if (options.resizeWidth === undefined && Math.min(bitmap.width, bitmap.height) > RESIZE_ABOVE) {
+    const [w, h] = scaledSize(bitmap.width, bitmap.height, TARGET_SIDE);
+    const smaller = await createImageBitmap(bitmap, {
+      resizeWidth: w,
+      resizeHeight: h,
+      resizeQuality: "medium",
+    });
+    bitmap.close();
+    bitmap = smaller;
+  }
+  return bitmap;
+}
+
+function canDecodeJpeg() {
+  return typeof ImageDecoder !== "undefined";
+}
+
+/** Width and height as drawn: a VideoFrame's display size, else the bitmap's. */
+function drawnSize(source) {
+  return source.displayWidth !== undefined
+    ? [source.displayWidth, source.displayHeight]
+    : [source.width, source.height];
+}
+
+function pixelsOf(source, width, height) {
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(source, 0, 0, width, height);
+  return ctx.getImageData(0, 0, width, height);
+}
+
+async function thumbnail(source, width, height) {
+  const [w, h] =
+    Math.min(width, height) > THUMB_SIDE ? scaledSize(width, height, THUMB_SIDE) : [width, height];
+  return createImageBitmap(source, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
+}
+
+async function hashImage(id, file) {
+  const bitmap = await decodeImage(file);
+  post({ type: "progress", id, fraction: 0.5 });
+  const [width, height] = drawnSize(bitmap);
+  const pixels = pixelsOf(bitmap, width, height);
+  bitmap.close();
+  const { hex, quality } = pdqFromRGBA(pixels.data, width, height);
+  const thumb = await thumbnail(pixels, width, height);
+  post({ type: "done", id, kind: "image", pdq: hex, quality, thumb }, [thumb]);
+}
+
+async function hashVideo(id, file) {
+  // The MD5 is most of the work for a big file; frames come after.
+  const md5 = await md5Blob(file, (done, total) => {
+    post({ type: "progress", id, fraction: total ? 0.5 * (done / total) : 0.5 });
+  });
+  let frames = [];
+  let thumb = null;
+  let decoded = false;
+  try {
+    const result = await videoFrames(file, (fraction) => {
+      post({ type: "progress", id, fraction: 0.5 + 0.5 * fraction });
+    });
+    if (result) {
+      ({ frames, thumb } = result);
+      decoded = true;
+    }
+  } catch {
+    decoded = false;
+  }
+  post({ type: "done", id, kind: "video", md5, frames, decoded, thumb }, thumb ? [thumb] : []);
+}
+
+/** PDQ of one frame per second, decoded with WebCodecs; null when the browser cannot.
+ *
+ * Frames are sampled as the vPDQ reference does: every int(frame_rate / fps)-th frame in
+ * presentation order (frames 0, 29, 58, ... of a 29.97 fps video), with timestamp
+ * index / frame_rate; a long video keeps at most MAX_FRAMES frames, evenly spread. */
+async function videoFrames(file, onProgress) {
+  if (typeof VideoDecoder === "undefined") return null;
+  const mp4 = await openMp4(file);
+  if (!mp4) return null;
+  const { config, timescale, samples, reader } = mp4;
+  const support = await VideoDecoder.isConfigSupported(config);
+  if (!support.supported) return null;
+
+  const count = samples.count;
+  const totalTicks = samples.durations.reduce((a, b) => a + b, 0);
+  const frameRate = totalTicks > 0 ? (count * timescale) / totalTicks : 30;
+  const step = Math.max(1, Math.floor(frameRate / FRAMES_PER_SECOND), Math.ceil(count / MAX_FRAMES));
+  // Presentation rank of every sample, and the chunk timestamp (microseconds) that finds it.
+  const order = [...Array(count).keys()].sort((a, b) => samples.pts[a] - samples.pts[b]);
+  const rank = new Array(count);
+  order.forEach((sample, r) => {
+    rank[sample] = r;
+  });
+  const micros = (i) => Math.round((samples.pts[i] / timescale) * 1e6);
+  const rankAt = new Map();
+  for (let i = 0; i < count; i++) rankAt.set(micros(i), rank[i]);
+
+  // Groups of pictures: decode only those that hold a sampled frame.
+  const gops = [];
+  for (let i = 0; i < count; i++) {
+    if (samples.sync[i] || gops.length === 0) gops.push({ first: i, last: i, wanted: false });
+    const gop = gops[gops.length - 1];
+    gop.last = i;
+    if (rank[i] % step === 0) gop.wanted = true;
+  }
+  const needed = gops.filter((gop) => gop.wanted);
+
+  const frames = [];
+  let thumbPromise = null;
+  let failure = null;
+  // Hash the sampled frames and release every frame at once (a decoded HD frame is megabytes).
+  const onFrame = (frame) => {
+    try {
+      const r = rankAt.get(frame.timestamp);
+      if (r !== undefined && r % step === 0) {
+        const width = frame.displayWidth;
+        const height = frame.displayHeight;
+        const [w, h] =
+          Math.min(width, height) > RESIZE_ABOVE
+            ? scaledSize(width, height, TARGET_SIDE)
+            : [width, height];
+        const pixels = pixelsOf(frame, w, h);
+        const { hex, quality } = pdqFromRGBA(pixels.data, w, h);
+        const timestamp = Math.round((r / frameRate) * 1e6) / 1e6;
+        frames.push({ pdq: hex, quality, timestamp, frame: r });
+        if (!thumbPromise) thumbPromise = thumbnail(pixels, w, h);
+      }
+    } catch (err) {
+      failure = err;
+    } finally {
+      frame.close();
+    }
+  };
+  const decoder = new VideoDecoder({
+    output: onFrame,
+    error: (err) => {
+      failure = err;
+    },
+  });
+  decoder.configure(config);
+
+  let done = 0;
+  const total = needed.reduce((n, gop) => n + gop.last - gop.first + 1, 0);
+  for (let g = 0; g < needed.length; g++) {
+    const gop = needed[g];
+    for (let i = gop.first; i <= gop.last; i++) {
+      if (failure) throw failure;
+      const data = await reader.read(samples.offsets[i], samples.sizes[i]);
+      decoder.decode(
+        new EncodedVideoChunk({
+          type: i === gop.first ? "key" : "delta",
+          timestamp: micros(i),
+          duration: Math.round((samples.durations[i] / timescale) * 1e6),
+          data,
+        }),
+      );
+      while (decoder.decodeQueueSize > 4 && !failure) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      done++;
+      if (done % 16 === 0) onProgress(done / total);
+    }
+    // Before a jump over groups of pictures we do not need, drain the decoder.
+    const contiguous = g + 1 < needed.length && needed[g + 1].first === gop.last + 1;
+    if (!contiguous) await decoder.flush();
+    if (failure) throw failure;
+  }
+  const thumb = thumbPromise ? await thumbPromise : null;
+  decoder.close();
+  onProgress(1);
+  frames.sort((a, b) => a.frame - b.frame);
+  return frames.length ? { frames, thumb } : null;
+}

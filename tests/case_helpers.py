@@ -1,0 +1,49 @@
+"""Helpers for the case-service tests: valid request bodies and random hashes."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+ELIGIBLE: dict[str, bool] = {
+    "in_image": True,
+    "adult_when_taken": True,
+    "adult_now": True,
+    "has_content": True,
+    "intimate": True,
+}
+
+CASES = "/api/v1/cases"
+STATUS = "/api/v1/cases/status"
+WITHDRAW = "/api/v1/cases/withdraw"
+PARTNERS = "/api/v1/partners"
+
+
+def random_pdq(rng: random.Random | None = None) -> str:
+    """A random PDQ hex: about 128 bits from anything on the deny-list, so always accepted."""
+    return f"{(rng or random).getrandbits(256):064x}"
+
+
+def random_md5(rng: random.Random | None = None) -> str:
+    return f"{(rng or random).getrandbits(128):032x}"
+
+
+def pdq_item(value: str | None = None, quality: int = 90) -> dict[str, Any]:
+    return {"type": "pdq", "value": value or random_pdq(), "quality": quality}
+
+
+def md5_item(value: str | None = None) -> dict[str, Any]:
+    return {"type": "md5", "value": value or random_md5()}
+
+
+def vpdq_item(frames: int = 3) -> dict[str, Any]:
+    return {
+        "type": "vpdq",
+        "frames": [
+            {"pdq": random_pdq(), "quality": 80, "timestamp": float(i)} for i in range(frames)
+        ],
+    }
+
+
+def case_body(*hashes: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"eligibility": dict(ELIGIBLE), "hashes": list(hashes) or [pdq_item()], **extra}

@@ -1,0 +1,62 @@
+"""Helpers for the partner-API tests: partners with keys and a raw-HTTP feed reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from openncii.partners import add_partner
+
+FETCH = "/v1/FetchHashes"
+FEEDBACK = "/v1/SubmitFeedback"
+SUBMIT = "/v1/SubmitHashes"
+
+
+def new_partner(sessions: Any, name: str, *, can_submit: bool = False) -> str:
+    """Create a partner directly in the database; return its API key."""
+    with sessions() as session:
+        return add_partner(session, name, datetime.now(UTC), can_submit=can_submit).key
+
+
+def key_headers(key: str) -> dict[str, str]:
+    """The headers python-threatexchange sends (the same key in both)."""
+    return {"Ocp-Apim-Subscription-Key": key, "x-functions-key": key}
+
+
+@dataclass
+class FeedReader:
+    """A partner's local copy of the feed, kept with raw HTTP calls (any httpx-like client)."""
+
+    client: Any
+    key: str
+    page_size: int = 800
+    checkpoint: int = 0
+    records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    checkpoints: list[int] = field(default_factory=list)
+
+    def fetch(self) -> list[dict[str, Any]]:
+        """One fetch from the saved checkpoint to the end; returns the records received."""
+        received: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            params: dict[str, Any] = {"startTimestamp": self.checkpoint, "pageSize": self.page_size}
+            if token:
+                params["nextPageToken"] = token
+            response = self.client.get(FETCH, params=params, headers=key_headers(self.key))
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert page["count"] == len(page["hashRecords"])
+            assert page["count"] <= self.page_size
+            received.extend(page["hashRecords"])
+            for record in page["hashRecords"]:
+                self.records[(record["signalType"], record["hashValue"])] = record
+            self.checkpoints.append(page["nextSetTimestamp"])
+            if not page["hasMoreRecords"]:
+                self.checkpoint = page["nextSetTimestamp"]
+                return received
+            token = page["nextPageToken"]
+            assert token
+
+    def active(self) -> set[tuple[str, str]]:
+        return {k for k, r in self.records.items() if r["hashStatus"] == "Active"}

@@ -1,0 +1,135 @@
+"""``openncii case create/status/withdraw`` against a live server: files are hashed here, only the
+hashes travel, and the PIN is only ever typed at a prompt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import openncii
+from openncii.cli import app
+from server_helpers import ServerProcess, start_server
+
+runner = CliRunner()
+YES_TO_ALL = "y\n" * 5
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One ``openncii serve`` on SQLite for the module (the CLI is the same on both backends)."""
+    directory = tmp_path_factory.mktemp("cli-case")
+    server = start_server(f"sqlite:///{directory / 'db.sqlite3'}", log_dir=directory)
+    yield server
+    server.stop()
+
+
+def _run(args: list[str], stdin: str = "") -> Any:
+    return runner.invoke(app, args, input=stdin, catch_exceptions=False)
+
+
+def _open(server: ServerProcess, *files: Path) -> tuple[str, str, Any]:
+    result = _run(["case", "create", *map(str, files), "--server", server.base_url], YES_TO_ALL)
+    assert result.exit_code == 0, result.output
+    number = re.search(r"Case number: (\S+)", result.stdout)
+    pin = re.search(r"PIN:\s+(\d{8})", result.stdout)
+    assert number and pin, result.stdout
+    return number.group(1), pin.group(1), result
+
+
+def test_create_status_withdraw(live_server: ServerProcess, testdata: Path) -> None:
+    photo = testdata / "photos" / "mate_aqua.jpg"
+    expected = openncii.hash_file(photo)
+    number, pin, created = _open(live_server, photo)
+    assert "cannot be shown again" in created.stdout
+    assert "Hashes sent: 1" in created.stdout
+    assert "Hashing mate_aqua.jpg on this computer" in created.stderr
+
+    status = _run(
+        ["case", "status", "--server", live_server.base_url, "--case-number", number], pin + "\n"
+    )
+    assert status.exit_code == 0, status.output
+    assert f"Case {number}: active" in status.stdout
+    assert f"pdq {expected.pdq[:8]}" in status.stdout
+    assert pin not in status.stdout  # the hidden prompt does not echo it
+
+    withdrawn = _run(
+        ["case", "withdraw", "--server", live_server.base_url, "--case-number", number, "--yes"],
+        pin + "\n",
+    )
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert f"Case {number}: withdrawn" in withdrawn.stdout
+
+
+def test_video_sends_md5_and_vpdq(live_server: ServerProcess, testdata: Path) -> None:
+    video = testdata / "videos" / "carphone_distorted.mp4"
+    number, pin, created = _open(live_server, video)
+    assert "Hashes sent: 2" in created.stdout
+    status = _run(
+        ["case", "status", "--json", "--server", live_server.base_url, "--case-number", number],
+        pin + "\n",
+    )
+    import json
+
+    body = json.loads(status.stdout.strip().splitlines()[-1])
+    assert [h["type"] for h in body["hashes"]] == ["md5", "vpdq"]
+    assert body["hashes"][0]["prefix"] == openncii.hash_file(video).md5[:8]
+
+
+def test_case_number_and_pin_are_prompted(live_server: ServerProcess, testdata: Path) -> None:
+    number, pin, _ = _open(live_server, testdata / "photos" / "mate_storm.jpg")
+    result = _run(["case", "status", "--server", live_server.base_url], f"{number}\n{pin}\n")
+    assert result.exit_code == 0, result.output
+    assert "Case number:" in result.stdout and "PIN:" in result.stdout
+    assert "active" in result.stdout
+
+
+def test_pin_is_never_a_command_line_option(live_server: ServerProcess) -> None:
+    for command in ("status", "withdraw"):
+        help_text = _run(["case", command, "--help"]).stdout
+        assert "--pin" not in help_text
+        rejected = runner.invoke(
+            app, ["case", command, "--case-number", "X", "--pin", "12345678"], input=""
+        )
+        assert rejected.exit_code == 2  # usage error: no such option
+
+
+def test_wrong_pin_is_reported(live_server: ServerProcess) -> None:
+    result = _run(
+        ["case", "status", "--server", live_server.base_url, "--case-number", "2345-6789-ABCD"],
+        "12345678\n",
+    )
+    assert result.exit_code == 1
+    assert "do not match a case" in result.stderr
+
+
+def test_a_no_answer_gets_the_kind_message(live_server: ServerProcess, testdata: Path) -> None:
+    photo = testdata / "photos" / "mate_aqua.jpg"
+    result = _run(
+        ["case", "create", str(photo), "--server", live_server.base_url], "y\nn\ny\ny\ny\n"
+    )
+    assert result.exit_code == 1
+    assert "Take It Down" in result.stderr
+
+
+def test_unhashable_file_stops_before_sending(live_server: ServerProcess, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not an image", "utf-8")
+    result = _run(["case", "create", str(junk), "--server", live_server.base_url], YES_TO_ALL)
+    assert result.exit_code == 1
+    assert "notes.txt" in result.stderr
+
+
+def test_unreachable_server(testdata: Path) -> None:
+    from server_helpers import free_port
+
+    result = _run(
+        ["case", "status", "--server", f"http://127.0.0.1:{free_port()}", "--case-number", "X"],
+        "12345678\n",
+    )
+    assert result.exit_code == 2
+    assert "Cannot reach the server" in result.stderr

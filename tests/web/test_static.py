@@ -1,0 +1,142 @@
+"""Static checks of the web app's files (no browser): complete catalogues, a strict-CSP-friendly
+page (no inline script or style, no eval), no third-party resources."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from openncii.web import STATIC_DIR
+
+I18N = STATIC_DIR / "i18n"
+JS_FILES = sorted((STATIC_DIR / "js").glob("*.js"))
+HTML = STATIC_DIR / "index.html"
+CSS_FILES = sorted((STATIC_DIR / "css").glob("*.css"))
+
+
+def _catalogues() -> dict[str, dict[str, str]]:
+    out = {}
+    for path in sorted(I18N.glob("*.json")):
+        if path.name != "languages.json":
+            out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def test_static_dir_is_the_package_folder() -> None:
+    assert STATIC_DIR.is_dir()
+    assert (STATIC_DIR / "index.html").is_file()
+
+
+def test_language_list_names_every_catalogue() -> None:
+    listed = json.loads((I18N / "languages.json").read_text(encoding="utf-8"))["languages"]
+    codes = [entry["code"] for entry in listed]
+    assert sorted(codes) == sorted(_catalogues())
+    assert {"en", "nl", "fr"} <= set(codes)
+    assert all(entry["name"].strip() for entry in listed)
+
+
+def test_catalogues_are_complete_and_consistent() -> None:
+    catalogues = _catalogues()
+    english = catalogues["en"]
+    for lang, texts in catalogues.items():
+        assert set(texts) == set(english), f"{lang}: {set(texts) ^ set(english)}"
+        for key, value in texts.items():
+            assert isinstance(value, str) and value.strip(), f"{lang}: {key} is empty"
+            placeholders = set(re.findall(r"\{(\w+)\}", value))
+            assert placeholders == set(re.findall(r"\{(\w+)\}", english[key])), f"{lang}: {key}"
+    # Translations are translations: most texts differ from the English ones.
+    for lang in ("nl", "fr"):
+        same = [k for k in english if catalogues[lang][k] == english[k]]
+        assert len(same) < 0.1 * len(english), f"{lang} copies English for {same}"
+
+
+def _keys_used() -> set[str]:
+    html = HTML.read_text(encoding="utf-8")
+    keys = set(re.findall(r'data-i18n="([^"]+)"', html))
+    for attr in re.findall(r'data-i18n-attr="([^"]+)"', html):
+        keys |= {pair.split(":")[1].strip() for pair in attr.split(";")}
+    for path in JS_FILES:
+        source = path.read_text(encoding="utf-8")
+        keys |= set(re.findall(r'\bt\(\s*"([\w.]+)"', source))
+        for key in re.findall(r'\btn\(\s*"([\w.]+)"', source):
+            keys |= {f"{key}.one", f"{key}.other"}
+    return keys
+
+
+def test_every_text_the_page_uses_is_in_every_catalogue() -> None:
+    used = _keys_used()
+    assert len(used) > 100
+    # Keys built at run time: questions, statuses, outcomes, hash types, reasons.
+    dynamic = {
+        k for k in _catalogues()["en"] if k.startswith(("eligibility.", "status.", "outcome."))
+    }
+    for lang, texts in _catalogues().items():
+        missing = used - set(texts)
+        assert not missing, f"{lang} lacks {missing}"
+        assert dynamic <= set(texts)
+    for q in ["in_image", "adult_when_taken", "adult_now", "has_content", "intimate"]:
+        assert f"eligibility.{q}.question" in used or f"eligibility.{q}.question" in dynamic
+        assert f"eligibility.{q}.why" in _catalogues()["en"]
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.inline_scripts = 0
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_scripts += 1
+
+
+def test_page_fits_a_strict_content_security_policy() -> None:
+    parser = _Collector()
+    parser.feed(HTML.read_text(encoding="utf-8"))
+    assert parser.inline_scripts == 0
+    test_ids = set()
+    for tag, attrs in parser.tags:
+        assert tag != "style", "inline <style>"
+        assert "style" not in attrs, f"inline style on <{tag}>"
+        assert not any(name.startswith("on") for name in attrs), f"inline handler on <{tag}>"
+        if tag == "script":
+            assert attrs.get("type") == "module" and not str(attrs["src"]).startswith("http")
+        if tag in ("link", "img", "iframe", "source", "video", "audio"):
+            for name in ("src", "href"):
+                value = attrs.get(name) or ""
+                assert not re.match(r"^(https?:)?//", value), f"third-party resource {value}"
+        if "data-testid" in attrs:
+            test_ids.add(attrs["data-testid"])
+    # The stable hooks that live in the HTML (the eligibility answers are made by app.js).
+    assert {"eligibility-continue", "file-input", "submit-case", "case-number", "pin"} <= test_ids
+
+
+@pytest.mark.parametrize("path", JS_FILES + CSS_FILES, ids=lambda p: Path(p).name)
+def test_scripts_and_styles_load_nothing_from_elsewhere(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert not re.search(r"https?://", source), "absolute URL"
+    assert "@import" not in source
+    if path.suffix == ".js":
+        assert not re.search(r"\beval\s*\(|new Function\s*\(", source), "eval"
+        assert ".innerHTML" not in source and "insertAdjacentHTML" not in source
+        assert "document.cookie" not in source and "localStorage" not in source
+        assert 'setTimeout("' not in source
+
+
+def test_eligibility_hooks_are_made_for_every_question() -> None:
+    source = (STATIC_DIR / "js" / "app.js").read_text(encoding="utf-8")
+    assert "`eligibility-${q}`" in source
+    for q in ["in_image", "adult_when_taken", "adult_now", "has_content", "intimate"]:
+        assert f'"{q}"' in source
