@@ -91,9 +91,14 @@ def test_a_right_pin_resets_the_failure_count(api_client: ApiClient) -> None:
     assert client.post(STATUS, json=credentials).status_code == 200
 
 
-def test_unknown_case_numbers_lock_exactly_like_real_ones(api_client: ApiClient) -> None:
-    """The lockout cannot be used to learn whether a case number exists."""
-    client = api_client()
+def test_unknown_case_numbers_lock_exactly_like_real_ones(
+    api_client: ApiClient, clock: FakeClock
+) -> None:
+    """The lockout cannot be used to learn whether a case number exists.
+
+    The clock is fixed so that Retry-After is compared to the second, not across a slow tick.
+    """
+    client = api_client(clock=clock)
     real = _open(client)
     fake = {"case_number": UNKNOWN, "pin": "12345678"}
     answers: dict[str, list[tuple[int, str | None]]] = {"real": [], "fake": []}
