@@ -188,3 +188,61 @@ class PageTokenError(FeedRequestError):
 
 class SubmissionNotAllowedError(FeedError):
     """The partner is not allowed by the helpline to contribute hashes."""
+
+
+# ==================================================================================================
+# Partner-side errors (openncii.partner): the sync client a platform runs against a partner API
+# and its local store. Owned by the partner layer; the ``openncii partner`` commands map each to
+# an exit status (documented in openncii.cli.partner).
+#
+#   OpenNCIIError
+#   └── PartnerClientError           a sync or feedback request could not be completed
+#       ├── FeedAuthError            the server refused the partner key (401/403)
+#       ├── FeedUnavailableError     network errors, 429 or 5xx until the retries ran out
+#       ├── FeedProtocolError        the answer is not what the partner API sends (nothing stored)
+#       ├── FeedRejectedError        the server refused the request itself (another 4xx)
+#       └── PartnerStoreError        the local store file is unusable (newer schema, not a store)
+# ==================================================================================================
+
+__all__ += [
+    "FeedAuthError",
+    "FeedProtocolError",
+    "FeedRejectedError",
+    "FeedUnavailableError",
+    "PartnerClientError",
+    "PartnerStoreError",
+]
+
+
+class PartnerClientError(OpenNCIIError):
+    """A partner-side operation (sync, feedback, local store) could not be completed."""
+
+
+class FeedAuthError(PartnerClientError):
+    """The server refused the partner key (401 or 403): wrong, revoked or not allowed."""
+
+
+class FeedUnavailableError(PartnerClientError):
+    """The server could not be reached or kept failing (network error, 429, 5xx) until the
+    retries ran out. ``status`` is the last HTTP status, ``None`` after a network error."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class FeedProtocolError(PartnerClientError):
+    """An answer is not what the partner API sends (not JSON, a missing or mistyped field, an
+    unknown status); nothing of it was stored."""
+
+
+class FeedRejectedError(PartnerClientError):
+    """The server refused the request (a 4xx other than 401, 403 and 429); ``status`` is it."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PartnerStoreError(PartnerClientError):
+    """The local partner store cannot be used (written by a newer version, or not a store)."""
