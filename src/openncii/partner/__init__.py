@@ -1,0 +1,76 @@
+"""The partner side: what a participating platform runs.
+
+- :class:`FeedClient` syncs the StopNCII-compatible hash feed of an OpenNCII server into a
+  local :class:`PartnerStore` (a SQLite file) and reports outcomes with ``SubmitFeedback``.
+- :class:`PartnerStore` is the local copy of the bank, with the reads a matcher needs
+  (:meth:`~PartnerStore.pdq_codes`, :meth:`~PartnerStore.active`,
+  :meth:`~PartnerStore.changes_since`).
+
+No server code is imported here (no ``openncii.api``, ``cases``, ``feed`` or ``db``).
+"""
+
+from __future__ import annotations
+
+from openncii.partner._wire import (
+    FEEDBACK_VALUES,
+    HASH_STATUSES,
+    SIGNAL_MD5,
+    SIGNAL_PDQ,
+    SIGNAL_TYPES,
+    SIGNAL_VPDQ,
+    WIRE_TYPES,
+    CSPFeedback,
+    FeedbackAnswer,
+    FeedPage,
+    HashRecord,
+    hash_key,
+    parse_page,
+)
+from openncii.partner.client import (
+    DEFAULT_PAGE_SIZE,
+    MAX_CHECKPOINT_AGE,
+    FeedbackItem,
+    FeedClient,
+    RetryPolicy,
+    SyncProgress,
+    SyncResult,
+)
+from openncii.partner.store import (
+    SCHEMA_VERSION,
+    ChangeSet,
+    Outcome,
+    PageCounts,
+    PartnerStore,
+    StoredHash,
+    SyncState,
+)
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "FEEDBACK_VALUES",
+    "HASH_STATUSES",
+    "MAX_CHECKPOINT_AGE",
+    "SCHEMA_VERSION",
+    "SIGNAL_MD5",
+    "SIGNAL_PDQ",
+    "SIGNAL_TYPES",
+    "SIGNAL_VPDQ",
+    "WIRE_TYPES",
+    "CSPFeedback",
+    "ChangeSet",
+    "FeedClient",
+    "FeedPage",
+    "FeedbackAnswer",
+    "FeedbackItem",
+    "HashRecord",
+    "Outcome",
+    "PageCounts",
+    "PartnerStore",
+    "RetryPolicy",
+    "StoredHash",
+    "SyncProgress",
+    "SyncResult",
+    "SyncState",
+    "hash_key",
+    "parse_page",
+]
