@@ -1,0 +1,536 @@
+"""Exact Hamming range search over 256-bit PDQ codes: multi-index hashing with a C kernel.
+
+Codes are ``(N, 32)`` uint8 arrays whose rows are the 32 bytes of the PDQ hex form
+(``bytes.fromhex(hex)``: the big-endian 256-bit integer). See ``docs/index.md`` for the design
+and the measurements behind it.
+
+Layout: the 256 bits are cut into ``m`` chunks of consecutive bits (``m`` about
+``256 / log2(N)``, so each chunk is about as wide as ``log2(N)`` bits). Each chunk has one table:
+row ids sorted by the chunk's value (a counting sort), addressed directly by the top
+``prefix_bits`` bits of the chunk (CSR offsets), with the remaining low bits kept per entry as a
+uint8/uint16 "suffix". A search for threshold ``r`` gives chunk ``i`` a radius ``t_i`` with
+``sum(t_i + 1) = r + 1`` (generalised pigeonhole: every code within ``r`` is within ``t_i`` on
+at least one chunk), visits every prefix within ``t_i`` of the query's, keeps the entries whose
+suffix is within the remaining budget and verifies those on all 256 bits. When the expected work
+exceeds a linear scan (large thresholds, tiny indexes), the same kernel scans every code: the
+answer is exact either way.
+
+``add`` appends to a small delta segment searched by brute force and folded into the tables
+when it grows past ``merge_threshold`` rows; ``remove`` sets tombstones. Row ids are stable and
+never reused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from openncii.errors import InvalidHashError
+
+if TYPE_CHECKING:
+    from openncii.signals.pdq import PdqHash
+
+try:
+    from openncii.index import _mih
+except ImportError:  # pragma: no cover - the extension is built by `pip install`
+    _mih = None  # type: ignore[assignment]
+
+__all__ = [
+    "CODE_BYTES",
+    "DEFAULT_THRESHOLD",
+    "PDQIndex",
+    "SearchArrays",
+    "backend",
+    "brute_force_search",
+    "codes_from_hashes",
+    "codes_from_hex",
+    "dihedral_codes",
+    "hex_from_codes",
+]
+
+CODE_BYTES: Final = 32
+CODE_BITS: Final = 256
+#: The PDQ match threshold.
+DEFAULT_THRESHOLD: Final = 31
+#: Indexes smaller than this are scanned (a scan of a few thousand codes beats any table).
+_MIN_INDEXED_ROWS: Final = 4096
+_MAX_ROWS: Final = 2**32 - 1
+_DEFAULT_MERGE_THRESHOLD: Final = 32768
+
+Codes = npt.NDArray[np.uint8]
+Matches = list[list[tuple[int, int]]]
+
+_POPCOUNT8: Final = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def backend() -> str:
+    """``"c"`` when the compiled kernel is available, else ``"numpy"`` (exact but slow)."""
+    return "c" if _mih is not None else "numpy"
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversions
+
+
+def codes_from_hex(hexes: Iterable[str]) -> Codes:
+    """PDQ hex strings (64 hex characters each) to an ``(N, 32)`` uint8 array."""
+    items = list(hexes)
+    out = np.empty((len(items), CODE_BYTES), dtype=np.uint8)
+    for i, text in enumerate(items):
+        value = text.strip()
+        if len(value) != 2 * CODE_BYTES:
+            raise InvalidHashError(
+                f"a PDQ hash is {2 * CODE_BYTES} hex characters, item {i} has {len(value)}"
+            )
+        try:
+            out[i] = np.frombuffer(bytes.fromhex(value), dtype=np.uint8)
+        except ValueError:
+            raise InvalidHashError(
+                f"a PDQ hash may contain only hex digits 0-9 and a-f (item {i})"
+            ) from None
+    return out
+
+
+def hex_from_codes(codes: npt.ArrayLike) -> list[str]:
+    """An ``(N, 32)`` uint8 array to lowercase PDQ hex strings."""
+    array = _as_codes(codes, "codes")
+    return [bytes(row).hex() for row in array]
+
+
+def codes_from_hashes(hashes: Iterable[PdqHash]) -> Codes:
+    """:class:`~openncii.signals.pdq.PdqHash` values to an ``(N, 32)`` uint8 array."""
+    rows = [h.as_code() for h in hashes]
+    if not rows:
+        return np.empty((0, CODE_BYTES), dtype=np.uint8)
+    return np.stack(rows).astype(np.uint8, copy=False)
+
+
+def dihedral_codes(hashes: Iterable[PdqHash]) -> Codes:
+    """The eight dihedral variants of each hash as a ``(Q, 8, 32)`` array for
+    :meth:`PDQIndex.search_dihedral`.
+
+    The variants come from the DCT, so the hashes must have been computed from pixels
+    (``pdq_from_rgb``); a hash parsed from hex has no dihedral variants
+    (:class:`~openncii.errors.InvalidHashError`).
+    """
+    rows = [codes_from_hashes(h.dihedral()) for h in hashes]
+    if not rows:
+        return np.empty((0, 8, CODE_BYTES), dtype=np.uint8)
+    return np.stack(rows)
+
+
+def _as_codes(value: npt.ArrayLike, name: str) -> Codes:
+    if not isinstance(value, np.ndarray):
+        raise InvalidHashError(f"{name} must be a numpy array of shape (N, 32) and dtype uint8")
+    if value.dtype != np.uint8:
+        raise InvalidHashError(f"{name} must have dtype uint8, not {value.dtype}")
+    if value.ndim != 2 or value.shape[1] != CODE_BYTES:
+        raise InvalidHashError(f"{name} must have shape (N, 32), not {value.shape}")
+    return np.ascontiguousarray(value)
+
+
+def _check_threshold(threshold: int) -> int:
+    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer):
+        raise ValueError("threshold must be an integer")
+    value = int(threshold)
+    if not 0 <= value <= CODE_BITS:
+        raise ValueError(f"threshold must be between 0 and {CODE_BITS}, not {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Brute force (the reference the index is tested against)
+
+
+def brute_force_search(
+    codes: npt.ArrayLike, queries: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD
+) -> Matches:
+    """Exact range search by scanning every code with numpy: ``(row, distance)`` per query,
+    sorted by distance then row. Slow; the reference for tests and the fallback without the
+    compiled kernel."""
+    base = _as_codes(codes, "codes")
+    query = _as_codes(queries, "queries")
+    limit = _check_threshold(threshold)
+    out: Matches = []
+    block = 1 << 18
+    for q in query:
+        rows_parts: list[npt.NDArray[np.int64]] = []
+        dist_parts: list[npt.NDArray[np.int64]] = []
+        for start in range(0, len(base), block):
+            chunk = base[start : start + block]
+            dist = _POPCOUNT8[np.bitwise_xor(chunk, q)].sum(axis=1, dtype=np.int64)
+            hit = np.flatnonzero(dist <= limit)
+            rows_parts.append(hit.astype(np.int64) + start)
+            dist_parts.append(dist[hit])
+        if rows_parts:
+            rows = np.concatenate(rows_parts)
+            dists = np.concatenate(dist_parts)
+            order = np.lexsort((rows, dists))
+            out.append(list(zip(rows[order].tolist(), dists[order].tolist(), strict=True)))
+        else:
+            out.append([])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    start: int
+    width: int
+    pbits: int
+    offsets: npt.NDArray[np.uint32]
+    suffix: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+    rowids: npt.NDArray[np.uint32]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.offsets.nbytes + self.suffix.nbytes + self.rowids.nbytes)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchArrays:
+    """Search results as flat arrays: the matches of query ``q`` are
+    ``rows[bounds[q]:bounds[q + 1]]`` with ``distances[...]`` (sorted by distance, then row)."""
+
+    bounds: npt.NDArray[np.int64]
+    rows: npt.NDArray[np.int64]
+    distances: npt.NDArray[np.int64]
+
+    def to_lists(self) -> Matches:
+        rows = self.rows.tolist()
+        dists = self.distances.tolist()
+        b = self.bounds.tolist()
+        return [
+            list(zip(rows[b[i] : b[i + 1]], dists[b[i] : b[i + 1]], strict=True))
+            for i in range(len(b) - 1)
+        ]
+
+
+def _ball(bits: int, radius: int) -> int:
+    """Number of bit patterns within ``radius`` of a ``bits``-bit value."""
+    return sum(math.comb(bits, k) for k in range(min(radius, bits) + 1))
+
+
+def default_tables(n: int) -> int:
+    """The number of chunks for ``n`` codes: chunks about ``log2(n)`` bits wide (0: scan)."""
+    if n < _MIN_INDEXED_ROWS:
+        return 0
+    return max(8, min(16, round(CODE_BITS / math.log2(n))))
+
+
+def default_prefix_bits(n: int) -> int:
+    """Directly addressed prefix bits per chunk: about 8 codes per bucket."""
+    return max(1, min(24, round(math.log2(max(n, 2) / 8))))
+
+
+class PDQIndex:
+    """Exact Hamming range search over 256-bit PDQ codes.
+
+    Build with :meth:`build`; rows are numbered from 0 in the order given, then on by
+    :meth:`add`. Searches may run in several threads at once (the kernel releases the GIL), but
+    not concurrently with :meth:`add`, :meth:`remove` or :meth:`merge`: build a new index and
+    swap it in to refresh while serving.
+    """
+
+    def __init__(
+        self,
+        *,
+        tables: int | None = None,
+        prefix_bits: int | None = None,
+        merge_threshold: int = _DEFAULT_MERGE_THRESHOLD,
+    ) -> None:
+        """An empty index. ``tables`` (0 or 8..64 chunks) and ``prefix_bits`` override the
+        defaults chosen from the size at each (re)build; ``merge_threshold`` is the delta size
+        that triggers folding added rows into the tables."""
+        if tables is not None and tables != 0 and not 8 <= tables <= 64:
+            raise ValueError("tables must be 0 (scan only) or between 8 and 64")
+        if prefix_bits is not None and not 1 <= prefix_bits <= 24:
+            raise ValueError("prefix_bits must be between 1 and 24")
+        if merge_threshold < 1:
+            raise ValueError("merge_threshold must be positive")
+        self._tables_override = tables
+        self._prefix_override = prefix_bits
+        self._merge_threshold = merge_threshold
+        self._base: Codes = np.empty((0, CODE_BYTES), dtype=np.uint8)
+        self._delta: Codes = np.empty((0, CODE_BYTES), dtype=np.uint8)
+        self._n_delta = 0
+        self._removed: npt.NDArray[np.uint8] = np.zeros(0, dtype=np.uint8)
+        self._n_removed = 0
+        self._tables: list[_Table] = []
+
+    # -- construction --------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        codes: npt.ArrayLike,
+        *,
+        tables: int | None = None,
+        prefix_bits: int | None = None,
+        merge_threshold: int = _DEFAULT_MERGE_THRESHOLD,
+    ) -> PDQIndex:
+        """Index ``codes`` (``(N, 32)`` uint8; copied). Row ``i`` is ``codes[i]``."""
+        array = _as_codes(codes, "codes")
+        if len(array) > _MAX_ROWS:
+            raise ValueError(f"an index holds at most {_MAX_ROWS} rows")
+        index = cls(tables=tables, prefix_bits=prefix_bits, merge_threshold=merge_threshold)
+        index._base = array.copy()
+        index._removed = np.zeros((len(array) + 7) // 8, dtype=np.uint8)
+        index._rebuild_tables()
+        return index
+
+    def _rebuild_tables(self) -> None:
+        n = len(self._base)
+        m = self._tables_override if self._tables_override is not None else default_tables(n)
+        self._tables = []
+        if m == 0 or n == 0 or _mih is None:
+            return
+        pbits_default = (
+            self._prefix_override if self._prefix_override is not None else default_prefix_bits(n)
+        )
+        width, extra = divmod(CODE_BITS, m)
+        start = 0
+        live = n - self._removed_in_base()
+        removed = self._removed[: (n + 7) // 8] if self._n_removed else np.zeros(0, np.uint8)
+        for i in range(m):
+            w = width + (1 if i < extra else 0)
+            pbits = max(min(w, pbits_default), w - 16)
+            sbits = w - pbits
+            offsets = np.empty((1 << pbits) + 1, dtype=np.uint32)
+            suffix: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+            if sbits == 0:
+                suffix = np.zeros(0, dtype=np.uint8)
+            elif sbits <= 8:
+                suffix = np.empty(live, dtype=np.uint8)
+            else:
+                suffix = np.empty(live, dtype=np.uint16)
+            rowids = np.empty(live, dtype=np.uint32)
+            count = _mih.build_table(self._base, start, w, pbits, removed, offsets, suffix, rowids)
+            if count != live:  # pragma: no cover - a kernel bug, not a user error
+                raise RuntimeError("index build miscounted rows")
+            self._tables.append(_Table(start, w, pbits, offsets, suffix, rowids))
+            start += w
+
+    def _removed_in_base(self) -> int:
+        n = len(self._base)
+        if not self._n_removed or n == 0:
+            return 0
+        bits = np.unpackbits(self._removed[: (n + 7) // 8], bitorder="little")[:n]
+        return int(bits.sum())
+
+    # -- size ----------------------------------------------------------------------------------
+
+    @property
+    def n_rows(self) -> int:
+        """Row ids handed out so far (removed rows included): the next id :meth:`add` gives."""
+        return len(self._base) + self._n_delta
+
+    def __len__(self) -> int:
+        """Rows that can still match (removed rows excluded)."""
+        return self.n_rows - self._n_removed
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the index's arrays (codes, tables, delta, tombstones)."""
+        return int(
+            self._base.nbytes
+            + self._delta.nbytes
+            + self._removed.nbytes
+            + sum(t.nbytes for t in self._tables)
+        )
+
+    @property
+    def n_tables(self) -> int:
+        """Chunk tables in use (0: every search scans)."""
+        return len(self._tables)
+
+    def code(self, row: int) -> Codes:
+        """The ``(32,)`` code of ``row`` (removed rows too)."""
+        row = self._check_row(row)
+        source = self._base if row < len(self._base) else self._delta
+        offset = 0 if row < len(self._base) else len(self._base)
+        out: Codes = source[row - offset].copy()
+        return out
+
+    def is_removed(self, row: int) -> bool:
+        row = self._check_row(row)
+        return bool((self._removed[row >> 3] >> (row & 7)) & 1)
+
+    def _check_row(self, row: int) -> int:
+        value = int(row)
+        if not 0 <= value < self.n_rows:
+            raise IndexError(f"row {value} is not in the index (0..{self.n_rows - 1})")
+        return value
+
+    # -- updates -------------------------------------------------------------------------------
+
+    def add(self, codes: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Append codes; returns their row ids (consecutive, starting at :attr:`n_rows`)."""
+        array = _as_codes(codes, "codes")
+        k = len(array)
+        first = self.n_rows
+        if first + k > _MAX_ROWS:
+            raise ValueError(f"an index holds at most {_MAX_ROWS} rows")
+        if k == 0:
+            return np.empty(0, dtype=np.int64)
+        need = self._n_delta + k
+        if need > len(self._delta):
+            grown = np.empty((max(need, 2 * len(self._delta), 1024), CODE_BYTES), np.uint8)
+            grown[: self._n_delta] = self._delta[: self._n_delta]
+            self._delta = grown
+        self._delta[self._n_delta : need] = array
+        self._n_delta = need
+        total_bytes = (first + k + 7) // 8
+        if total_bytes > len(self._removed):
+            grown_rm = np.zeros(max(total_bytes, 2 * len(self._removed)), dtype=np.uint8)
+            grown_rm[: len(self._removed)] = self._removed
+            self._removed = grown_rm
+        if self._n_delta > self._merge_threshold:
+            self.merge()
+        return np.arange(first, first + k, dtype=np.int64)
+
+    def remove(self, rows: Iterable[int] | npt.NDArray[np.integer[Any]]) -> int:
+        """Tombstone rows so they never match again; returns how many were newly removed.
+        Removing a removed row does nothing; an id never handed out raises IndexError."""
+        ids = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows))
+        if ids.size == 0:
+            return 0
+        if ids.dtype.kind not in "iu":
+            raise ValueError("row ids must be integers")
+        ids = ids.astype(np.int64).ravel()
+        if int(ids.min()) < 0 or int(ids.max()) >= self.n_rows:
+            raise IndexError("a row id to remove is not in the index")
+        ids = np.unique(ids)
+        byte = ids >> 3
+        bit = (ids & 7).astype(np.uint8)
+        already = (self._removed[byte] >> bit) & 1
+        fresh = ids[already == 0]
+        np.bitwise_or.at(self._removed, fresh >> 3, (1 << (fresh & 7)).astype(np.uint8))
+        self._n_removed += len(fresh)
+        return len(fresh)
+
+    def merge(self) -> None:
+        """Fold the delta segment into the tables now (rebuilds the tables, not the codes of
+        removed rows, which keep their ids)."""
+        if self._n_delta:
+            self._base = np.concatenate([self._base, self._delta[: self._n_delta]])
+            self._delta = np.empty((0, CODE_BYTES), dtype=np.uint8)
+            self._n_delta = 0
+        self._rebuild_tables()
+
+    # -- search --------------------------------------------------------------------------------
+
+    def search(self, queries: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD) -> Matches:
+        """For each query, every live row within ``threshold`` bits: ``(row id, distance)``
+        sorted by distance, then row id. Exact for any threshold 0..256."""
+        return self.search_arrays(queries, threshold).to_lists()
+
+    def search_arrays(
+        self, queries: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD
+    ) -> SearchArrays:
+        """:meth:`search` as flat arrays (no Python objects per match)."""
+        query = _as_codes(queries, "queries")
+        limit = _check_threshold(threshold)
+        if _mih is None:
+            return self._search_numpy(query, limit)
+        specs, use_tables = self._plan(limit)
+        delta = self._delta[: self._n_delta]
+        removed = self._removed if self._n_removed else np.zeros(0, np.uint8)
+        raw_bounds, raw_packed = _mih.search(
+            self._base, delta, removed, specs, query, limit, use_tables
+        )
+        packed = np.frombuffer(raw_packed, dtype=np.uint64)
+        return SearchArrays(
+            bounds=np.frombuffer(raw_bounds, dtype=np.int64).copy(),
+            rows=(packed & np.uint64(0xFFFFFFFF)).astype(np.int64),
+            distances=(packed >> np.uint64(32)).astype(np.int64),
+        )
+
+    def search_dihedral(
+        self, variants: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD
+    ) -> Matches:
+        """Search with several variants per query (``(Q, V, 32)``, e.g. the 8 dihedral
+        variants from :func:`dihedral_codes`): every row within ``threshold`` of any variant,
+        with its best distance, sorted by distance then row id."""
+        if not isinstance(variants, np.ndarray) or variants.ndim != 3:
+            raise InvalidHashError("variants must be a numpy array of shape (Q, V, 32)")
+        q, v = variants.shape[0], variants.shape[1]
+        if v == 0:
+            raise InvalidHashError("each query needs at least one variant")
+        flat = _as_codes(variants.reshape(q * v, variants.shape[2]), "variants")
+        found = self.search_arrays(flat, threshold)
+        b = found.bounds.tolist()
+        rows = found.rows.tolist()
+        dists = found.distances.tolist()
+        out: Matches = []
+        for i in range(q):
+            best: dict[int, int] = {}
+            for k in range(b[i * v], b[(i + 1) * v]):
+                row, d = rows[k], dists[k]
+                if d < best.get(row, CODE_BITS + 1):
+                    best[row] = d
+            out.append(sorted(best.items(), key=lambda item: (item[1], item[0])))
+        return out
+
+    def _plan(
+        self, threshold: int
+    ) -> tuple[list[tuple[int, int, int, int, Codes, Codes, Codes]], bool]:
+        """Table specs with per-chunk radii for this threshold, and whether to use them."""
+        if not self._tables:
+            return [], False
+        m = len(self._tables)
+        units, extra = divmod(threshold + 1, m)
+        radii = [units - 1 + (1 if i < extra else 0) for i in range(m)]
+        n = len(self._base)
+        probes = 0.0
+        scanned = 0.0
+        candidates = 0.0
+        for t, r in zip(self._tables, radii, strict=True):
+            if r < 0:
+                continue
+            probes += _ball(t.pbits, r)
+            scanned += _ball(t.pbits, r) * n / 2**t.pbits
+            candidates += n * _ball(t.width, r) / 2**t.width
+        # Rough costs in ns: a random access ~40, a suffix compare ~1, a sequential code ~1.5.
+        if 40 * probes + scanned + 40 * candidates > 1.5 * n:
+            return [], False
+        specs = [
+            (
+                t.start,
+                t.width,
+                t.pbits,
+                r,
+                t.offsets.view(np.uint8),
+                t.suffix.view(np.uint8),
+                t.rowids.view(np.uint8),
+            )
+            for t, r in zip(self._tables, radii, strict=True)
+        ]
+        return specs, True
+
+    def _search_numpy(self, query: Codes, limit: int) -> SearchArrays:
+        codes = np.concatenate([self._base, self._delta[: self._n_delta]])
+        lists = brute_force_search(codes, query, limit)
+        rm = self._removed
+        bounds = [0]
+        rows: list[int] = []
+        dists: list[int] = []
+        for matches in lists:
+            for row, d in matches:
+                if not (rm[row >> 3] >> (row & 7)) & 1:
+                    rows.append(row)
+                    dists.append(d)
+            bounds.append(len(rows))
+        return SearchArrays(
+            bounds=np.asarray(bounds, dtype=np.int64),
+            rows=np.asarray(rows, dtype=np.int64),
+            distances=np.asarray(dists, dtype=np.int64),
+        )
