@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,48 +24,113 @@ MD5_JS = """async ({name, chunk}) => {
     return {hex, progress: seen};
 }"""
 
+#: The same through the fallback for browsers whose blob streams have no BYOB reader.
+MD5_SLICES_JS = """async ({name, chunk}) => {
+    const { md5Blob } = await import('/js/md5.js');
+    const blob = await (await fetch('/__test__/' + name)).blob();
+    blob.stream = () => ({ getReader() { throw new TypeError('no byob'); } });
+    const seen = [];
+    const hex = await md5Blob(blob, (done, total) => seen.push([done, total]), chunk);
+    return {hex, progress: seen};
+}"""
 
-def _pattern(size: int) -> bytes:
-    return bytes((i * 7 + (i >> 9)) & 0xFF for i in range(size))
+
+def _random_bytes(size: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(size)
 
 
-SIZES = [0, 1, 55, 56, 63, 64, 65, 1000, 4097, 100_003]
-CHUNKS = [1, 61, 4096, 8 << 20]
+#: Padding edges (55/56 bytes fit one block, 64 starts a second), block and slice boundaries.
+SIZES = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 4095, 4096, 4097, 100_003]
+CHUNKS = [1, 61, 64, 4096, 8 << 20]
 
 
-def test_md5_matches_hashlib(page: Any, server: Any) -> None:
-    files = {f"{size}.bin": _pattern(size) for size in SIZES}
+def _check(result: dict[str, Any], data: bytes, chunk: int, what: object) -> None:
+    assert result["hex"] == hashlib.md5(data).hexdigest(), what
+    if data:
+        assert result["progress"][-1] == [len(data), len(data)], what
+        assert len(result["progress"]) == -(-len(data) // chunk), what
+    else:
+        assert result["progress"] == [], what
+
+
+@pytest.mark.parametrize("script", [MD5_JS, MD5_SLICES_JS], ids=["byob-stream", "slices"])
+def test_md5_matches_hashlib(page: Any, server: Any, script: str) -> None:
+    files = {f"{size}.bin": _random_bytes(size, size) for size in SIZES}
     serve_test_files(page, files)
     page.goto(f"{server.url}/")
     for size in SIZES:
         data = files[f"{size}.bin"]
         for chunk in CHUNKS:
-            if chunk == 1 and size > 100:
+            if chunk == 1 and size > 130:
                 continue  # byte-by-byte slices of bigger files would only be slow
-            result = page.evaluate(MD5_JS, {"name": f"{size}.bin", "chunk": chunk})
-            assert result["hex"] == hashlib.md5(data).hexdigest(), (size, chunk)
-            if size:
-                assert result["progress"][-1] == [size, size]
-                assert len(result["progress"]) == -(-size // chunk)
+            result = page.evaluate(script, {"name": f"{size}.bin", "chunk": chunk})
+            _check(result, data, chunk, (size, chunk))
 
 
-BIG_MD5_JS = """async (size) => {
-    const { md5Blob } = await import('/js/md5.js');
-    const bytes = new Uint8Array(size);
-    for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 9)) & 0xff;
-    let slices = 0;
-    const hex = await md5Blob(new Blob([bytes]), () => slices++);
-    return {hex, slices};
+def test_md5_on_random_sizes_and_slices(page: Any, server: Any) -> None:
+    rng = random.Random(20261122)
+    cases = [(rng.randrange(0, 300_000), 64 * rng.randrange(1, 300) + rng.choice([0, 0, 1, 13]))]
+    cases += [(rng.randrange(0, 3000), rng.randrange(1, 200)) for _ in range(10)]
+    cases += [(rng.randrange(0, 300_000), 64 * rng.randrange(1, 500)) for _ in range(10)]
+    files = {f"r{i}.bin": _random_bytes(size, i) for i, (size, _) in enumerate(cases)}
+    serve_test_files(page, files)
+    page.goto(f"{server.url}/")
+    for i, (size, chunk) in enumerate(cases):
+        result = page.evaluate(MD5_JS, {"name": f"r{i}.bin", "chunk": chunk})
+        _check(result, files[f"r{i}.bin"], chunk, (size, chunk))
+
+
+#: In the page: the app's worker hashes the files picked in an <input type=file> (files on disk,
+#: as a person's video is), answering with their MD5 and how many progress messages it sent.
+WORKER_MD5_JS = """async () => {
+    const worker = new Worker('/js/hash-worker.js', {type: 'module'});
+    const out = {};
+    try {
+        for (const file of document.querySelector('#md5-files').files) {
+            let progress = 0;
+            out[file.name] = await new Promise((resolve) => {
+                worker.onmessage = (event) => {
+                    const m = event.data;
+                    if (m.type === 'progress') progress++;
+                    if (m.type === 'done' || m.type === 'failed') {
+                        if (m.thumb) m.thumb.close();
+                        resolve({type: m.type, md5: m.md5 || null, progress});
+                    }
+                };
+                worker.postMessage({type: 'hash', id: 1, file});
+            });
+        }
+    } finally {
+        worker.terminate();
+    }
+    return out;
 }"""
 
 
-def test_md5_of_a_file_bigger_than_one_slice(page: Any, server: Any) -> None:
-    size = 21_000_001  # three 8 MB slices, the last one partial and not a multiple of 64
+def test_md5_of_files_on_disk_across_slices(page: Any, server: Any, tmp_path: Path) -> None:
+    """Multi-megabyte files on disk, of sizes around the worker's 4 MB slices, through the
+    worker exactly as a picked video goes (random bytes behind a video file's first bytes)."""
+    head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    slice_size = 4 << 20
+    sizes = [2 * slice_size - 1, 2 * slice_size, 2 * slice_size + 1, 5 * slice_size + 12_345]
+    paths = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"video{i}.mp4"
+        path.write_bytes(head + _random_bytes(size - len(head), 100 + i))
+        paths.append(path)
     page.goto(f"{server.url}/")
-    result = page.evaluate(BIG_MD5_JS, size)
-    data = bytes((i * 7 + (i >> 9)) & 0xFF for i in range(size))
-    assert result["hex"] == hashlib.md5(data).hexdigest()
-    assert result["slices"] == 3
+    page.evaluate(
+        """() => { const i = document.createElement('input'); i.type = 'file';
+            i.multiple = true; i.id = 'md5-files'; document.body.append(i); }"""
+    )
+    page.set_input_files("#md5-files", [str(p) for p in paths])
+    answers = page.evaluate(WORKER_MD5_JS)
+    for path, size in zip(paths, sizes, strict=True):
+        answer = answers[path.name]
+        assert answer["type"] == "done", answer
+        assert answer["md5"] == hashlib.md5(path.read_bytes()).hexdigest(), size
+        # One progress message per slice (and a few for the frames), never one per read.
+        assert answer["progress"] <= -(-size // slice_size) + 3, answer
 
 
 def test_videos_in_the_worker(page: Any, server: Any) -> None:
