@@ -174,7 +174,6 @@ class FeedClient:
         }
         self._owned = client is None
         self._http = client if client is not None else httpx.Client(timeout=timeout)
-        self._timeout = timeout
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -204,9 +203,7 @@ class FeedClient:
             attempt += 1
             wait: float | None = None
             try:
-                response = self._http.request(
-                    method, url, headers=self._headers, timeout=self._timeout, **kwargs
-                )
+                response = self._http.request(method, url, headers=self._headers, **kwargs)
             except httpx.TransportError as exc:
                 status: int | None = None
                 problem = f"network error ({type(exc).__name__})"
