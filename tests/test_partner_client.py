@@ -40,6 +40,12 @@ from openncii.partner import (
 from partner_helpers import FeedReader, new_partner
 
 ApiClient = Callable[..., Any]
+
+
+class StopSyncError(Exception):
+    """Raised from a progress callback: the sync stops as if the process were interrupted."""
+
+
 BASE = "http://testserver"
 
 
@@ -134,14 +140,11 @@ def test_interrupted_sync_resumes_with_the_page_token(
         open_case(http, *[pdq_item() for _ in range(5)])
     client = FeedClient(BASE, key, client=_forwarding(http), page_size=4)
 
-    class Stop(Exception):
-        pass
-
     def stop_after_two(progress: Any) -> None:
         if progress.pages == 2:
-            raise Stop
+            raise StopSyncError
 
-    with pytest.raises(Stop):
+    with pytest.raises(StopSyncError):
         client.sync(store, progress=stop_after_two)
     state = store.sync_state()
     assert state.page_token and state.resyncing and state.checkpoint_at is None
@@ -162,13 +165,10 @@ def test_refused_page_token_restarts_the_fetch(
     open_case(http, *[pdq_item() for _ in range(6)])
     client = FeedClient(BASE, key, client=_forwarding(http), page_size=4)
 
-    class Stop(Exception):
-        pass
-
     def stop(progress: Any) -> None:
-        raise Stop
+        raise StopSyncError
 
-    with pytest.raises(Stop):
+    with pytest.raises(StopSyncError):
         client.sync(store, progress=stop)
     # Simulate an expired token (as one saved more than an hour ago) by altering it.
     token = store.sync_state().page_token
