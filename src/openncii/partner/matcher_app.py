@@ -1,0 +1,398 @@
+"""The matcher service a platform runs beside its upload path: ``openncii matcher serve``.
+
+- ``POST /match`` with an uploaded image or video (``multipart/form-data``, field ``file``) or
+  with hashes (JSON: ``{"pdq": [...], "md5": [...], "vpdq": [...]}``) answers the matches: the
+  bank hash, the distance and the opaque case references.
+- ``GET /metrics``: Prometheus metrics (requests, matches, latency, bank size, refreshes).
+- ``GET /healthz``: 200 once the bank is loaded.
+
+The bank is the partner's local store (kept current by ``openncii partner sync``); a background
+thread applies its changes every ``refresh_seconds`` while requests are answered.
+
+Uploaded media is written to a private temporary file only for as long as hashing takes.
+Hashes are never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openncii import __version__
+from openncii.errors import InvalidHashError, MediaError
+from openncii.hashing import FileHashes, hash_file
+from openncii.partner.matcher import BankSource, Match, Matcher, PdqQuery
+from openncii.signals.pdq import MATCH_THRESHOLD
+from openncii.signals.vpdq import VpdqFeature, parse_vpdq_text
+
+__all__ = ["MatcherSettings", "create_matcher_app"]
+
+_log = logging.getLogger("openncii.matcher")
+
+_CHUNK: Final = 1 << 20
+
+
+class MatcherSettings(BaseSettings):
+    """Settings of ``openncii matcher serve`` (environment prefix ``OPENNCII_MATCHER_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENNCII_MATCHER_", extra="ignore")
+
+    refresh_seconds: float = Field(
+        default=5.0, gt=0, description="How often the bank is refreshed from the store."
+    )
+    threshold: int = Field(
+        default=MATCH_THRESHOLD, ge=0, le=64, description="Default PDQ distance threshold."
+    )
+    max_upload_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Largest uploaded file (default 2 GiB)."
+    )
+    max_json_bytes: int = Field(
+        default=8 * 1024**2, ge=1024, description="Largest JSON request body (default 8 MiB)."
+    )
+    upload_dir: Path | None = Field(
+        default=None, description="Where uploads are spooled while hashed (default: system temp)."
+    )
+
+
+class _VpdqFrameIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    frame: int = Field(default=0, ge=0)
+    quality: int = Field(ge=0, le=100)
+    pdq: str = Field(min_length=64, max_length=64)
+    timestamp: float = Field(default=0.0, ge=0)
+
+
+class _PdqIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hash: str = Field(min_length=64, max_length=64)
+    dihedral: list[Annotated[str, Field(min_length=64, max_length=64)]] = Field(
+        default_factory=list, max_length=8
+    )
+
+
+class MatchRequest(BaseModel):
+    """Hashes to match. PDQ entries are hex strings or ``{"hash", "dihedral": [8 hex]}``;
+    vPDQ entries are the reference text (``frame,quality,hash,timestamp`` lines) or a list of
+    frames as ``openncii hash --json`` prints them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pdq: list[str | _PdqIn] = Field(default_factory=list, max_length=10_000)
+    md5: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10_000)
+    vpdq: list[str | list[_VpdqFrameIn]] = Field(default_factory=list, max_length=100)
+    threshold: int | None = Field(default=None, ge=0, le=64)
+
+
+def _match_json(match: Match) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "signal_type": match.signal,
+        "query": match.query,
+        "hash": match.hash,
+        "distance": match.distance,
+        "case_refs": list(match.case_refs),
+    }
+    if match.detail:
+        out.update(match.detail)
+    return out
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "openncii_matcher_requests",
+            "Match requests answered, by kind of input and outcome.",
+            ["input", "outcome"],
+            registry=self.registry,
+        )
+        self.matches = Counter(
+            "openncii_matcher_matches",
+            "Matches found, by signal type.",
+            ["signal_type"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "openncii_matcher_request_seconds",
+            "Time to answer a match request, by kind of input.",
+            ["input"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.bank = Gauge(
+            "openncii_matcher_bank_hashes",
+            "Active hashes in the matcher's bank, by signal type.",
+            ["signal_type"],
+            registry=self.registry,
+        )
+        self.refreshes = Counter(
+            "openncii_matcher_refreshes",
+            "Bank refreshes from the store, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.last_refresh = Gauge(
+            "openncii_matcher_last_refresh_timestamp_seconds",
+            "When the bank was last refreshed successfully (Unix time).",
+            registry=self.registry,
+        )
+
+
+class _Refresher:
+    """Runs :meth:`Matcher.refresh` every ``interval`` seconds on a daemon thread."""
+
+    def __init__(self, matcher: Matcher, metrics: _Metrics, interval: float) -> None:
+        self._matcher = matcher
+        self._metrics = metrics
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="openncii-matcher-refresh")
+        self._thread.daemon = True
+
+    def refresh_once(self) -> None:
+        try:
+            self._matcher.refresh()
+        except Exception:
+            self._metrics.refreshes.labels("error").inc()
+            _log.exception("bank refresh failed; answering from the previous bank")
+            return
+        self._metrics.refreshes.labels("ok").inc()
+        self._metrics.last_refresh.set(time.time())
+        for signal, count in self._matcher.counts().items():
+            self._metrics.bank.labels(signal).set(count)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.refresh_once()
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def create_matcher_app(
+    source: BankSource,
+    settings: MatcherSettings | None = None,
+    *,
+    on_close: Callable[[], None] | None = None,
+) -> FastAPI:
+    """The matcher service over ``source`` (normally an open partner store).
+
+    The bank is loaded before the app answers its first request; ``on_close`` runs at shutdown
+    (to close the store, say).
+    """
+    config = settings or MatcherSettings()
+    matcher = Matcher(source, threshold=config.threshold)
+    metrics = _Metrics()
+    refresher = _Refresher(matcher, metrics, config.refresh_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        refresher.refresh_once()
+        refresher.start()
+        try:
+            yield
+        finally:
+            refresher.stop()
+            if on_close is not None:
+                on_close()
+
+    app = FastAPI(
+        title="OpenNCII matcher",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(_BodyLimit, limit=max(config.max_upload_bytes, config.max_json_bytes))
+    app.state.matcher = matcher
+    app.state.refresher = refresher
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "position": matcher.position, "bank": matcher.counts()}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/match")
+    async def match(request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+        kind: Literal["file", "hashes"] = (
+            "file" if content_type.startswith("multipart/form-data") else "hashes"
+        )
+        started = time.perf_counter()
+        try:
+            if kind == "file":
+                response = await _match_upload(request, matcher, config)
+            else:
+                response = await _match_json_body(request, matcher, config)
+        finally:
+            metrics.latency.labels(kind).observe(time.perf_counter() - started)
+        outcome = "ok" if response.status_code == 200 else "error"
+        metrics.requests.labels(kind, outcome).inc()
+        return response
+
+    app.state.count_matches = metrics.matches
+    return app
+
+
+def _respond(matches: list[Match], app_request: Request, extra: dict[str, Any]) -> JSONResponse:
+    counter: Counter = app_request.app.state.count_matches
+    for found in matches:
+        counter.labels(found.signal).inc()
+    return JSONResponse({**extra, "matches": [_match_json(m) for m in matches]})
+
+
+async def _match_json_body(
+    request: Request, matcher: Matcher, config: MatcherSettings
+) -> JSONResponse:
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return _error(415, "Send JSON (application/json) or a file (multipart/form-data).")
+    body = bytearray()
+    too_large = _error(413, f"The JSON body is larger than {config.max_json_bytes} bytes.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > config.max_json_bytes:
+                return too_large
+    except _TooLargeError:
+        return too_large
+    try:
+        query = MatchRequest.model_validate_json(bytes(body))
+    except ValueError as exc:
+        return _error(422, f"The request is not valid: {_first_error(exc)}")
+    try:
+        pdq = [
+            PdqQuery(item) if isinstance(item, str) else PdqQuery(item.hash, tuple(item.dihedral))
+            for item in query.pdq
+        ]
+        videos: list[list[VpdqFeature]] = []
+        for position, entry in enumerate(query.vpdq):
+            if isinstance(entry, str):
+                try:
+                    videos.append(parse_vpdq_text(entry))
+                except InvalidHashError as exc:
+                    raise InvalidHashError(f"vpdq[{position}]: {exc}") from None
+            else:
+                videos.append(
+                    [VpdqFeature(f.frame, f.quality, f.pdq.lower(), f.timestamp) for f in entry]
+                )
+        matches = matcher.match_pdq(pdq, query.threshold)
+        matches += matcher.match_md5(query.md5)
+        matches += matcher.match_vpdq(videos, query.threshold)
+    except InvalidHashError as exc:
+        return _error(422, f"A hash is not valid: {exc}")
+    return _respond(matches, request, {})
+
+
+async def _match_upload(
+    request: Request, matcher: Matcher, config: MatcherSettings
+) -> JSONResponse:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > config.max_upload_bytes:
+        return _error(413, f"The upload is larger than {config.max_upload_bytes} bytes.")
+    try:
+        # Starlette spools file parts to a temporary file: a video is never whole in memory.
+        form = await request.form(max_files=1, max_fields=10)
+    except _TooLargeError:
+        return _error(413, f"The upload is larger than {config.max_upload_bytes} bytes.")
+    except Exception as exc:  # the multipart parser's errors differ between versions
+        return _error(400, f"The multipart body is not valid: {type(exc).__name__}.")
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(form.close)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            return _error(422, 'Send the media in a multipart part named "file".')
+        directory = str(config.upload_dir) if config.upload_dir else None
+        fd, name = tempfile.mkstemp(prefix="openncii-match-", dir=directory)
+        path = Path(name)
+        stack.callback(path.unlink, missing_ok=True)
+        await run_in_threadpool(_copy_upload, upload, fd)
+        try:
+            hashes: FileHashes = await run_in_threadpool(hash_file, path, True)
+        except MediaError as exc:
+            return _error(422, f"The file cannot be hashed: {exc}")
+        matches = await run_in_threadpool(matcher.match_hashes, hashes)
+        info = {"media": hashes.media, "quality": hashes.quality}
+        return _respond(matches, request, info)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _copy_upload(upload: UploadFile, fd: int) -> None:
+    upload.file.seek(0)
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(upload.file, out, _CHUNK)
+
+
+class _TooLargeError(Exception):
+    """The request body grew past the matcher's upload limit."""
+
+
+class _BodyLimit:
+    """ASGI middleware: a body over ``limit`` bytes raises :class:`_TooLargeError` while read."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLargeError
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        items = errors()
+        if items:
+            first = items[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+    return str(exc)
