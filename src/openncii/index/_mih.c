@@ -95,7 +95,6 @@ static PyObject *py_build_table(PyObject *self, PyObject *args) {
         goto done;
     }
     if (offsets.len != (nbuckets + 1) * (Py_ssize_t)sizeof(uint32_t) ||
-        rowids.len < n * (Py_ssize_t)sizeof(uint32_t) || suffix.len < n * sitem ||
         n > (Py_ssize_t)UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "bad output buffer sizes");
         goto done;
@@ -122,7 +121,9 @@ static PyObject *py_build_table(PyObject *self, PyObject *args) {
             off[v + 1] += off[v];
         }
         count = off[nbuckets];
-        cursor = (uint32_t *)malloc((size_t)nbuckets * sizeof(uint32_t));
+        int fits = rowids.len >= count * (Py_ssize_t)sizeof(uint32_t) &&
+                   suffix.len >= count * sitem;
+        cursor = fits ? (uint32_t *)malloc((size_t)nbuckets * sizeof(uint32_t)) : NULL;
         if (cursor != NULL) {
             memcpy(cursor, off, (size_t)nbuckets * sizeof(uint32_t));
             uint32_t smask = sbits == 0 ? 0u : ((1u << sbits) - 1u);
@@ -142,6 +143,10 @@ static PyObject *py_build_table(PyObject *self, PyObject *args) {
             free(cursor);
         }
         Py_END_ALLOW_THREADS;
+        if (rowids.len < count * (Py_ssize_t)sizeof(uint32_t) || suffix.len < count * sitem) {
+            PyErr_SetString(PyExc_ValueError, "bad output buffer sizes");
+            goto done;
+        }
         if (cursor == NULL) {
             PyErr_NoMemory();
             goto done;

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,7 @@ _DEFAULT_MERGE_THRESHOLD: Final = 32768
 
 Codes = npt.NDArray[np.uint8]
 Matches = list[list[tuple[int, int]]]
+Method = Literal["auto", "tables", "scan"]
 
 _POPCOUNT8: Final = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
@@ -428,20 +429,36 @@ class PDQIndex:
 
     # -- search --------------------------------------------------------------------------------
 
-    def search(self, queries: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD) -> Matches:
+    def search(
+        self,
+        queries: npt.ArrayLike,
+        threshold: int = DEFAULT_THRESHOLD,
+        *,
+        method: Method = "auto",
+    ) -> Matches:
         """For each query, every live row within ``threshold`` bits: ``(row id, distance)``
-        sorted by distance, then row id. Exact for any threshold 0..256."""
-        return self.search_arrays(queries, threshold).to_lists()
+        sorted by distance, then row id. Exact for any threshold 0..256.
+
+        ``method``: ``"auto"`` picks the tables or a scan of every code by estimated cost;
+        ``"tables"`` / ``"scan"`` force one (the answer is the same; for tests and benchmarks).
+        """
+        return self.search_arrays(queries, threshold, method=method).to_lists()
 
     def search_arrays(
-        self, queries: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD
+        self,
+        queries: npt.ArrayLike,
+        threshold: int = DEFAULT_THRESHOLD,
+        *,
+        method: Method = "auto",
     ) -> SearchArrays:
         """:meth:`search` as flat arrays (no Python objects per match)."""
         query = _as_codes(queries, "queries")
         limit = _check_threshold(threshold)
+        if method not in ("auto", "tables", "scan"):
+            raise ValueError("method must be 'auto', 'tables' or 'scan'")
         if _mih is None:
             return self._search_numpy(query, limit)
-        specs, use_tables = self._plan(limit)
+        specs, use_tables = self._plan(limit, method)
         delta = self._delta[: self._n_delta]
         removed = self._removed if self._n_removed else np.zeros(0, np.uint8)
         raw_bounds, raw_packed = _mih.search(
@@ -455,7 +472,11 @@ class PDQIndex:
         )
 
     def search_dihedral(
-        self, variants: npt.ArrayLike, threshold: int = DEFAULT_THRESHOLD
+        self,
+        variants: npt.ArrayLike,
+        threshold: int = DEFAULT_THRESHOLD,
+        *,
+        method: Method = "auto",
     ) -> Matches:
         """Search with several variants per query (``(Q, V, 32)``, e.g. the 8 dihedral
         variants from :func:`dihedral_codes`): every row within ``threshold`` of any variant,
@@ -466,7 +487,7 @@ class PDQIndex:
         if v == 0:
             raise InvalidHashError("each query needs at least one variant")
         flat = _as_codes(variants.reshape(q * v, variants.shape[2]), "variants")
-        found = self.search_arrays(flat, threshold)
+        found = self.search_arrays(flat, threshold, method=method)
         b = found.bounds.tolist()
         rows = found.rows.tolist()
         dists = found.distances.tolist()
@@ -481,10 +502,10 @@ class PDQIndex:
         return out
 
     def _plan(
-        self, threshold: int
+        self, threshold: int, method: Method
     ) -> tuple[list[tuple[int, int, int, int, Codes, Codes, Codes]], bool]:
         """Table specs with per-chunk radii for this threshold, and whether to use them."""
-        if not self._tables:
+        if not self._tables or method == "scan":
             return [], False
         m = len(self._tables)
         units, extra = divmod(threshold + 1, m)
@@ -500,7 +521,7 @@ class PDQIndex:
             scanned += _ball(t.pbits, r) * n / 2**t.pbits
             candidates += n * _ball(t.width, r) / 2**t.width
         # Rough costs in ns: a random access ~40, a suffix compare ~1, a sequential code ~1.5.
-        if 40 * probes + scanned + 40 * candidates > 1.5 * n:
+        if method == "auto" and 40 * probes + scanned + 40 * candidates > 1.5 * n:
             return [], False
         specs = [
             (
