@@ -85,6 +85,16 @@ StoreOption = Annotated[
     ),
 ]
 
+RetriesOption = Annotated[
+    int,
+    typer.Option(
+        "--retries",
+        min=1,
+        max=100,
+        help="Tries per request on network errors, 429 and 5xx (exponential backoff, jitter).",
+    ),
+]
+
 
 def _fail(command: str, message: str, code: int) -> NoReturn:
     typer.echo(f"openncii partner {command}: {message}", err=True)
@@ -114,11 +124,11 @@ def _open_store(command: str, path: Path | None) -> PartnerStore:
         _fail(command, str(exc), EXIT_STORE)
 
 
-def _client(command: str, server: str, key: str, page_size: int) -> FeedClient:
-    from openncii.partner import FeedClient
+def _client(command: str, server: str, key: str, page_size: int, retries: int) -> FeedClient:
+    from openncii.partner import FeedClient, RetryPolicy
 
     try:
-        return FeedClient(server, key, page_size=page_size)
+        return FeedClient(server, key, page_size=page_size, retry=RetryPolicy(attempts=retries))
     except ValueError as exc:
         _fail(command, str(exc), EXIT_USAGE)
 
@@ -162,6 +172,7 @@ def sync(
     page_size: Annotated[
         int, typer.Option("--page-size", min=1, max=1000, help="Records per request.")
     ] = 1000,
+    retries: RetriesOption = 6,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Bring the local store up to date with the server's hash bank.
@@ -181,7 +192,7 @@ def sync(
     from openncii.partner import SyncProgress
 
     key = _key("sync")
-    client = _client("sync", server, key, page_size)
+    client = _client("sync", server, key, page_size, retries)
     local = _open_store("sync", store)
     console = Console(stderr=True)
     started = datetime.now(UTC)
@@ -259,6 +270,7 @@ def feedback(
         ),
     ] = None,
     store: StoreOption = None,
+    retries: RetriesOption = 6,
 ) -> None:
     """Report one outcome for a hash (SubmitFeedback) and record it in the local store.
 
@@ -287,7 +299,7 @@ def feedback(
         target = server or local.sync_state().server
         if not target:
             _fail("feedback", "no --server given and the store was never synced.", 2)
-        client = _client("feedback", target, key, 1000)
+        client = _client("feedback", target, key, 1000, retries)
         signal_type: str | None = SIGNAL_MD5 if len(normalised) == 32 else None
         if signal_type is None:
             for candidate in ("pdq", "vpdq"):

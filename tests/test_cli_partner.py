@@ -1,0 +1,253 @@
+"""``openncii partner sync`` and ``openncii partner feedback`` against a live ``openncii serve``.
+
+The server is a real subprocess on this test's database (SQLite, and PostgreSQL when
+OPENNCII_TEST_DATABASE_URL is set). Most commands run in-process (typer's runner); the
+kill-and-restart test runs ``openncii partner sync`` as a real subprocess and SIGKILLs it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item
+from openncii.cli import app
+from openncii.cli.partner import (
+    EXIT_AUTH,
+    EXIT_NOT_FOUND,
+    EXIT_STORE,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
+from openncii.partner import PartnerStore, hash_key
+from partner_helpers import FeedReader, new_partner
+from server_helpers import ServerProcess, free_port, start_server
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    process = start_server(database_url, log_dir=tmp_path)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        yield client
+
+
+def run(*args: str, key: str | None = None, stdin: str | None = None) -> Any:
+    env = {"OPENNCII_PARTNER_KEY": key or ""}
+    return runner.invoke(app, ["partner", *args], env=env, input=stdin, catch_exceptions=False)
+
+
+def open_case(http: httpx.Client, *hashes: dict[str, Any]) -> dict[str, Any]:
+    response = http.post(CASES, json=case_body(*hashes))
+    assert response.status_code == 201, response.text
+    return {**response.json(), "hashes": hashes}
+
+
+def withdraw(http: httpx.Client, case: dict[str, Any]) -> None:
+    credentials = {"case_number": case["case_number"], "pin": case["pin"]}
+    assert http.post(WITHDRAW, json=credentials).status_code == 200
+
+
+def server_active(http: httpx.Client, key: str) -> set[tuple[str, str]]:
+    reader = FeedReader(http, key, page_size=1000)
+    reader.fetch()
+    wire = {"ImagePDQ": "pdq", "VideoMD5": "md5", "VideoPDQ": "vpdq"}
+    return {(wire[t], hash_key(wire[t], v)) for t, v in reader.active()}
+
+
+def local_active(path: Path) -> set[tuple[str, str]]:
+    with PartnerStore.open(path) as store:
+        return {
+            (row.signal_type, row.key or "")
+            for signal_type in ("pdq", "md5", "vpdq")
+            for row in store.active(signal_type)
+        }
+
+
+def test_sync_then_incremental_sync(
+    server: ServerProcess, http: httpx.Client, db_sessions: Any, tmp_path: Path
+) -> None:
+    key = new_partner(db_sessions, "Acme")
+    cases = [open_case(http, pdq_item(), md5_item()) for _ in range(3)]
+    store = tmp_path / "partner.sqlite3"
+    first = run("sync", "--server", server.base_url, "--store", str(store), key=key)
+    assert first.exit_code == 0, first.output
+    assert "Full resync (first sync): 6 records" in first.stderr
+    assert "3 PDQ, 3 MD5, 0 vPDQ" in first.stderr
+    assert local_active(store) == server_active(http, key)
+
+    withdraw(http, cases[0])
+    second = run("sync", "--server", server.base_url, "--store", str(store), "-q", key=key)
+    assert second.exit_code == 0, second.output
+    assert "Incremental sync: 2 records" in second.stderr and "2 removed" in second.stderr
+    assert local_active(store) == server_active(http, key)
+    # Never a hash value or the key in the output.
+    output = first.output + second.output
+    assert key not in output
+    assert not any(h["value"] in output for c in cases for h in c["hashes"])
+
+
+def test_bad_or_missing_key(server: ServerProcess, tmp_path: Path) -> None:
+    store = str(tmp_path / "partner.sqlite3")
+    bad = run("sync", "--server", server.base_url, "--store", store, key="onp_wrong")
+    assert bad.exit_code == EXIT_AUTH
+    assert "refused the partner key" in bad.stderr
+    missing = run("sync", "--server", server.base_url, "--store", store, stdin="")
+    assert missing.exit_code == EXIT_USAGE
+    assert "OPENNCII_PARTNER_KEY" in missing.stderr
+
+
+def test_key_from_the_hidden_prompt(
+    server: ServerProcess, db_sessions: Any, tmp_path: Path
+) -> None:
+    key = new_partner(db_sessions, "Acme")
+    store = str(tmp_path / "partner.sqlite3")
+    result = run("sync", "--server", server.base_url, "--store", store, stdin=key + "\n")
+    assert result.exit_code == 0, result.output
+    assert key not in result.output  # hidden input is not echoed
+
+
+def test_unreachable_server_and_unusable_store(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    store = str(tmp_path / "partner.sqlite3")
+    down = run("sync", "--server", url, "--store", store, "--retries", "1", key="k")
+    assert down.exit_code == EXIT_UNAVAILABLE
+    assert "unavailable" in down.stderr
+    not_a_store = tmp_path / "notes.txt"
+    not_a_store.write_text("hello, this is not SQLite\n" * 100)
+    bad = run("sync", "--server", url, "--store", str(not_a_store), key="k")
+    assert bad.exit_code == EXIT_STORE
+    assert "not an OpenNCII partner store" in bad.stderr
+
+
+def test_feedback_sends_and_records_the_outcome(
+    server: ServerProcess, http: httpx.Client, db_sessions: Any, tmp_path: Path
+) -> None:
+    key = new_partner(db_sessions, "Acme")
+    case = open_case(http, pdq_item())
+    value = case["hashes"][0]["value"]
+    store = tmp_path / "partner.sqlite3"
+    assert run("sync", "--server", server.base_url, "--store", str(store), key=key).exit_code == 0
+
+    # The server is remembered from the sync.
+    sent = run(
+        "feedback", value.upper(), "blocked", "--tag", "nudity", "--store", str(store), key=key
+    )
+    assert sent.exit_code == 0, sent.output
+    assert f"Reported Blocked for {value}" in sent.stderr
+    status = http.post(STATUS, json={"case_number": case["case_number"], "pin": case["pin"]})
+    outcomes = status.json()["hashes"][0]["outcomes"]
+    assert [(o["partner"], o["outcome"]) for o in outcomes] == [("Acme", "Blocked")]
+
+    unknown = "0123456789abcdef" * 2
+    missing = run(
+        "feedback",
+        unknown,
+        "NotBlocked",
+        "--server",
+        server.base_url,
+        "--store",
+        str(store),
+        key=key,
+    )
+    assert missing.exit_code == EXIT_NOT_FOUND
+    with PartnerStore.open(store) as local:
+        recorded = local.outcomes()
+    assert [(o.hash_value, o.signal_type, o.feedback, o.tags, o.recorded) for o in recorded] == [
+        (value, "pdq", "Blocked", ("nudity",), True),
+        (unknown, "md5", "NotBlocked", (), False),
+    ]
+
+    assert run("feedback", value, "Maybe", "--store", str(store), key=key).exit_code == EXIT_USAGE
+    assert run("feedback", "xyz", "Blocked", "--store", str(store), key=key).exit_code == EXIT_USAGE
+    nothing = tmp_path / "empty.sqlite3"
+    assert run("feedback", value, "Blocked", "--store", str(nothing), key=key).exit_code == 2
+
+
+def test_help_texts() -> None:
+    top = runner.invoke(app, ["partner", "--help"])
+    assert top.exit_code == 0 and "Exit statuses" in top.output
+    for command in ("sync", "feedback"):
+        result = runner.invoke(app, ["partner", command, "--help"])
+        assert result.exit_code == 0
+        assert "OPENNCII_PARTNER_KEY" in result.output
+        assert "--key" not in result.output  # never an argument
+
+
+# --------------------------------------------------------------------------------------------------
+# Kill -9 mid-sync, restart: the same final state.
+# --------------------------------------------------------------------------------------------------
+
+
+def _start_sync(url: str, store: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
+    env["OPENNCII_PARTNER_KEY"] = key
+    command = [
+        sys.executable,
+        "-c",
+        "from openncii.cli import main; main()",
+        *("partner", "sync", "--server", url, "--store", str(store), "--page-size", "10", "-q"),
+    ]
+    with log.open("ab") as sink:
+        return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+
+
+def _kill_when(process: subprocess.Popen[bytes], store: Path, at_least: int) -> int:
+    """SIGKILL the sync once the store holds ``at_least`` PDQ hashes; return how many it held."""
+    deadline = time.monotonic() + 60
+    while not store.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    with PartnerStore.open(store) as reader:  # reads while the sync writes (WAL)
+        while (held := reader.counts()["pdq"]) < at_least:
+            assert process.poll() is None, "the sync ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return held
+
+
+def test_sync_killed_mid_way_restarts_to_the_same_state(
+    server: ServerProcess, http: httpx.Client, db_sessions: Any, tmp_path: Path
+) -> None:
+    key = new_partner(db_sessions, "Acme")
+    cases = [open_case(http, *[pdq_item() for _ in range(200)]) for _ in range(12)]
+    withdraw(http, cases[-1])
+    store, log = tmp_path / "partner.sqlite3", tmp_path / "sync.log"
+
+    held = _kill_when(_start_sync(server.base_url, store, key, log), store, 300)
+    with PartnerStore.open(store) as local:
+        state = local.sync_state()
+        assert state.page_token and state.resyncing  # killed inside the first fetch
+    assert held < 2200
+
+    # The bank changes between runs: a new case, a withdrawal of synced hashes.
+    open_case(http, *[pdq_item() for _ in range(50)])
+    withdraw(http, cases[0])
+    _kill_when(_start_sync(server.base_url, store, key, log), store, held + 300)
+
+    final = _start_sync(server.base_url, store, key, log)
+    assert final.wait(timeout=120) == 0, log.read_text()
+    assert local_active(store) == server_active(http, key)
+    with PartnerStore.open(store) as local:
+        assert local.counts()["pdq"] == 10 * 200 + 50
+        assert local.sync_state().page_token is None
