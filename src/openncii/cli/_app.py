@@ -34,8 +34,10 @@ def _register() -> None:
     # Imported here so that each module can use `app` without an import cycle.
     from openncii.cli import case as _case  # noqa: F401
     from openncii.cli import hash as _hash  # noqa: F401
+    from openncii.cli import matcher as _matcher  # noqa: F401
     from openncii.cli import partner as _partner  # noqa: F401
     from openncii.cli import partners as _partners  # noqa: F401
+    from openncii.cli import scan as _scan  # noqa: F401
     from openncii.cli import serve as _serve  # noqa: F401
 
 

@@ -1,0 +1,78 @@
+"""``openncii matcher serve``: the matcher service over the partner's local store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from openncii.cli._app import app
+from openncii.cli.partner import EXIT_STORE, StoreOption, default_store_path
+
+__all__ = ["matcher_app"]
+
+matcher_app = typer.Typer(
+    name="matcher",
+    help="Match uploads against the partner's local copy of the bank (a FastAPI service).",
+    no_args_is_help=True,
+)
+app.add_typer(matcher_app)
+
+
+@matcher_app.command("serve")
+def serve(
+    store: StoreOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8100,
+    refresh_seconds: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="How often the bank is refreshed from the store "
+            "(OPENNCII_MATCHER_REFRESH_SECONDS, 5).",
+        ),
+    ] = None,
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=64, help="Default PDQ distance threshold (OPENNCII_MATCHER_THRESHOLD, 31)."
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level of the server.")] = "info",
+) -> None:
+    """Serve POST /match, GET /metrics and GET /healthz over the local store.
+
+    Keep the store current with `openncii partner sync` (a cron job, say): the matcher picks up new and withdrawn hashes while it serves.
+
+    One process: the index lives in its memory. Uploads are hashed in a temporary file deleted at once; hashes are never logged.
+    """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
+    import uvicorn
+
+    from openncii.cli.serve import log_config
+    from openncii.errors import PartnerStoreError
+    from openncii.partner import PartnerStore
+    from openncii.partner.matcher import StoreBank
+    from openncii.partner.matcher_app import MatcherSettings, create_matcher_app
+
+    overrides: dict[str, Any] = {}
+    if refresh_seconds is not None:
+        overrides["refresh_seconds"] = refresh_seconds
+    if threshold is not None:
+        overrides["threshold"] = threshold
+    settings = MatcherSettings(**overrides)
+    path: Path = store or default_store_path()
+    try:
+        opened = PartnerStore.open(path)
+    except (PartnerStoreError, OSError) as exc:
+        typer.echo(f"openncii matcher serve: {exc}", err=True)
+        raise typer.Exit(EXIT_STORE) from None
+    web = create_matcher_app(StoreBank(opened), settings, on_close=opened.close)
+    uvicorn.run(
+        web,
+        host=host,
+        port=port,
+        log_config=log_config(log_level.upper()),
+        access_log=False,
+        server_header=False,
+    )

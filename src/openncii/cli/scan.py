@@ -1,0 +1,196 @@
+"""``openncii partner scan``: hash a folder of media and report what matches the local bank.
+
+Exit statuses: 0 done (with or without matches); 1 some media files could not be hashed
+(corrupt, truncated, too large: they are in the report; files that are not media are
+skipped, not failures); for ``--feedback`` the others of ``openncii partner`` (2 usage,
+3 key refused, 4 server unavailable, 5 refused answer, 6 unusable store).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from openncii.cli.partner import (
+    EXIT_NOT_FOUND,
+    EXIT_STORE,
+    RetriesOption,
+    StoreOption,
+    _client,
+    _fail,
+    _key,
+    _map_errors,
+    _open_store,
+    partner_app,
+)
+
+if TYPE_CHECKING:
+    from openncii.partner import PartnerStore
+    from openncii.partner.scan import ScanResult
+
+__all__ = ["scan"]
+
+_FEEDBACK_BATCH = 1000
+
+
+@partner_app.command("scan")
+def scan(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", help="Files and folders (walked recursively)."),
+    ],
+    store: StoreOption = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            "-o",
+            help="Write the report here (default: standard output).",
+            dir_okay=False,
+        ),
+    ] = None,
+    report_format: Annotated[
+        Literal["json", "csv"] | None,
+        typer.Option("--format", help="json or csv (default: from --report's suffix, else json)."),
+    ] = None,
+    threshold: Annotated[
+        int, typer.Option(min=0, max=64, help="PDQ distance threshold (inclusive).")
+    ] = 31,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Files hashed at once (default: one per CPU).")
+    ] = None,
+    feedback: Annotated[
+        str | None,
+        typer.Option(
+            "--feedback",
+            help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="OPENNCII_PARTNER_SERVER",
+            help="The server for --feedback (default: the one the store was synced with).",
+        ),
+    ] = None,
+    retries: RetriesOption = 6,
+) -> None:
+    """Hash every image and video under PATH... and report the ones that match the local bank.
+
+    Images are matched by PDQ with all 8 rotations and mirrorings (distance <= --threshold) and by MD5; videos by MD5 and vPDQ.
+
+    The report lists each file that matched (the bank hash, the distance, the opaque case references) and each file that could not be hashed.
+
+    With --feedback, the outcome is sent for every matched hash (partner key from OPENNCII_PARTNER_KEY or a prompt) and recorded in the store.
+
+    Files that are not images or videos are listed as skipped. Exit status 1 when some media files could not be hashed (corrupt, truncated, too large: they are listed in the report).
+    """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from openncii.partner import FEEDBACK_VALUES
+    from openncii.partner.matcher import Matcher, StoreBank
+    from openncii.partner.scan import media_files, write_report
+    from openncii.partner.scan import scan as scan_files
+
+    chosen: str | None = None
+    if feedback is not None:
+        chosen = {v.lower(): v for v in FEEDBACK_VALUES}.get(feedback.strip().lower())
+        if chosen is None:
+            _fail("scan", f"--feedback must be one of {', '.join(FEEDBACK_VALUES)}.", 2)
+    fmt: Literal["json", "csv"] = report_format or (
+        "csv" if report is not None and report.suffix.lower() == ".csv" else "json"
+    )
+    key = _key("scan") if chosen is not None else None
+    local = _open_store("scan", store)
+    try:
+        files = list(media_files(paths))
+        matcher = Matcher(StoreBank(local), threshold=threshold)
+        try:
+            matcher.refresh()
+        except Exception as exc:
+            _fail("scan", f"cannot read the store: {exc}", EXIT_STORE)
+        bank = {str(kind): count for kind, count in matcher.counts().items()}
+        if sum(bank.values()) == 0:
+            typer.echo(
+                "openncii partner scan: the local store holds no active hash "
+                "(run `openncii partner sync` first).",
+                err=True,
+            )
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("Scanning", total=len(files))
+            results = scan_files(
+                matcher, files, workers=workers, on_result=lambda _: progress.advance(task)
+            )
+        if report is None:
+            write_report(results, bank, sys.stdout, fmt)
+        else:
+            with report.open("w", encoding="utf-8", newline="") as out:
+                write_report(results, bank, out, fmt)
+        matched = sum(1 for r in results if r.matches)
+        failed = sum(1 for r in results if r.failed)
+        skipped = sum(1 for r in results if r.skipped)
+        typer.echo(
+            f"Scanned {len(results)} files: {matched} matched, {failed} could not be hashed, "
+            f"{skipped} skipped (not images or videos).",
+            err=True,
+        )
+        if chosen is not None and key is not None:
+            _send_feedback(local, results, chosen, key, server, retries)
+    finally:
+        local.close()
+    if failed:
+        raise typer.Exit(EXIT_NOT_FOUND)
+
+
+def _send_feedback(
+    local: PartnerStore,
+    results: list[ScanResult],
+    value: str,
+    key: str,
+    server: str | None,
+    retries: int,
+) -> None:
+    from openncii.errors import PartnerClientError
+    from openncii.partner import FeedbackItem, Outcome
+
+    matched: dict[str, str] = {}
+    for result in results:
+        for match in result.matches:
+            matched.setdefault(match.hash, match.signal)
+    if not matched:
+        return
+    target = server or local.sync_state().server
+    if not target:
+        _fail("scan", "no --server given and the store was never synced.", 2)
+    client = _client("scan", target, key, 1000, retries)
+    hashes = sorted(matched)
+    try:
+        for start in range(0, len(hashes), _FEEDBACK_BATCH):
+            batch = hashes[start : start + _FEEDBACK_BATCH]
+            answer = client.submit_feedback([FeedbackItem(h, value) for h in batch])
+            missing = set(answer.not_found)
+            now = datetime.now(UTC)
+            for position, value_hash in enumerate(batch):
+                local.record_outcome(
+                    Outcome(
+                        value_hash, matched[value_hash], value, (), now, position not in missing
+                    )
+                )
+    except PartnerClientError as exc:
+        _map_errors("scan", exc)
+    finally:
+        client.close()
+    typer.echo(f"Reported {value} for {len(hashes)} matched hashes.", err=True)
