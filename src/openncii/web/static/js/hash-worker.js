@@ -26,6 +26,8 @@ const MAX_PIXELS = 200_000_000;
 /** Video frames hashed per second, and at most this many frames per video. */
 const FRAMES_PER_SECOND = 1;
 const MAX_FRAMES = 300;
+/** At most one progress message per this many milliseconds while a file's MD5 is computed. */
+const PROGRESS_MS = 100;
 
 class HashError extends Error {
   constructor(reason) {
@@ -166,8 +168,13 @@ async function hashImage(id, file) {
 }
 
 async function hashVideo(id, file) {
-  // The MD5 is most of the work for a big file; frames come after.
+  // The MD5 is most of the work for a big file; frames come after. Progress at most every
+  // PROGRESS_MS (a 2 GB video is a thousand slices), and always at the end of the MD5.
+  let lastProgress = -Infinity;
   const md5 = await md5Blob(file, (done, total) => {
+    const now = performance.now();
+    if (done < total && now - lastProgress < PROGRESS_MS) return;
+    lastProgress = now;
     post({ type: "progress", id, fraction: total ? 0.5 * (done / total) : 0.5 });
   });
   let frames = [];
