@@ -60,3 +60,42 @@ class FeedReader:
 
     def active(self) -> set[tuple[str, str]]:
         return {k for k, r in self.records.items() if r["hashStatus"] == "Active"}
+
+
+def feed_record(
+    signal: str, value: str, status: str = "Active", ref: str = "ref-a"
+) -> dict[str, Any]:
+    """One ``hashRecords`` entry as the partner API sends it."""
+    return {
+        "lastModtimestamp": 1,
+        "signalType": signal,
+        "hashValue": value,
+        "hashStatus": status,
+        "caseNumbers": {ref: "Active" if status == "Active" else "Withdrawn"},
+        "CSPFeedbacks": [],
+    }
+
+
+def store_page(store: Any, records: list[dict[str, Any]]) -> None:
+    """Apply one feed page (built from ``feed_record`` entries) to a partner store, through
+    the same parser and transaction a sync uses."""
+    import json
+
+    from openncii.partner import parse_page
+
+    body = json.dumps(
+        {
+            "count": len(records),
+            "nextPageToken": None,
+            "nextSetTimestamp": 2,
+            "hasMoreRecords": False,
+            "hashRecords": records,
+        }
+    ).encode()
+    page = parse_page(body)
+    store.apply_page(
+        page.records,
+        next_page_token=None,
+        next_start_timestamp=2,
+        now=datetime(2026, 11, 1, tzinfo=UTC),
+    )

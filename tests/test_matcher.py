@@ -301,3 +301,29 @@ def test_answers_continue_while_the_bank_refreshes() -> None:
     assert misses == []
     assert answers[0] > 10
     assert matcher.counts()["pdq"] == 1 + len(range(2, 400)) - len(range(3, 400, 3))
+
+
+def test_match_file_finds_a_reencoded_video_by_vpdq(testdata: Path) -> None:
+    from openncii import hash_file
+
+    videos = testdata / "videos"
+    enrolled = hash_file(videos / "carphone_pristine.mp4")
+    assert enrolled.vpdq
+    source = ListSource()
+    source.upsert(BankRecord(1, "md5", enrolled.md5, ("case-md5",)))
+    signature = format_vpdq_text(
+        VpdqFeature(f.frame, f.quality, f.pdq, f.timestamp) for f in enrolled.vpdq
+    )
+    source.upsert(BankRecord(2, "vpdq", signature, ("case-vpdq",)))
+    matcher = Matcher(source)
+    matcher.refresh()
+    # The same file: MD5 and vPDQ both match.
+    _, same = matcher.match_file(videos / "carphone_pristine.mp4")
+    assert sorted((m.signal, m.key) for m in same) == [("md5", 1), ("vpdq", 2)]
+    # A distorted re-encode: a different file (no MD5 match), the same frames (vPDQ match).
+    _, distorted = matcher.match_file(videos / "carphone_distorted.mp4")
+    assert [(m.signal, m.case_refs) for m in distorted] == [("vpdq", ("case-vpdq",))]
+    assert distorted[0].detail["query_percent"] >= 80
+    # Another video: nothing.
+    _, other = matcher.match_file(videos / "bikes.mp4")
+    assert other == []

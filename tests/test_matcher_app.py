@@ -9,7 +9,6 @@ import io
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,37 +18,12 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
 
 from openncii import hash_file
-from openncii.partner import PartnerStore, parse_page
+from openncii.partner import PartnerStore
 from openncii.partner.matcher import StoreBank
 from openncii.partner.matcher_app import MatcherSettings, create_matcher_app
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
-
-NOW = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def _record(signal: str, value: str, status: str = "Active", ref: str = "ref-a") -> dict[str, Any]:
-    return {
-        "lastModtimestamp": 1,
-        "signalType": signal,
-        "hashValue": value,
-        "hashStatus": status,
-        "caseNumbers": {ref: "Active" if status == "Active" else "Withdrawn"},
-        "CSPFeedbacks": [],
-    }
-
-
-def _apply(store: PartnerStore, records: list[dict[str, Any]]) -> None:
-    body = json.dumps(
-        {
-            "count": len(records),
-            "nextPageToken": None,
-            "nextSetTimestamp": 2,
-            "hasMoreRecords": False,
-            "hashRecords": records,
-        }
-    ).encode()
-    page = parse_page(body)
-    store.apply_page(page.records, next_page_token=None, next_start_timestamp=2, now=NOW)
+from partner_helpers import feed_record as _record
+from partner_helpers import store_page as _apply
 
 
 def _flip(value: str, count: int, seed: int = 0) -> str:

@@ -1,0 +1,193 @@
+"""`openncii matcher serve` as a real process, and `openncii partner scan`'s options."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openncii import hash_file
+from openncii.partner import PartnerStore
+from partner_helpers import feed_record, store_page
+from server_helpers import free_port
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from openncii.cli import main; main()", *args]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
+
+
+@pytest.fixture
+def photo_hash(testdata: Path) -> str:
+    value = hash_file(testdata / "photos" / "opencv_fruits.jpg").pdq
+    assert value is not None
+    return value
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, photo_hash: str) -> Path:
+    path = tmp_path / "bank.sqlite3"
+    with PartnerStore.open(path) as store:
+        store_page(store, [feed_record("ImagePDQ", photo_hash, ref="ref-fruits")])
+    return path
+
+
+@pytest.fixture
+def matcher_url(store_path: Path, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path / "matcher.log").open("wb")
+    process = subprocess.Popen(
+        _command(
+            "matcher",
+            "serve",
+            "--store",
+            str(store_path),
+            "--port",
+            str(port),
+            "--refresh-seconds",
+            "0.1",
+        ),
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "matcher.log").read_text()
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the matcher never answered /healthz"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        # Hashes are never logged.
+        assert "ref-fruits" not in (tmp_path / "matcher.log").read_text()
+
+
+def test_matcher_serve_answers_uploads_hashes_and_metrics(
+    matcher_url: str, testdata: Path, photo_hash: str, store_path: Path
+) -> None:
+    upload = (testdata / "photos" / "opencv_fruits.jpg").read_bytes()
+    with httpx.Client(base_url=matcher_url, timeout=60) as client:
+        found = client.post("/match", files={"file": ("f.jpg", upload, "image/jpeg")}).json()
+        assert [(m["hash"], m["case_refs"]) for m in found["matches"]] == [
+            (photo_hash, ["ref-fruits"])
+        ]
+        assert client.post("/match", json={"md5": ["00" * 16]}).json()["matches"] == []
+        # A sync adds a hash while the matcher serves: it is found without a restart.
+        other = "0f" * 32
+        with PartnerStore.open(store_path) as store:
+            store_page(store, [feed_record("ImagePDQ", other, ref="ref-new")])
+        deadline = time.monotonic() + 20
+        while not client.post("/match", json={"pdq": [other]}).json()["matches"]:
+            assert time.monotonic() < deadline, "the new hash never reached the matcher"
+            time.sleep(0.1)
+        metrics = client.get("/metrics").text
+        assert 'openncii_matcher_requests_total{input="file",outcome="ok"} 1.0' in metrics
+        assert 'openncii_matcher_bank_hashes{signal_type="pdq"} 2.0' in metrics
+
+
+def test_matcher_serve_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.sqlite3"
+    bogus.write_bytes(b"this is not a database" * 100)
+    done = subprocess.run(
+        _command("matcher", "serve", "--store", str(bogus), "--port", str(free_port())),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 6
+    assert "not an OpenNCII partner store" in done.stderr
+
+
+def test_scan_writes_csv_to_stdout_and_reports_failures(
+    store_path: Path, testdata: Path, tmp_path: Path, photo_hash: str
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "fruits.jpg").write_bytes((testdata / "photos" / "opencv_fruits.jpg").read_bytes())
+    (folder / "truncated.jpg").write_bytes(
+        (testdata / "photos" / "opencv_fruits.jpg").read_bytes()[:300]
+    )
+    (folder / ".hidden.jpg").write_bytes(b"skipped entirely")
+    done = subprocess.run(
+        _command("partner", "scan", str(folder), "--store", str(store_path), "--format", "csv"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    # The truncated JPEG could not be hashed: exit 1, and it is in the report.
+    assert done.returncode == 1, done.stderr
+    rows = [line.split(",") for line in done.stdout.splitlines()]
+    assert rows[0] == ["path", "signal_type", "hash", "distance", "case_refs", "error", "skipped"]
+    by_path = {row[0]: row for row in rows[1:]}
+    assert set(by_path) == {str(folder / "fruits.jpg"), str(folder / "truncated.jpg")}
+    assert by_path[str(folder / "fruits.jpg")][1:5] == ["pdq", photo_hash, "0", "ref-fruits"]
+        "0",
+        "ref-fruits",
+    ]
+    assert by_path[str(folder / "truncated.jpg")][5] != ""
+    assert "1 matched, 1 could not be hashed" in done.stderr
+
+
+def test_scan_refuses_an_unknown_feedback_value(store_path: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        _command("partner", "scan", str(tmp_path), "--store", str(store_path), "--feedback", "Yes"),
+        env={**_env(), "OPENNCII_PARTNER_KEY": "k"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "PendingReview" in done.stderr
+
+
+def test_scan_of_an_empty_store_says_to_sync_first(tmp_path: Path, testdata: Path) -> None:
+    report = tmp_path / "r.json"
+    done = subprocess.run(
+        _command(
+            "partner",
+            "scan",
+            str(testdata / "photos" / "opencv_fruits.jpg"),
+            "--store",
+            str(tmp_path / "empty.sqlite3"),
+            "--report",
+            str(report),
+        ),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "partner sync" in done.stderr
+    assert json.loads(report.read_text())["bank"] == {"pdq": 0, "md5": 0, "vpdq": 0}
