@@ -151,7 +151,7 @@ def test_interrupted_sync_resumes_with_the_page_token(
     assert store.counts()["pdq"] == 8  # both pages committed
 
     result = client.sync(store)
-    assert result.reason == "resuming a full resync"
+    assert result.full_resync and result.reason == "first sync" and result.resumed
     assert result.pages == 3 and result.records == 12  # only the rest
     assert local_active(store) == server_active(http, key)
     assert store.sync_state().page_token is None

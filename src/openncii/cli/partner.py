@@ -227,6 +227,8 @@ def sync(
         local.close()
     seconds = (datetime.now(UTC) - started).total_seconds()
     kind = f"Full resync ({result.reason})" if result.full_resync else "Incremental sync"
+    if result.resumed:
+        kind += ", resumed"
     c = result.counts
     typer.echo(
         f"{kind}: {result.records:,} records in {result.pages:,} pages, {seconds:.1f} s; "

@@ -113,7 +113,8 @@ class SyncResult:
     ``records`` counts the records received (``skipped``: of signal types this client does not
     know), ``counts`` what they did to the store; ``full_resync`` says whether it was a full
     resync and ``reason`` why (``"first sync"``, ``"stale checkpoint"``, ``"server changed"``,
-    ``"requested"``); ``restarts`` counts fetches restarted after a refused page token.
+    ``"requested"``); ``resumed`` whether it continued an interrupted fetch; ``restarts`` counts
+    fetches restarted after a refused page token.
     """
 
     pages: int = 0
@@ -122,6 +123,7 @@ class SyncResult:
     counts: PageCounts = field(default_factory=PageCounts)
     full_resync: bool = False
     reason: str | None = None
+    resumed: bool = False
     restarts: int = 0
     checkpoint: int = 0
 
@@ -291,13 +293,11 @@ class FeedClient:
             reason = "stale checkpoint"
         if reason is not None:
             _log.info("partner sync: full resync (%s)", reason)
-            state = store.begin_full_resync(self.base_url)
+            state = store.begin_full_resync(self.base_url, reason)
+        else:
+            result.resumed = state.page_token is not None
         result.full_resync = state.resyncing
-        result.reason = (
-            reason
-            if reason is not None
-            else ("resuming a full resync" if state.resyncing else None)
-        )
+        result.reason = state.resync_reason if state.resyncing else None
         start, token = state.start_timestamp, state.page_token
         restarted = False
         while True:

@@ -155,8 +155,8 @@ class SyncState:
     from; ``page_token`` the ``nextPageToken`` to continue an interrupted fetch with (``None``
     between fetches). ``checkpoint_at`` is when (client clock, UTC) the last fetch completed;
     ``None`` before the first. ``server`` is the partner API the store was synced with.
-    ``resyncing`` is true while a full resync is under way: at its end, every row the server did
-    not send again is removed.
+    ``resyncing`` is true while a full resync is under way (``resync_reason`` says why): at its
+    end, every row the server did not send again is removed.
     """
 
     start_timestamp: int = 0
@@ -165,6 +165,7 @@ class SyncState:
     server: str | None = None
     generation: int = 0
     resyncing: bool = False
+    resync_reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -362,6 +363,7 @@ class PartnerStore:
             server=meta.get("server") or None,
             generation=int(meta.get("generation") or 0),
             resyncing=meta.get("resyncing") == "1",
+            resync_reason=meta.get("resync_reason") or None,
         )
 
     def sync_state(self) -> SyncState:
@@ -378,7 +380,7 @@ class PartnerStore:
 
     # Sync ----------------------------------------------------------------------------------------
 
-    def begin_full_resync(self, server: str) -> SyncState:
+    def begin_full_resync(self, server: str, reason: str | None = None) -> SyncState:
         """Start a full fetch from the beginning for ``server``: a new generation, checkpoint 0.
 
         Rows stay readable meanwhile; when the fetch completes (:meth:`apply_page` with
@@ -394,6 +396,7 @@ class PartnerStore:
                     "server": server,
                     "generation": state.generation + 1,
                     "resyncing": 1,
+                    "resync_reason": reason,
                 },
             )
             return self._state_from(self._meta(db))
