@@ -311,12 +311,20 @@ async def _match_json_body(
                 videos.append(
                     [VpdqFeature(f.frame, f.quality, f.pdq.lower(), f.timestamp) for f in entry]
                 )
-        matches = matcher.match_pdq(pdq, query.threshold)
-        matches += matcher.match_md5(query.md5)
-        matches += matcher.match_vpdq(videos, query.threshold)
+        # Off the event loop: a search may wait for a refresh to finish applying a batch.
+        matches = await run_in_threadpool(_match_all, matcher, pdq, query, videos)
     except InvalidHashError as exc:
         return _error(422, f"A hash is not valid: {exc}")
     return _respond(matches, request, {})
+
+
+def _match_all(
+    matcher: Matcher, pdq: list[PdqQuery], query: MatchRequest, videos: list[list[VpdqFeature]]
+) -> list[Match]:
+    matches = matcher.match_pdq(pdq, query.threshold)
+    matches += matcher.match_md5(query.md5)
+    matches += matcher.match_vpdq(videos, query.threshold)
+    return matches
 
 
 async def _match_upload(
