@@ -7,8 +7,9 @@
  * Codes: 32 bytes each, big-endian bit order (bit 0 = most significant bit of byte 0).
  * A table indexes one chunk of `width` (<= 32) consecutive bits starting at bit `start`:
  * the top `pbits` bits of the chunk key address `offsets` directly (CSR: entries of prefix v are
- * offsets[v] .. offsets[v + 1]), the low `sbits` (<= 16) bits are stored per entry in `suffix`
- * (uint8 or uint16), next to the row id (uint32) in `rowids`.
+ * offsets[v] .. offsets[v + 1]). Each entry is the row id (uint32, little-endian) followed by the
+ * low `sbits` (<= 16) bits of the key (the "suffix": 0, 1 or 2 bytes), packed, so one cache line
+ * holds a whole bucket's keys and row ids.
  *
  * Search for threshold r: chunk i is probed with radius t_i where sum(t_i + 1) = r + 1
  * (generalised pigeonhole: a code within r differs in at most t_i bits on at least one chunk;
@@ -46,6 +47,14 @@ static inline int POPCOUNT64(uint64_t x) {
 static inline uint32_t chunk_key(const uint8_t *code, int start, int width) {
     int byte0 = start >> 3;
     uint64_t w = 0;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (byte0 <= CODE_BYTES - 8) {
+        memcpy(&w, code + byte0, 8);
+        w = __builtin_bswap64(w); /* 64 bits from bit 8 * byte0, big-endian */
+        uint64_t mask = (width >= 32) ? 0xFFFFFFFFull : ((1ull << width) - 1ull);
+        return (uint32_t)((w >> (64 - (start & 7) - width)) & mask);
+    }
+#endif
     for (int k = 0; k < 5; k++) {
         w <<= 8;
         if (byte0 + k < CODE_BYTES) {
@@ -74,14 +83,14 @@ static inline int is_removed(const uint8_t *removed, Py_ssize_t n_removed_bytes,
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* build_table(codes, start, width, pbits, removed, offsets_out, suffix_out, rowids_out) -> n  */
+/* build_table(codes, start, width, pbits, removed, offsets_out, entries_out) -> n            */
 
 static PyObject *py_build_table(PyObject *self, PyObject *args) {
     (void)self;
-    Py_buffer codes, removed, offsets, suffix, rowids;
+    Py_buffer codes, removed, offsets, entries;
     int start, width, pbits;
-    if (!PyArg_ParseTuple(args, "y*iiiy*w*w*w*", &codes, &start, &width, &pbits, &removed,
-                          &offsets, &suffix, &rowids)) {
+    if (!PyArg_ParseTuple(args, "y*iiiy*w*w*", &codes, &start, &width, &pbits, &removed, &offsets,
+                          &entries)) {
         return NULL;
     }
     PyObject *result = NULL;
@@ -103,27 +112,29 @@ static PyObject *py_build_table(PyObject *self, PyObject *args) {
         const uint8_t *c = (const uint8_t *)codes.buf;
         const uint8_t *rm = removed.len > 0 ? (const uint8_t *)removed.buf : NULL;
         uint32_t *off = (uint32_t *)offsets.buf;
-        uint32_t *rid = (uint32_t *)rowids.buf;
-        uint8_t *suf8 = (uint8_t *)suffix.buf;
-        uint16_t *suf16 = (uint16_t *)suffix.buf;
+        uint8_t *ent = (uint8_t *)entries.buf;
+        Py_ssize_t stride = 4 + sitem;
         uint32_t *cursor = NULL;
+        uint32_t *keys = NULL;
         Py_ssize_t count = 0;
         Py_BEGIN_ALLOW_THREADS;
+        keys = (uint32_t *)malloc((size_t)(n > 0 ? n : 1) * sizeof(uint32_t));
         memset(off, 0, (size_t)(nbuckets + 1) * sizeof(uint32_t));
-        for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t i = 0; keys != NULL && i < n; i++) {
             if (is_removed(rm, removed.len, (uint64_t)i)) {
                 continue;
             }
             uint32_t key = chunk_key(c + i * CODE_BYTES, start, width);
+            keys[i] = key;
             off[(key >> sbits) + 1]++;
         }
         for (Py_ssize_t v = 0; v < nbuckets; v++) {
             off[v + 1] += off[v];
         }
         count = off[nbuckets];
-        int fits = rowids.len >= count * (Py_ssize_t)sizeof(uint32_t) &&
-                   suffix.len >= count * sitem;
-        cursor = fits ? (uint32_t *)malloc((size_t)nbuckets * sizeof(uint32_t)) : NULL;
+        int fits = entries.len >= count * stride;
+        cursor = (fits && keys != NULL) ? (uint32_t *)malloc((size_t)nbuckets * sizeof(uint32_t))
+                                        : NULL;
         if (cursor != NULL) {
             memcpy(cursor, off, (size_t)nbuckets * sizeof(uint32_t));
             uint32_t smask = sbits == 0 ? 0u : ((1u << sbits) - 1u);
@@ -131,19 +142,27 @@ static PyObject *py_build_table(PyObject *self, PyObject *args) {
                 if (is_removed(rm, removed.len, (uint64_t)i)) {
                     continue;
                 }
-                uint32_t key = chunk_key(c + i * CODE_BYTES, start, width);
+                uint32_t key = keys[i];
                 uint32_t pos = cursor[key >> sbits]++;
-                rid[pos] = (uint32_t)i;
-                if (sitem == 1) {
-                    suf8[pos] = (uint8_t)(key & smask);
-                } else if (sitem == 2) {
-                    suf16[pos] = (uint16_t)(key & smask);
+                uint8_t *e = ent + (Py_ssize_t)pos * stride;
+                uint32_t row = (uint32_t)i;
+                uint32_t suf = key & smask;
+                e[0] = (uint8_t)row;
+                e[1] = (uint8_t)(row >> 8);
+                e[2] = (uint8_t)(row >> 16);
+                e[3] = (uint8_t)(row >> 24);
+                if (sitem >= 1) {
+                    e[4] = (uint8_t)suf;
+                }
+                if (sitem == 2) {
+                    e[5] = (uint8_t)(suf >> 8);
                 }
             }
             free(cursor);
         }
+        free(keys);
         Py_END_ALLOW_THREADS;
-        if (rowids.len < count * (Py_ssize_t)sizeof(uint32_t) || suffix.len < count * sitem) {
+        if (entries.len < count * (4 + sitem)) {
             PyErr_SetString(PyExc_ValueError, "bad output buffer sizes");
             goto done;
         }
@@ -157,8 +176,7 @@ done:
     PyBuffer_Release(&codes);
     PyBuffer_Release(&removed);
     PyBuffer_Release(&offsets);
-    PyBuffer_Release(&suffix);
-    PyBuffer_Release(&rowids);
+    PyBuffer_Release(&entries);
     return result;
 }
 
@@ -168,8 +186,8 @@ done:
 typedef struct {
     int start, width, pbits, sbits, sitem, radius;
     const uint32_t *offsets;
-    const void *suffix;
-    const uint32_t *rowids;
+    const uint8_t *entries;
+    int stride;
     uint32_t *masks; /* XOR masks over the prefix bits, popcount <= radius */
     uint8_t *mask_pc;
     size_t nmasks;
@@ -313,35 +331,34 @@ static int search_one(const uint8_t *q, const uint8_t *codes, uint64_t n_base,
             if (ensure_cands(s, ncand_est) < 0) {
                 return -1;
             }
-            /* Stage 2: scan the suffixes of those buckets; collect candidate rows. */
+            /* Stage 2: scan those buckets' suffixes; collect candidate rows. */
             size_t nc = 0;
+            const uint8_t *ent = t->entries;
+            const size_t stride = (size_t)t->stride;
             for (size_t k = 0; k < nr; k++) {
                 if (k + PREFETCH_AHEAD < nr) {
-                    uint32_t plo = s->ranges[k + PREFETCH_AHEAD].lo;
-                    PREFETCH(&t->rowids[plo]);
-                    if (t->sitem == 1) {
-                        PREFETCH((const uint8_t *)t->suffix + plo);
-                    } else if (t->sitem == 2) {
-                        PREFETCH((const uint16_t *)t->suffix + plo);
-                    }
+                    const range_t *pr = &s->ranges[k + PREFETCH_AHEAD];
+                    PREFETCH(ent + (size_t)pr->lo * stride);
+                    PREFETCH(ent + (size_t)pr->hi * stride - 1);
                 }
                 range_t r = s->ranges[k];
+                const uint8_t *e = ent + (size_t)r.lo * stride;
+                const uint8_t *end = ent + (size_t)r.hi * stride;
                 if (t->sitem == 0) {
-                    for (uint32_t e = r.lo; e < r.hi; e++) {
-                        s->cands[nc++] = t->rowids[e];
+                    for (; e < end; e += stride) {
+                        memcpy(&s->cands[nc++], e, 4);
                     }
                 } else if (t->sitem == 1) {
-                    const uint8_t *suf = (const uint8_t *)t->suffix;
-                    for (uint32_t e = r.lo; e < r.hi; e++) {
-                        if (POPCOUNT32((uint32_t)suf[e] ^ qsuffix) <= r.budget) {
-                            s->cands[nc++] = t->rowids[e];
+                    for (; e < end; e += stride) {
+                        if (POPCOUNT32((uint32_t)e[4] ^ qsuffix) <= r.budget) {
+                            memcpy(&s->cands[nc++], e, 4);
                         }
                     }
                 } else {
-                    const uint16_t *suf = (const uint16_t *)t->suffix;
-                    for (uint32_t e = r.lo; e < r.hi; e++) {
-                        if (POPCOUNT32((uint32_t)suf[e] ^ qsuffix) <= r.budget) {
-                            s->cands[nc++] = t->rowids[e];
+                    for (; e < end; e += stride) {
+                        uint32_t sv = (uint32_t)e[4] | ((uint32_t)e[5] << 8);
+                        if (POPCOUNT32(sv ^ qsuffix) <= r.budget) {
+                            memcpy(&s->cands[nc++], e, 4);
                         }
                     }
                 }
@@ -393,7 +410,7 @@ static int search_one(const uint8_t *q, const uint8_t *codes, uint64_t n_base,
 
 /*
  * search(codes, delta, removed, tables, queries, threshold, use_tables)
- *   tables: sequence of (start, width, pbits, radius, offsets, suffix, rowids)
+ *   tables: sequence of (start, width, pbits, radius, offsets, entries)
  *   returns (bounds: bytes of int64[Q + 1], packed: bytes of uint64 (dist << 32 | row))
  */
 static PyObject *py_search(PyObject *self, PyObject *args) {
@@ -407,7 +424,7 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
     }
     PyObject *result = NULL;
     table_t tables[MAX_TABLES];
-    Py_buffer tbufs[MAX_TABLES][3];
+    Py_buffer tbufs[MAX_TABLES][2];
     int ntables = 0, nbufs = 0;
     memset(tables, 0, sizeof(tables));
     PyObject *seq = PySequence_Fast(table_seq, "tables must be a sequence");
@@ -424,9 +441,8 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
     }
     for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
         table_t *t = &tables[i];
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiiiy*y*y*", &t->start,
-                              &t->width, &t->pbits, &t->radius, &tbufs[i][0], &tbufs[i][1],
-                              &tbufs[i][2])) {
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiiiy*y*", &t->start,
+                              &t->width, &t->pbits, &t->radius, &tbufs[i][0], &tbufs[i][1])) {
             goto done;
         }
         nbufs = (int)i + 1;
@@ -434,8 +450,8 @@ static PyObject *py_search(PyObject *self, PyObject *args) {
         t->sbits = t->width - t->pbits;
         t->sitem = t->sbits == 0 ? 0 : (t->sbits <= 8 ? 1 : 2);
         t->offsets = (const uint32_t *)tbufs[i][0].buf;
-        t->suffix = tbufs[i][1].buf;
-        t->rowids = (const uint32_t *)tbufs[i][2].buf;
+        t->entries = (const uint8_t *)tbufs[i][1].buf;
+        t->stride = 4 + t->sitem;
         if (t->width < 1 || t->width > 32 || t->pbits < 0 || t->pbits > 30 || t->sbits > 16 ||
             t->start < 0 || t->start + t->width > 256 ||
             tbufs[i][0].len != (((Py_ssize_t)1 << t->pbits) + 1) * 4) {
@@ -508,7 +524,7 @@ done:
         free(tables[i].mask_pc);
     }
     for (int i = 0; i < nbufs; i++) {
-        for (int j = 0; j < 3; j++) {
+        for (int j = 0; j < 2; j++) {
             PyBuffer_Release(&tbufs[i][j]);
         }
     }
@@ -522,7 +538,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"build_table", py_build_table, METH_VARARGS,
-     "build_table(codes, start, width, pbits, removed, offsets, suffix, rowids) -> entries"},
+     "build_table(codes, start, width, pbits, removed, offsets, entries) -> count"},
     {"search", py_search, METH_VARARGS,
      "search(codes, delta, removed, tables, queries, threshold, use_tables) -> (bounds, packed)"},
     {NULL, NULL, 0, NULL},

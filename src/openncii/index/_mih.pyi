@@ -12,15 +12,14 @@ def build_table(
     pbits: int,
     removed: _Buf,
     offsets: _Buf,
-    suffix: _Buf,
-    rowids: _Buf,
+    entries: _Buf,
     /,
 ) -> int: ...
 def search(
     codes: _Buf,
     delta: _Buf,
     removed: _Buf,
-    tables: Sequence[tuple[int, int, int, int, _Buf, _Buf, _Buf]],
+    tables: Sequence[tuple[int, int, int, int, _Buf, _Buf]],
     queries: _Buf,
     threshold: int,
     use_tables: bool,

@@ -188,12 +188,11 @@ class _Table:
     width: int
     pbits: int
     offsets: npt.NDArray[np.uint32]
-    suffix: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
-    rowids: npt.NDArray[np.uint32]
+    entries: npt.NDArray[np.uint8]
 
     @property
     def nbytes(self) -> int:
-        return int(self.offsets.nbytes + self.suffix.nbytes + self.rowids.nbytes)
+        return int(self.offsets.nbytes + self.entries.nbytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,18 +305,13 @@ class PDQIndex:
             pbits = max(min(w, pbits_default), w - 16)
             sbits = w - pbits
             offsets = np.empty((1 << pbits) + 1, dtype=np.uint32)
-            suffix: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
-            if sbits == 0:
-                suffix = np.zeros(0, dtype=np.uint8)
-            elif sbits <= 8:
-                suffix = np.empty(live, dtype=np.uint8)
-            else:
-                suffix = np.empty(live, dtype=np.uint16)
-            rowids = np.empty(live, dtype=np.uint32)
-            count = _mih.build_table(self._base, start, w, pbits, removed, offsets, suffix, rowids)
+            # Entry: row id (4 bytes) + the chunk's low bits (0, 1 or 2 bytes), packed.
+            stride = 4 + (0 if sbits == 0 else 1 if sbits <= 8 else 2)
+            entries = np.empty(live * stride, dtype=np.uint8)
+            count = _mih.build_table(self._base, start, w, pbits, removed, offsets, entries)
             if count != live:  # pragma: no cover - a kernel bug, not a user error
                 raise RuntimeError("index build miscounted rows")
-            self._tables.append(_Table(start, w, pbits, offsets, suffix, rowids))
+            self._tables.append(_Table(start, w, pbits, offsets, entries))
             start += w
 
     def _removed_in_base(self) -> int:
@@ -503,7 +497,7 @@ class PDQIndex:
 
     def _plan(
         self, threshold: int, method: Method
-    ) -> tuple[list[tuple[int, int, int, int, Codes, Codes, Codes]], bool]:
+    ) -> tuple[list[tuple[int, int, int, int, Codes, Codes]], bool]:
         """Table specs with per-chunk radii for this threshold, and whether to use them."""
         if not self._tables or method == "scan":
             return [], False
@@ -530,8 +524,7 @@ class PDQIndex:
                 t.pbits,
                 r,
                 t.offsets.view(np.uint8),
-                t.suffix.view(np.uint8),
-                t.rowids.view(np.uint8),
+                t.entries,
             )
             for t, r in zip(self._tables, radii, strict=True)
         ]
