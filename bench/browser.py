@@ -22,10 +22,11 @@ Round 0 is an untimed warm-up (browser caches, the OS file cache, Python's impor
 figures are medians of the timed rounds.
 
 Responsiveness: during every browser measurement the page's main thread runs a 10 ms
-``setInterval`` heartbeat and a ``requestAnimationFrame`` loop, and a ``PerformanceObserver``
-records long tasks (main-thread tasks over 50 ms). The longest heartbeat gap is what a person
-would feel (it includes the machine not scheduling the browser at all); a long task would be our
-page's own code blocking.
+``setInterval`` heartbeat and a ``requestAnimationFrame`` loop, and ``PerformanceObserver``s
+record long tasks (main-thread tasks over 50 ms) and long animation frames (over 50 ms, with the
+scripts that ran in them). The longest heartbeat gap is what a person would feel; it includes
+the machine not scheduling the browser at all, which on a loaded machine shows as long frames
+in which no script ran. A long frame with a script in it would be page code blocking.
 
 Files reach the page through an ``<input type=file>`` (Playwright hands over the paths, as a
 person picking files would), never through the network.
@@ -93,6 +94,16 @@ PROBE_START_JS = """() => {
         for (const entry of list.getEntries()) probe.longTasks.push(entry.duration);
     });
     observer.observe({type: 'longtask'});
+    // Long animation frames name the scripts that ran in them (ours, or none at all when the
+    // machine simply did not schedule the page).
+    probe.frames = [];
+    const frames = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) {
+            probe.frames.push({ms: entry.duration, blocking: entry.blockingDuration,
+                scripts: entry.scripts.map((s) => `${s.invoker} ${Math.round(s.duration)} ms`)});
+        }
+    });
+    frames.observe({type: 'long-animation-frame'});
     probe.stop = () => {
         const now = performance.now();
         probe.beat = Math.max(probe.beat, now - lastBeat);
@@ -100,7 +111,13 @@ PROBE_START_JS = """() => {
         clearInterval(ticker);
         for (const entry of observer.takeRecords()) probe.longTasks.push(entry.duration);
         observer.disconnect();
-        return {beatMs: probe.beat, frameMs: probe.frame, longTasks: probe.longTasks};
+        for (const entry of frames.takeRecords()) {
+            probe.frames.push({ms: entry.duration, blocking: entry.blockingDuration,
+                scripts: entry.scripts.map((s) => `${s.invoker} ${Math.round(s.duration)} ms`)});
+        }
+        frames.disconnect();
+        return {beatMs: probe.beat, frameMs: probe.frame, longTasks: probe.longTasks,
+                longFrames: probe.frames};
     };
     window.__probe = probe;
 }"""
@@ -349,10 +366,11 @@ def main() -> None:
         beat = [r["beatMs"] for r in rounds]
         frame = [r["frameMs"] for r in rounds]
         tasks = [t for r in rounds for t in r["longTasks"]]
-        longest_task = f"{max(tasks):.0f}" if tasks else "-"
+        longest_task = f" (longest {max(tasks):.0f})" if tasks else ""
+        scripted = [f for r in rounds for f in r["longFrames"] if f["scripts"]]
         return (
             f"{med(beat):.0f} / {max(beat):.0f} | {med(frame):.0f} / {max(frame):.0f} "
-            f"| {len(tasks)} ({longest_task}) |"
+            f"| {len(tasks)}{longest_task} | {len(scripted)} |"
         )
 
     print(
@@ -389,9 +407,10 @@ def main() -> None:
     print()
     print(
         "| main thread while hashing | heartbeat gap, median / max (ms) "
-        "| animation frame gap, median / max (ms) | long tasks (longest, ms) |"
+        "| animation frame gap, median / max (ms) | long tasks (ms) "
+        "| long frames with a script running |"
     )
-    print("|---|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|")
     print(f"| photos (worker) | {gaps('photos')}")
     print(f"| video MD5 (worker) | {gaps('video')}")
     if app_seconds:
