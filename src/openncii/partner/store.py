@@ -29,7 +29,6 @@ transaction as the records, so they are fetched again).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -41,6 +40,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from openncii.errors import PartnerStoreError
 from openncii.partner._wire import (
@@ -67,6 +67,9 @@ SCHEMA_VERSION: Final = 1
 _SIGNAL_TYPES: Final = (SIGNAL_PDQ, SIGNAL_MD5, SIGNAL_VPDQ)
 _BUSY_TIMEOUT_MS: Final = 30_000
 _CHUNK: Final = 10_000
+#: Page cache per connection, in KiB (negative: a size, not a page count): the key index of a
+#: large bank is touched at random by every page of a sync.
+_CACHE_KIB: Final = -65536
 
 _SCHEMA_V1: Final = """
 CREATE TABLE meta (
@@ -207,7 +210,7 @@ _COLUMNS: Final = (
 
 def _row(row: Sequence[Any]) -> StoredHash:
     feedbacks = tuple(
-        CSPFeedback(f["feedbackValue"], tuple(f["tags"]), f["source"]) for f in json.loads(row[8])
+        CSPFeedback(f["feedbackValue"], tuple(f["tags"]), f["source"]) for f in orjson.loads(row[8])
     )
     return StoredHash(
         id=int(row[0]),
@@ -217,7 +220,7 @@ def _row(row: Sequence[Any]) -> StoredHash:
         key=row[4],
         status=row[5],
         active=bool(row[6]),
-        case_refs=json.loads(row[7]),
+        case_refs=orjson.loads(row[7]),
         feedbacks=feedbacks,
         last_modified=int(row[9]),
         change_seq=int(row[10]),
@@ -225,17 +228,17 @@ def _row(row: Sequence[Any]) -> StoredHash:
 
 
 def _dump_refs(refs: Mapping[str, str]) -> str:
-    return json.dumps(dict(refs), sort_keys=True, separators=(",", ":"))
+    if not refs:
+        return "{}"
+    return orjson.dumps(dict(refs), option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _dump_feedbacks(feedbacks: Iterable[CSPFeedback]) -> str:
-    return json.dumps(
-        [
-            {"feedbackValue": f.feedback, "tags": list(f.tags), "source": f.source}
-            for f in feedbacks
-        ],
-        separators=(",", ":"),
-    )
+def _dump_feedbacks(feedbacks: Sequence[CSPFeedback]) -> str:
+    if not feedbacks:
+        return "[]"
+    return orjson.dumps(
+        [{"feedbackValue": f.feedback, "tags": list(f.tags), "source": f.source} for f in feedbacks]
+    ).decode()
 
 
 class PartnerStore:
@@ -274,6 +277,7 @@ class PartnerStore:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
             store = cls(connection, target)
             store._migrate()
         except sqlite3.DatabaseError as exc:
@@ -649,7 +653,7 @@ class PartnerStore:
                     outcome.hash_value,
                     outcome.signal_type,
                     outcome.feedback,
-                    json.dumps(list(outcome.tags)),
+                    orjson.dumps(list(outcome.tags)).decode(),
                     outcome.sent_at.astimezone(UTC).isoformat(),
                     int(outcome.recorded),
                 ),
@@ -681,7 +685,7 @@ class PartnerStore:
                 r[1],
                 r[2],
                 r[3],
-                tuple(json.loads(r[4])),
+                tuple(orjson.loads(r[4])),
                 datetime.fromisoformat(r[5]),
                 bool(r[6]),
                 id=int(r[0]),
