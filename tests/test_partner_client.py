@@ -27,6 +27,7 @@ from openncii.errors import (
     FeedProtocolError,
     FeedRejectedError,
     FeedUnavailableError,
+    PartnerStoreError,
 )
 from openncii.feed import purge_withdrawn
 from openncii.partner import (
@@ -473,3 +474,21 @@ def test_unknown_signal_types_are_skipped() -> None:
         json.dumps(_page([_GOOD_RECORD, dict(_GOOD_RECORD, signalType="VideoTMK")])).encode()
     )
     assert len(page.records) == 1 and page.skipped == 1 and page.count == 2
+
+
+def test_one_sync_at_a_time_per_store(
+    api_client: ApiClient, db_sessions: Any, store: PartnerStore
+) -> None:
+    http = api_client()
+    key = new_partner(db_sessions, "Acme")
+    open_case(http, pdq_item())
+    client = FeedClient(BASE, key, client=_forwarding(http))
+    other = PartnerStore.open(store.path)  # as another process would
+    try:
+        with other.sync_lock(), pytest.raises(PartnerStoreError, match="Another sync"):
+            client.sync(store)
+        assert store.counts()["pdq"] == 0
+        client.sync(store)  # the lock is released
+        assert store.counts()["pdq"] == 1
+    finally:
+        other.close()

@@ -9,7 +9,7 @@ Exit statuses (``sync`` and ``feedback``):
 - 4: the server is unavailable (network errors, 429 or 5xx after the retries); run again later,
   the sync resumes where it stopped.
 - 5: the server's answer is malformed, or it refused the request; nothing of it was stored.
-- 6: the local store cannot be used.
+- 6: the local store cannot be used, or another sync is using it (one at a time per store).
 - 130: interrupted (Ctrl-C); the sync resumes where it stopped.
 
 The partner key comes from ``OPENNCII_PARTNER_KEY`` or a hidden prompt, never from an argument
@@ -61,7 +61,8 @@ partner_app = typer.Typer(
     help="Participating platform: sync the hash bank into a local store, report outcomes.\n\n"
     "Exit statuses: 0 done; 1 feedback: the server does not hold the hash; 2 usage error or no "
     "key; 3 key refused; 4 server unavailable (run again: the sync resumes); 5 malformed or "
-    "refused answer (nothing stored); 6 unusable local store; 130 interrupted.",
+    "refused answer (nothing stored); 6 unusable local store or another sync running; "
+    "130 interrupted.",
     no_args_is_help=True,
 )
 app.add_typer(partner_app)

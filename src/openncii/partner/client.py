@@ -275,8 +275,19 @@ class FeedClient:
 
         Resumes an interrupted fetch from the store's checkpoint. A full resync happens on the
         first sync, when ``full``, when the checkpoint is older than ``max_checkpoint_age`` by
-        ``clock``, or when the store was synced with another server.
+        ``clock``, or when the store was synced with another server. One sync at a time per
+        store (:meth:`PartnerStore.sync_lock`; another one gets ``PartnerStoreError``).
         """
+        with store.sync_lock():
+            return self._sync(store, full, max_checkpoint_age, progress)
+
+    def _sync(
+        self,
+        store: PartnerStore,
+        full: bool,
+        max_checkpoint_age: timedelta,
+        progress: Callable[[SyncProgress], None] | None,
+    ) -> SyncResult:
         result = SyncResult()
         state = store.sync_state()
         now = self._clock()

@@ -384,6 +384,30 @@ class PartnerStore:
 
     # Sync ----------------------------------------------------------------------------------------
 
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the store's sync lock (a ``flock`` on ``<store>.sync-lock``, released by the
+        system if the process dies): one sync at a time per store. Readers are never blocked.
+        :class:`PartnerStoreError` at once if another sync holds it. (No lock where ``fcntl``
+        does not exist.)"""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        lock_path = self.path.with_name(self.path.name + ".sync-lock")
+        with lock_path.open("a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PartnerStoreError(
+                    f"Another sync is using the partner store {self.path}; let it finish."
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
     def begin_full_resync(self, server: str, reason: str | None = None) -> SyncState:
         """Start a full fetch from the beginning for ``server``: a new generation, checkpoint 0.
 
