@@ -345,10 +345,15 @@ def test_submit_feedback_reaches_the_server(api_client: ApiClient, db_sessions: 
 def test_a_refused_request_is_not_retried(api_client: ApiClient, db_sessions: Any) -> None:
     http = api_client()
     key = new_partner(db_sessions, "Acme")
-    client = FeedClient(BASE, key, client=_forwarding(http))
+    sleeps: list[float] = []
+    client = FeedClient(BASE, key, client=_forwarding(http), sleep=sleeps.append)
     with pytest.raises(FeedRejectedError) as caught:
         client.fetch_page(start_timestamp=2**52)  # later than any checkpoint: 400
     assert caught.value.status == 400
+    moved = FeedClient(BASE, key, client=_forwarding(http, [(301, {"Location": "https://x/"})]))
+    with pytest.raises(FeedRejectedError, match="redirect"):
+        moved.fetch_page()
+    assert sleeps == []
 
 
 def test_iter_pages_fetches_everything_without_a_store(

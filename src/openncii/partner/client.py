@@ -211,8 +211,14 @@ class FeedClient:
                 problem = f"network error ({type(exc).__name__})"
             else:
                 status = response.status_code
-                if status < 400:
+                if status < 300:
                     return response
+                if status < 400:
+                    raise FeedRejectedError(
+                        f"The server answered a redirect ({status}); give the URL it redirects "
+                        "to as the server.",
+                        status=status,
+                    )
                 if status in (401, 403):
                     raise FeedAuthError(
                         f"The server refused the partner key ({status}): check "
