@@ -94,3 +94,20 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"openncii serve did not become ready:\n{server.log()}")
+
+
+def run_openncii(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``openncii`` command line in a fresh process (no ``OPENNCII_*`` variables of
+    ours leak in; ``env`` adds some) with no standard input; capture its text output."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
+    return subprocess.run(
+        [sys.executable, "-c", "from openncii.cli import main; main()", *args],
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )

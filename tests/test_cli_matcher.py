@@ -16,7 +16,7 @@ import pytest
 from openncii import hash_file
 from openncii.partner import PartnerStore
 from partner_helpers import feed_record, store_page
-from server_helpers import free_port
+from server_helpers import free_port, run_openncii
 
 
 def _command(*args: str) -> list[str]:
@@ -109,15 +109,7 @@ def test_matcher_serve_answers_uploads_hashes_and_metrics(
 def test_matcher_serve_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.sqlite3"
     bogus.write_bytes(b"this is not a database" * 100)
-    done = subprocess.run(
-        _command("matcher", "serve", "--store", str(bogus), "--port", str(free_port())),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    done = run_openncii("matcher", "serve", "--store", str(bogus), "--port", str(free_port()))
     assert done.returncode == 6
     assert "not an OpenNCII partner store" in done.stderr
 
@@ -132,14 +124,8 @@ def test_scan_writes_csv_to_stdout_and_reports_failures(
         (testdata / "photos" / "opencv_fruits.jpg").read_bytes()[:300]
     )
     (folder / ".hidden.jpg").write_bytes(b"skipped entirely")
-    done = subprocess.run(
-        _command("partner", "scan", str(folder), "--store", str(store_path), "--format", "csv"),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
+    done = run_openncii(
+        "partner", "scan", str(folder), "--store", str(store_path), "--format", "csv"
     )
     # The truncated JPEG could not be hashed: exit 1, and it is in the report.
     assert done.returncode == 1, done.stderr
@@ -153,14 +139,15 @@ def test_scan_writes_csv_to_stdout_and_reports_failures(
 
 
 def test_scan_refuses_an_unknown_feedback_value(store_path: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
-        _command("partner", "scan", str(tmp_path), "--store", str(store_path), "--feedback", "Yes"),
-        env={**_env(), "OPENNCII_PARTNER_KEY": "k"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
+    done = run_openncii(
+        "partner",
+        "scan",
+        str(tmp_path),
+        "--store",
+        str(store_path),
+        "--feedback",
+        "Yes",
+        env={"OPENNCII_PARTNER_KEY": "k"},
     )
     assert done.returncode == 2
     assert "PendingReview" in done.stderr
@@ -168,22 +155,14 @@ def test_scan_refuses_an_unknown_feedback_value(store_path: Path, tmp_path: Path
 
 def test_scan_of_an_empty_store_says_to_sync_first(tmp_path: Path, testdata: Path) -> None:
     report = tmp_path / "r.json"
-    done = subprocess.run(
-        _command(
-            "partner",
-            "scan",
-            str(testdata / "photos" / "opencv_fruits.jpg"),
-            "--store",
-            str(tmp_path / "empty.sqlite3"),
-            "--report",
-            str(report),
-        ),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
+    done = run_openncii(
+        "partner",
+        "scan",
+        str(testdata / "photos" / "opencv_fruits.jpg"),
+        "--store",
+        str(tmp_path / "empty.sqlite3"),
+        "--report",
+        str(report),
     )
     assert done.returncode == 0, done.stderr
     assert "partner sync" in done.stderr

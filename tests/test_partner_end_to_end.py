@@ -10,12 +10,9 @@ Every step runs the real `openncii` command line against a live server.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +20,7 @@ from PIL import Image, ImageOps
 
 from case_helpers import CASES, ELIGIBLE, STATUS, WITHDRAW
 from openncii import hash_file
-from server_helpers import ServerProcess, start_server
+from server_helpers import ServerProcess, run_openncii, start_server
 
 ENROLLED = ["mate_garden.jpg", "opencv_fruits.jpg", "opencv_baboon.jpg", "mate_storm.jpg"]
 UNRELATED = [
@@ -36,19 +33,6 @@ UNRELATED = [
     "matplotlib_grace_hopper.jpg",
     "opencv_graf1.jpg",
 ]
-
-
-def _openncii(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
-    return subprocess.run(
-        [sys.executable, "-c", "from openncii.cli import main; main()", *args],
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture
@@ -75,8 +59,10 @@ def _edited_copies(photo: Path, folder: Path) -> list[Path]:
     return [resized, recompressed, mirrored]
 
 
-def _scan(folder: Path, store: Path, report: Path, *extra: str, env: dict[str, str]) -> Any:
-    done = _openncii(
+def _scan(
+    folder: Path, store: Path, report: Path, *extra: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    done = run_openncii(
         "partner",
         "scan",
         str(folder),
@@ -88,7 +74,7 @@ def _scan(folder: Path, store: Path, report: Path, *extra: str, env: dict[str, s
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(report.read_text("utf-8"))
+    return done
 
 
 def test_enrol_sync_scan_feedback_withdraw_sync_scan(
@@ -96,7 +82,7 @@ def test_enrol_sync_scan_feedback_withdraw_sync_scan(
 ) -> None:
     photos = testdata / "photos"
     # The partner joins: the helpline adds it and hands over its key once.
-    added = _openncii("partners", "add", "Acme Social", "--json", "--database-url", database_url)
+    added = run_openncii("partners", "add", "Acme Social", "--json", "--database-url", database_url)
     assert added.returncode == 0, added.stderr
     key = json.loads(added.stdout)["key"]
     env = {"OPENNCII_PARTNER_KEY": key}
@@ -125,14 +111,13 @@ def test_enrol_sync_scan_feedback_withdraw_sync_scan(
         (folder / "notes.txt").write_text("not media")  # reported as not hashable, not a match
 
         store = tmp_path / "acme.sqlite3"
-        synced = _openncii(
+        synced = run_openncii(
             "partner", "sync", "--server", server.base_url, "--store", str(store), env=env
         )
         assert synced.returncode == 0, synced.stderr
 
-        report = _scan(
-            folder, store, tmp_path / "report.json", "--feedback", "PendingReview", env=env
-        )
+        _scan(folder, store, tmp_path / "report.json", "--feedback", "PendingReview", env=env)
+        report = json.loads((tmp_path / "report.json").read_text("utf-8"))
         matched = {entry["path"]: entry for entry in report["files"] if "matches" in entry}
         assert set(matched) == set(copies), "every copy found, nothing unrelated matched"
         enrolled_pdq = {name: h.pdq for name, h in zip(ENROLLED, hashes, strict=True)}
@@ -158,21 +143,11 @@ def test_enrol_sync_scan_feedback_withdraw_sync_scan(
         # The person withdraws; the partner syncs; the same scan finds nothing.
         withdrawn = http.post(WITHDRAW, json=credentials)
         assert withdrawn.status_code == 200, withdrawn.text
-    synced = _openncii(
+    synced = run_openncii(
         "partner", "sync", "--server", server.base_url, "--store", str(store), env=env
     )
     assert synced.returncode == 0, synced.stderr
-    after = _openncii(
-        "partner",
-        "scan",
-        str(folder),
-        "--store",
-        str(store),
-        "--report",
-        str(tmp_path / "a.csv"),
-        env=env,
-    )
-    assert after.returncode == 0, after.stderr
+    after = _scan(folder, store, tmp_path / "a.csv", env=env)
     rows = (tmp_path / "a.csv").read_text("utf-8").splitlines()
     assert rows[0] == "path,signal_type,hash,distance,case_refs,error,skipped"
     assert [row.split(",")[0] for row in rows[1:]] == [str(folder / "notes.txt")]
