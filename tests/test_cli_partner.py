@@ -108,7 +108,7 @@ def test_sync_incremental_sync_keys_and_feedback(
     withdraw(http, cases[0])
     second = run("sync", *where, "-q", key=key)
     assert second.exit_code == 0, second.output
-    assert "Incremental sync: 2 records" in second.stderr and "2 removed" in second.stderr
+    assert "Incremental sync" in second.stderr and "0 added, 0 updated, 2 removed" in second.stderr
     assert local_active(store) == server_active(http, key)
     # Never a hash value or the key in the output (hidden input is not echoed).
     output = bad.output + missing.output + first.output + second.output

@@ -119,7 +119,7 @@ def test_full_sync_then_incremental_with_withdrawals(
     later = client.sync(store)
     assert not later.full_resync
     assert later.records == 4  # the new PDQ, the two hashes of case 0, the video
-    assert (later.counts.added, later.counts.removed) == (1, 3)
+    assert (later.counts.added, later.counts.updated, later.counts.removed) == (1, 0, 3)
     assert store.get("pdq", cases[0]["hashes"][0]["value"]) is None
     assert store.counts() == {"pdq": 5, "md5": 4, "vpdq": 0}
     assert local_active(store) == server_active(http, key)
