@@ -8,9 +8,12 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from case_helpers import random_md5, random_pdq
 from openncii.errors import PartnerStoreError
@@ -247,3 +250,73 @@ def test_reprs_do_not_show_hash_values(store: PartnerStore) -> None:
     apply(store, record(value))
     row = store.get("pdq", value)
     assert value not in repr(row) and value not in repr(record(value))
+
+
+# --------------------------------------------------------------------------------------------------
+# The change feed's contract, against a model: a follower applying changes_since ends up holding
+# exactly the store's active rows, whatever mix of pages, withdrawals and full resyncs happened.
+# --------------------------------------------------------------------------------------------------
+
+_POOL = [f"{i:064x}" for i in range(1, 13)]
+_step = st.one_of(
+    st.tuples(
+        st.just("page"),
+        st.lists(
+            st.tuples(
+                st.sampled_from(_POOL), st.sampled_from(["Active", "Withdrawn"]), st.integers(0, 2)
+            ),
+            max_size=6,
+        ),
+        st.booleans(),
+    ),
+    st.tuples(st.just("resync"), st.sets(st.sampled_from(_POOL), max_size=12), st.booleans()),
+    st.tuples(st.just("follow"), st.just([]), st.booleans()),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(_step, max_size=12))
+def test_change_feed_followers_match_the_store(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, Any, bool]]
+) -> None:
+    path = tmp_path_factory.mktemp("model") / "store.sqlite3"
+    model: dict[str, int] = {}  # value -> refs version, for active hashes
+    follower: dict[int, str] = {}
+    seq = 0
+    with PartnerStore.open(path) as store:
+        for kind, payload, done in steps:
+            if kind == "page":
+                records = [
+                    record(value, status=status, refs={f"r{version}": status})
+                    for value, status, version in payload
+                ]
+                apply(store, *records, done=done)
+                for value, status, version in payload:
+                    if status == "Active":
+                        model[value] = version
+                    else:
+                        model.pop(value, None)
+            elif kind == "resync":
+                store.begin_full_resync(SERVER)
+                apply(store, *[record(v, refs={"r0": "Active"}) for v in sorted(payload)])
+                model = dict.fromkeys(payload, 0)
+            changes = store.changes_since(seq)
+            assert changes.seq >= seq
+            if kind == "follow" or done:
+                for row in changes.removed:
+                    follower.pop(row.id, None)
+                for row in changes.upserted:
+                    assert row.value is not None
+                    follower[row.id] = row.value
+                seq = changes.seq
+        assert {r.value: int(next(iter(r.case_refs))[1:]) for r in store.active("pdq")} == model
+        final = store.changes_since(seq)
+        for row in final.removed:
+            follower.pop(row.id, None)
+        for row in final.upserted:
+            follower[row.id] = row.value or ""
+        assert sorted(follower.values()) == sorted(model)
+        codes, _ids, _ = store.pdq_codes()
+        assert sorted(bytes(c).hex() for c in codes) == sorted(model)
