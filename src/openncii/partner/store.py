@@ -248,7 +248,8 @@ class PartnerStore:
     Matcher API: :meth:`active`, :meth:`pdq_codes`, :meth:`get`, :meth:`rows`,
     :meth:`changes_since`, :attr:`change_seq`, :meth:`counts`.
     Sync API (used by :class:`~openncii.partner.FeedClient`): :meth:`sync_state`,
-    :meth:`begin_full_resync`, :meth:`apply_page`, :meth:`restart_fetch`.
+    :meth:`begin_full_resync`, :meth:`apply_page`, :meth:`restart_fetch`, :meth:`sync_lock`.
+    Partner outcomes: :meth:`record_outcome`, :meth:`outcomes`.
     """
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
