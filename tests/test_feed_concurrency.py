@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from case_helpers import random_md5, random_pdq
@@ -23,6 +23,8 @@ from openncii.cases import Eligibility, Md5Submission, PdqSubmission, create_cas
 from openncii.db import make_engine, migrate
 from openncii.db.models import HASH_ACTIVE, HashRecord
 from openncii.feed import SIGNAL_WIRE_NAMES, fetch_page
+from openncii.partners import add_partner, record_feedback
+from openncii.partners.service import key_digest
 from openncii.settings import Settings
 
 pytestmark = pytest.mark.postgres
@@ -31,6 +33,7 @@ SECRET = b"k" * 32
 WRITERS = 6
 CASES_PER_WRITER = 30
 READERS = 4
+REVIEWER_ID = 2
 ELIGIBLE = Eligibility(True, True, True, True, True)
 
 
@@ -80,6 +83,16 @@ def _writer(runtime: Runtime, seed: int, shared: list[str], errors: list[BaseExc
                     now=datetime.now(UTC),
                 )
                 opened.append(created)
+                if rng.random() < 0.2:  # partner feedback changes records too
+                    record_feedback(
+                        session,
+                        REVIEWER_ID,
+                        "pdq",
+                        rng.choice(shared),
+                        rng.choice(("Blocked", "NotBlocked")),
+                        [f"w{seed}"],
+                        datetime.now(UTC),
+                    )
                 if rng.random() < 0.25:
                     gone = rng.choice(opened)
                     withdraw_case(
@@ -95,9 +108,9 @@ def _writer(runtime: Runtime, seed: int, shared: list[str], errors: list[BaseExc
 
 
 class _Reader:
-    def __init__(self, runtime: Runtime, partner_id: int, page_size: int) -> None:
+    def __init__(self, runtime: Runtime, key: str, page_size: int) -> None:
         self.runtime = runtime
-        self.partner_id = partner_id
+        self.key = key
         self.page_size = page_size
         self.checkpoint = 0
         self.records: dict[tuple[str, str], str] = {}
@@ -111,13 +124,14 @@ class _Reader:
                 page = fetch_page(
                     session,
                     secret=SECRET,
-                    partner_id=self.partner_id,
+                    key_digests=[key_digest(self.key)],
                     start_timestamp=self.checkpoint,
                     page_size=self.page_size,
                     page_token=token,
                     now=datetime.now(UTC),
                     token_ttl_seconds=600,
                 )
+                assert page is not None
                 self.pages += 1
                 for record in orjson.loads(page.to_json())["hashRecords"]:
                     self.records[(record["signalType"], record["hashValue"])] = record["hashStatus"]
@@ -144,7 +158,10 @@ def test_readers_paging_during_concurrent_writes_end_with_the_final_set(
     shared = [random_pdq(rng) for _ in range(15)]
     errors: list[BaseException] = []
     done = threading.Event()
-    readers = [_Reader(runtime, 1, size) for size in (3, 5, 7, 11)[:READERS]]
+    with runtime.sessions() as session:
+        key = add_partner(session, "Reader", datetime.now(UTC)).key
+        assert add_partner(session, "Reviewer", datetime.now(UTC)).partner.id == REVIEWER_ID
+    readers = [_Reader(runtime, key, size) for size in (3, 5, 7, 11)[:READERS]]
     reader_threads = [
         threading.Thread(target=r.run, args=(done, errors), daemon=True) for r in readers
     ]
@@ -174,3 +191,13 @@ def test_readers_paging_during_concurrent_writes_end_with_the_final_set(
         assert reader.records == final, f"page size {reader.page_size}"
         assert reader.checkpoints == sorted(reader.checkpoints)
         assert reader.pages > 20  # they really paged while writers wrote
+    # Every cached record (written at each commit, migration 0004) is the fresh build.
+    with runtime.sessions() as session, session.begin():
+        stale = session.execute(
+            text(
+                "SELECT count(*) FROM hashes h LEFT JOIN feed_record_cache c ON c.hash_id = h.id "
+                "WHERE c.feed_seq IS DISTINCT FROM h.feed_seq "
+                "OR c.body IS DISTINCT FROM feed_record_body(h)"
+            )
+        ).scalar_one()
+    assert stale == 0

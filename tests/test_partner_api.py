@@ -184,6 +184,28 @@ def test_revocation_takes_effect_on_the_next_request(
     assert client.get(FETCH, headers=key_headers(key)).status_code == 401
 
 
+def test_revocation_stops_a_sync_at_its_next_page(
+    api_client: ApiClient, db_sessions: Any, clock: FakeClock
+) -> None:
+    client = api_client()
+    key = new_partner(db_sessions, "Acme")
+    _open_cases(client, 3)
+    params: dict[str, Any] = {"startTimestamp": 0, "pageSize": 2}
+    first = client.get(FETCH, params=params, headers=key_headers(key)).json()
+    params["nextPageToken"] = first["nextPageToken"]
+    assert client.get(FETCH, params=params, headers=key_headers(key)).status_code == 200
+    with db_sessions() as session:
+        revoke_partner(session, "Acme", clock())
+    for _ in range(2):
+        response = client.get(FETCH, params=params, headers=key_headers(key))
+        assert response.status_code == 401, response.text
+        assert "hashRecords" not in response.json()
+    # A bad parameter or token with a revoked key is a 401 too (the key is checked first).
+    bad_token = {**params, "nextPageToken": "x" * len(params["nextPageToken"])}
+    for bad in ({**params, "pageSize": "x"}, bad_token):
+        assert client.get(FETCH, params=bad, headers=key_headers(key)).status_code == 401
+
+
 # --------------------------------------------------------------------------------------------------
 # Page tokens and parameters
 # --------------------------------------------------------------------------------------------------

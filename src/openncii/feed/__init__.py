@@ -18,6 +18,7 @@ from openncii.feed.service import (
     SubmittedHash,
     fetch_page,
     purge_withdrawn,
+    rebuild_record_cache,
     submit_feedback,
     submit_hashes,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "encode_page_token",
     "fetch_page",
     "purge_withdrawn",
+    "rebuild_record_cache",
     "submit_feedback",
     "submit_hashes",
 ]

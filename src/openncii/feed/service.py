@@ -5,8 +5,13 @@ are built here directly as the JSON objects partners receive: building pydantic 
 millions of records would cost more than the database. No FastAPI and no HTTP here.
 
 Paging is keyset pagination on ``(hashes.feed_seq, hashes.id)`` (index ``ix_hashes_feed_position``)
-bounded by the feed clock read at the start of each page, so a record stamped by a writer that
-commits late always lands *after* anything a reader has passed (see :mod:`openncii.feed.cursor`).
+bounded by the feed clock read with each page, so a record stamped by a writer that commits late
+always lands *after* anything a reader has passed (see :mod:`openncii.feed.cursor`).
+
+On PostgreSQL each record's JSON text is kept in ``feed_record_cache``, rebuilt by the database
+when a transaction that changed the record commits (trigger of migration 0004), and a page is
+one statement whose answer is the page's records already joined by ``string_agg``: Python
+handles one string per page, not a thousand rows. On SQLite records are built in Python.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -24,12 +29,9 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     Connection,
-    and_,
-    case,
     cast,
     delete,
     func,
-    literal_column,
     select,
     tuple_,
 )
@@ -65,7 +67,12 @@ from openncii.db.models import (
 from openncii.db.upsert import insert_for
 from openncii.errors import FeedRequestError, ServiceError, SubmissionNotAllowedError
 from openncii.feed.cursor import issue_checkpoint, purge_checkpoints, resolve_start
-from openncii.feed.tokens import PageToken, decode_page_token, encode_page_token
+from openncii.feed.tokens import (
+    PageToken,
+    check_token_owner,
+    decode_page_token,
+    encode_page_token,
+)
 from openncii.partners.service import FEEDBACK_VALUES, PartnerInfo
 
 __all__ = [
@@ -79,6 +86,7 @@ __all__ = [
     "SubmittedHash",
     "fetch_page",
     "purge_withdrawn",
+    "rebuild_record_cache",
     "submit_feedback",
     "submit_hashes",
 ]
@@ -107,9 +115,10 @@ _NO_PIN: Final = "!partner-submission"
 
 @dataclass(frozen=True, slots=True)
 class FeedPage:
-    """One answer of FetchHashes; each record already serialised (JSON bytes)."""
+    """One answer of FetchHashes: ``count`` records, already serialised and comma-separated."""
 
-    records: list[bytes]
+    count: int
+    records_json: bytes
     next_page_token: str | None
     next_set_timestamp: int
     has_more: bool
@@ -117,95 +126,85 @@ class FeedPage:
     def to_json(self) -> bytes:
         head = orjson.dumps(
             {
-                "count": len(self.records),
+                "count": self.count,
                 "nextPageToken": self.next_page_token,
                 "nextSetTimestamp": self.next_set_timestamp,
                 "hasMoreRecords": self.has_more,
             }
         )
-        return head[:-1] + b',"hashRecords":[' + b",".join(self.records) + b"]}"
+        return b"".join((head[:-1], b',"hashRecords":[', self.records_json, b"]}"))
 
 
 def _unix(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+#: Larger than any ``hashes.id`` (a 32-bit integer): ``(seq, _AFTER_ALL_IDS)`` is "after every
+#: row stamped ``seq``", the keyset position of a fetch starting from a checkpoint.
+_AFTER_ALL_IDS: Final = 2**31 - 1
+
+
 def fetch_page(
     session: Session,
     *,
     secret: bytes,
-    partner_id: int,
+    key_digests: Collection[str],
     start_timestamp: int,
     page_size: int,
     page_token: str | None,
     now: datetime,
     token_ttl_seconds: int,
-) -> FeedPage:
-    """One page of the feed for ``partner_id`` (see the module docstring)."""
+) -> FeedPage | None:
+    """One page of the feed (see the module docstring) for the partner whose API key has one of
+    ``key_digests`` (:func:`openncii.partners.key_digest`).
+
+    ``None`` when the digests do not name exactly one active partner. The partner is checked
+    with every page, on PostgreSQL within the page's own statement: a revoked key gets no
+    further page. Raises :class:`FeedRequestError` (a :class:`PageTokenError` for the token)
+    before checking the keys.
+    """
     if page_size < 1:
         raise FeedRequestError("pageSize must be at least 1.")
     page_size = min(page_size, MAX_PAGE_SIZE)
     now_s = _unix(now)
+    token = None
+    if page_token:
+        token = decode_page_token(
+            secret, page_token, partner_id=None, start=start_timestamp, now=now_s
+        )
+    digests = sorted(set(key_digests))
+    if not digests:
+        return None
+    postgres = session.get_bind().dialect.name == "postgresql"
     with session.begin():
-        if page_token:
-            token = decode_page_token(
-                secret, page_token, partner_id=partner_id, start=start_timestamp, now=now_s
-            )
-            base, after = (
-                token.base,
-                tuple_(HashRecord.feed_seq, HashRecord.id) > tuple_(token.seq, token.row_id),
-            )
+        if postgres:
+            # No transaction: a page is one statement (one snapshot, see _PAGE_POSTGRES), and
+            # BEGIN and COMMIT would be two more round trips to the database per page.
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if token is not None:
+            base, after = token.base, (token.seq, token.row_id)
         else:
             start = resolve_start(session, start_timestamp, now_s)
-            base, after = start.base, HashRecord.feed_seq > start.seq
-        # The clock first: every row stamped at or below it is committed and visible from here.
-        # Core execution on the connection (no ORM loading): this is the hot path of a full sync.
-        connection = session.connection()
-        postgres = connection.dialect.name == "postgresql"
-        clock_query = select(FeedClock.value).where(FeedClock.id == FEED_CLOCK_ID)
-        clock = int(connection.execute(clock_query).scalar_one())
-        columns = [
-            HashRecord.id,
-            HashRecord.feed_seq,
-            HashRecord.signal_type,
-            HashRecord.value,
-            HashRecord.payload,
-            HashRecord.status,
-            _epoch_seconds(HashRecord.updated_at, postgres=postgres),
-        ]
-        query = select(*columns)
-        if postgres:
-            # Records cached at this exact position come ready; the others are built (cases and
-            # feedback only computed for them) and cached below.
-            cached = FeedRecordCache.body
-            query = select(
-                *columns,
-                cached,
-                *(case((cached.is_(None), c)) for c in _POSTGRES_JSON_COLUMNS),
-            ).outerjoin(
-                FeedRecordCache,
-                and_(
-                    FeedRecordCache.hash_id == HashRecord.id,
-                    FeedRecordCache.feed_seq == HashRecord.feed_seq,
-                ),
-            )
-        rows = connection.execute(
-            query.where(after, HashRecord.feed_seq <= clock)
-            .order_by(HashRecord.feed_seq, HashRecord.id)
-            .limit(page_size + 1)
-        ).all()
-        has_more = len(rows) > page_size
-        rows = rows[:page_size]
-        if has_more:
-            last_id, last_seq = rows[-1][0], rows[-1][1]
+            base, after = start.base, (start.seq, _AFTER_ALL_IDS)
+        read = _page_postgres if postgres else _page_python
+        owner = None if token is None else token.partner_id
+        partners, clock, count, records, last = read(
+            session.connection(), digests, owner, after, page_size
+        )
+        if len(partners) != 1:
+            return None
+        (partner_id,) = partners
+        if owner is not None:
+            check_token_owner(owner, partner_id)
+        if last is not None:
             next_token: str | None = encode_page_token(
                 secret,
                 PageToken(
                     partner_id=partner_id,
                     start=start_timestamp,
                     base=base,
-                    seq=int(last_seq),
-                    row_id=int(last_id),
+                    seq=last[0],
+                    row_id=last[1],
                     expires=now_s + token_ttl_seconds,
                 ),
             )
@@ -213,79 +212,110 @@ def fetch_page(
         else:
             next_token = None
             next_set = issue_checkpoint(session, clock, base, now_s)
-        if postgres:
-            records = _records_postgres(connection, rows)
-        else:
-            records = [orjson.dumps(r) for r in _records(connection, rows)]
-    return FeedPage(records, next_token, next_set, has_more)
+    return FeedPage(count, records, next_token, next_set, next_token is not None)
 
 
-def _epoch_seconds(column: Any, *, postgres: bool) -> Any:
-    """``column`` (a UTC timestamp) as whole Unix seconds, computed by the database."""
-    if postgres:
-        return cast(func.floor(func.extract("epoch", column)), BigInteger)
-    # SQLite keeps UTCDateTime as naive UTC text.
-    return cast(func.strftime("%s", column), BigInteger)
-
-
-#: PostgreSQL: each record's cases and feedback as JSON text, from correlated subqueries (index
-#: probes per record; a join lets the planner hash whole tables), spliced into the answer as is.
-_POSTGRES_JSON_COLUMNS: Final[tuple[Any, ...]] = (
-    literal_column(
-        "(SELECT coalesce(json_object_agg(c.partner_ref, CASE c.status WHEN 'active' "
-        "THEN 'Active' ELSE 'Withdrawn' END), '{}')::text FROM case_hashes ch "
-        "JOIN cases c ON c.id = ch.case_id WHERE ch.hash_id = hashes.id)"
-    ),
-    literal_column(
-        "(SELECT coalesce(json_agg(json_build_object('feedbackValue', f.value, "
-        "'tags', f.tags::json, 'source', p.name) ORDER BY p.name), '[]')::text "
-        "FROM feedback f JOIN partners p ON p.id = f.partner_id WHERE f.hash_id = hashes.id)"
-    ),
+#: One page on PostgreSQL, in one statement:
+#:
+#: * ``auth``: the active partners holding one of the keys (the page is read only when there is
+#:   exactly one, and it is the token's owner if a token was sent);
+#: * ``clock``: the feed clock. One statement is one snapshot: a writer's clock bump and its
+#:   stamps commit together, so every row stamped at or below the clock value read here is
+#:   visible to this statement;
+#: * ``page``: the records after the keyset position ``(seq, id)`` and stamped at or below the
+#:   clock, each record's JSON text from the cache (valid while its ``feed_seq`` matches; written
+#:   by the trigger of migration 0004 on every change) or built by ``feed_record_body`` if not;
+#:
+#: answering (partner ids, clock, rows read (at most size + 1), the first ``size`` records joined
+#: by commas, the keyset position of the last one). The page size is written into the text (one
+#: prepared statement per size): with a parameter, PostgreSQL's generic plan guesses a large
+#: LIMIT and starts parallel workers for every page (20 ms each).
+_PAGE_POSTGRES: Final = """
+WITH auth AS MATERIALIZED (
+  SELECT coalesce(array_agg(DISTINCT id ORDER BY id), '{{}}') AS ids FROM partners
+  WHERE key_digest = ANY(%(keys)s) AND revoked_at IS NULL
+),
+clock AS MATERIALIZED (SELECT value FROM feed_clock WHERE id = 1),
+page AS MATERIALIZED (
+  SELECT h.id, h.feed_seq,
+    CASE WHEN c.feed_seq = h.feed_seq THEN c.body ELSE feed_record_body(h) END AS body,
+    row_number() OVER (ORDER BY h.feed_seq, h.id) AS n
+  FROM hashes h LEFT JOIN feed_record_cache c ON c.hash_id = h.id
+  WHERE (h.feed_seq, h.id) > (%(seq)s, %(id)s) AND h.feed_seq <= (SELECT value FROM clock)
+    AND (SELECT ids FROM auth) = ARRAY[coalesce(%(owner)s::integer, (SELECT ids[1] FROM auth))]
+  ORDER BY h.feed_seq, h.id
+  LIMIT {limit:d}
 )
+SELECT (SELECT ids FROM auth), (SELECT value FROM clock), count(*),
+  coalesce(string_agg(body, ',' ORDER BY n) FILTER (WHERE n <= {size:d}), ''),
+  max(feed_seq) FILTER (WHERE n = {size:d}), max(id) FILTER (WHERE n = {size:d})
+FROM page
+"""
+
+#: (ids of the partners holding the keys, clock, records, their JSON, last position if more)
+_Page = tuple[list[int], int, int, bytes, tuple[int, int] | None]
 
 
-_CACHE_UPSERT: Final = (
-    "INSERT INTO feed_record_cache (hash_id, feed_seq, body) "
-    "SELECT * FROM unnest(%s::integer[], %s::bigint[], "
-    "ARRAY(SELECT b FROM json_array_elements_text(%s::json) WITH ORDINALITY AS t(b, n) "
-    "ORDER BY n)) "
-    "ON CONFLICT (hash_id) DO UPDATE SET feed_seq = EXCLUDED.feed_seq, body = EXCLUDED.body "
-    "WHERE feed_record_cache.feed_seq < EXCLUDED.feed_seq"
-)
+def _page_postgres(
+    connection: Connection,
+    digests: list[str],
+    owner: int | None,
+    after: tuple[int, int],
+    size: int,
+) -> _Page:
+    statement = _PAGE_POSTGRES.format(size=size, limit=size + 1)
+    parameters = {"keys": digests, "owner": owner, "seq": after[0], "id": after[1]}
+    partners, clock, fetched, records, last_seq, last_id = connection.exec_driver_sql(
+        statement, parameters
+    ).one()
+    more = int(fetched) > size
+    last = (int(last_seq), int(last_id)) if more else None
+    return list(partners), int(clock), min(int(fetched), size), str(records).encode(), last
 
 
-def _records_postgres(connection: Connection, rows: Sequence[Any]) -> list[bytes]:
-    wire_types, wire_status, fragment = SIGNAL_WIRE_NAMES, _HASH_WIRE, orjson.Fragment
-    bodies: list[bytes] = []
-    missing: dict[int, tuple[int, str]] = {}
-    for hash_id, seq, signal_type, value, payload, status, modified, body, cases, feedback in rows:
-        if body is not None:
-            bodies.append(body.encode())
-            continue
-        built = orjson.dumps(
-            {
-                "lastModtimestamp": modified,
-                "signalType": wire_types.get(signal_type, signal_type),
-                "hashValue": payload if payload and signal_type == SIGNAL_VPDQ else value,
-                "hashStatus": wire_status.get(status, "Withdrawn"),
-                "caseNumbers": fragment(cases),
-                "CSPFeedbacks": fragment(feedback),
-            }
+def _page_python(
+    connection: Connection,
+    digests: list[str],
+    owner: int | None,
+    after: tuple[int, int],
+    size: int,
+) -> _Page:
+    """SQLite: the partner, then the records built in Python (:func:`_records`)."""
+    partners = sorted(
+        set(
+            connection.execute(
+                select(Partner.id).where(
+                    Partner.key_digest.in_(digests), Partner.revoked_at.is_(None)
+                )
+            ).scalars()
         )
-        bodies.append(built)
-        missing[int(hash_id)] = (int(seq), built.decode())
-    if missing:
-        # Three array parameters instead of 3000 placeholders (much cheaper to build and parse).
-        ordered = sorted(missing.items())
-        connection.exec_driver_sql(
-            _CACHE_UPSERT,
-            (
-                "{" + ",".join(str(hash_id) for hash_id, _ in ordered) + "}",
-                "{" + ",".join(str(seq) for _, (seq, _) in ordered) + "}",
-                orjson.dumps([body for _, (_, body) in ordered]).decode(),
-            ),
+    )
+    if len(partners) != 1 or owner not in (None, partners[0]):
+        return partners, 0, 0, b"", None
+    clock_query = select(FeedClock.value).where(FeedClock.id == FEED_CLOCK_ID)
+    clock = int(connection.execute(clock_query).scalar_one())
+    rows = connection.execute(
+        select(
+            HashRecord.id,
+            HashRecord.feed_seq,
+            HashRecord.signal_type,
+            HashRecord.value,
+            HashRecord.payload,
+            HashRecord.status,
+            cast(func.strftime("%s", HashRecord.updated_at), BigInteger),
         )
-    return bodies
+        .where(
+            tuple_(HashRecord.feed_seq, HashRecord.id) > tuple_(*after),
+            HashRecord.feed_seq <= clock,
+        )
+        .order_by(HashRecord.feed_seq, HashRecord.id)
+        .limit(size + 1)
+    ).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    last = (int(rows[-1][1]), int(rows[-1][0])) if more else None
+    records = b",".join(orjson.dumps(r) for r in _records(connection, rows))
+    return partners, clock, len(rows), records, last
 
 
 def _records(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -333,6 +363,41 @@ def _records(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]
         }
         for hash_id, _seq, signal_type, value, payload, status, modified in rows
     ]
+
+
+#: Every record's JSON text rebuilt in one set-based statement (migration 0004's functions).
+#: An entry newer than the statement's snapshot (a writer committed meanwhile) is kept.
+_REBUILD_POSTGRES: Final = """
+INSERT INTO feed_record_cache (hash_id, feed_seq, body)
+SELECT h.id, h.feed_seq,
+  feed_record_json(h.signal_type, h.value, h.payload, h.status, h.updated_at, c.body, f.body)
+FROM hashes h
+LEFT JOIN (
+  SELECT ch.hash_id, string_agg(feed_case_entry(c.partner_ref, c.status), ',' ORDER BY c.id)
+  FROM case_hashes ch JOIN cases c ON c.id = ch.case_id GROUP BY ch.hash_id
+) AS c (hash_id, body) ON c.hash_id = h.id
+LEFT JOIN (
+  SELECT f.hash_id, string_agg(feed_feedback_entry(f.value, f.tags, p.name), ',' ORDER BY p.name)
+  FROM feedback f JOIN partners p ON p.id = f.partner_id GROUP BY f.hash_id
+) AS f (hash_id, body) ON f.hash_id = h.id
+ON CONFLICT (hash_id) DO UPDATE SET feed_seq = EXCLUDED.feed_seq, body = EXCLUDED.body
+  WHERE feed_record_cache.feed_seq <= EXCLUDED.feed_seq
+"""
+
+
+def rebuild_record_cache(session: Session) -> int:
+    """Rebuild every cached feed record (PostgreSQL; nothing to do on SQLite).
+
+    Writes through OpenNCII keep the cache current by themselves; this is for rows written
+    around it (bulk loads with ``COPY``). Records not cached are still served correctly, built
+    on each read. Returns the number of entries written.
+    """
+    with session.begin():
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            return 0
+        result = connection.exec_driver_sql(_REBUILD_POSTGRES)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,7 +21,13 @@ from typing import Final
 
 from openncii.errors import PageTokenError
 
-__all__ = ["TOKEN_VERSION", "PageToken", "decode_page_token", "encode_page_token"]
+__all__ = [
+    "TOKEN_VERSION",
+    "PageToken",
+    "check_token_owner",
+    "decode_page_token",
+    "encode_page_token",
+]
 
 TOKEN_VERSION: Final = 1
 _DOMAIN: Final = b"openncii/feed-page-token\x00"
@@ -70,11 +76,13 @@ def encode_page_token(secret: bytes, token: PageToken) -> str:
 
 
 def decode_page_token(
-    secret: bytes, text: str, *, partner_id: int, start: int, now: int
+    secret: bytes, text: str, *, partner_id: int | None, start: int, now: int
 ) -> PageToken:
     """Check and open a token issued to ``partner_id`` for a fetch from ``start``.
 
     Raises :class:`PageTokenError` for anything but an intact, unexpired token of that fetch.
+    With ``partner_id=None`` the caller checks the owner (:func:`check_token_owner`) once it
+    knows who is asking.
     """
     if not isinstance(text, str) or not _TOKEN_RE.fullmatch(text):
         raise PageTokenError(_BAD)
@@ -89,8 +97,16 @@ def decode_page_token(
     if not hmac.compare_digest(mac, _mac(secret, payload)):
         raise PageTokenError(_BAD)
     version, owner, token_start, base, seq, row_id, expires = _LAYOUT.unpack(payload)
-    if version != TOKEN_VERSION or owner != partner_id or token_start != start:
+    if version != TOKEN_VERSION or token_start != start:
         raise PageTokenError(_BAD)
+    if partner_id is not None:
+        check_token_owner(owner, partner_id)
     if now > expires:
         raise PageTokenError(_EXPIRED)
     return PageToken(owner, token_start, base, seq, row_id, expires)
+
+
+def check_token_owner(owner: int, partner_id: int) -> None:
+    """Raise :class:`PageTokenError` unless a token of ``owner`` is used by ``partner_id``."""
+    if owner != partner_id:
+        raise PageTokenError(_BAD)

@@ -4,17 +4,17 @@
 key travels in ``Ocp-Apim-Subscription-Key`` and/or ``x-functions-key`` (python-threatexchange
 sends both) or ``Authorization: Bearer``; a missing, wrong or revoked key gets 401 JSON.
 
-The FetchHashes answer is serialised without pydantic (orjson on plain dicts): it is the hot path
-of a partner's full sync. Its OpenAPI schema is declared by :class:`FetchHashesOut`.
+The FetchHashes answer is built without pydantic (on PostgreSQL the page's records arrive from the
+database as one JSON text; see :mod:`openncii.feed.service`): it is the hot path of a partner's
+full sync, one database round trip per page. Its OpenAPI schema is declared by
+:class:`FetchHashesOut`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Annotated, Any, Final
 
@@ -27,20 +27,20 @@ from openncii.api.deps import NowDep, RuntimeDep, SessionDep
 from openncii.api.runtime import Runtime
 from openncii.api.schemas import ErrorOut
 from openncii.db.server_secrets import server_secret
-from openncii.errors import FeedRequestError, PageTokenError, SubmissionNotAllowedError
+from openncii.errors import FeedRequestError, SubmissionNotAllowedError
 from openncii.feed import (
     DEFAULT_PAGE_SIZE,
     FEED_TOKEN_SECRET,
     MAX_BATCH,
     FeedbackItem,
     SubmittedHash,
-    decode_page_token,
     fetch_page,
     purge_withdrawn,
     submit_feedback,
     submit_hashes,
 )
 from openncii.partners import PartnerInfo, authenticate_partner
+from openncii.partners.service import key_digest
 
 __all__ = ["PARTNER_API_PREFIX", "router"]
 
@@ -59,24 +59,6 @@ _state_lock = threading.Lock()
 router = APIRouter(prefix=PARTNER_API_PREFIX, tags=["partner API"])
 
 
-#: (page token, partner id, startTimestamp, page size) of a page computed ahead of its request.
-_PrefetchKey = tuple[str, int, int, int]
-#: A page's answer body and the token of the page after it.
-_Served = tuple[bytes, str | None]
-_PREFETCH_MAX: Final = 32
-_PREFETCH_TTL_S: Final = 30.0
-_PREFETCH_WAIT_S: Final = 30.0
-_executor: ThreadPoolExecutor | None = None
-
-
-def _prefetch_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _state_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="feed-prefetch")
-        return _executor
-
-
 class _FeedState:
     """Per-application state of the partner API: the token secret and the purge schedule."""
 
@@ -85,18 +67,6 @@ class _FeedState:
         self._secret: bytes | None = None
         self._next_purge = 0.0
         self._lock = threading.Lock()
-        self._prefetched: dict[_PrefetchKey, tuple[float, Future[_Served]]] = {}
-        # PostgreSQL only (the performance target; SQLite serialises transactions anyway).
-        self._prefetching = runtime.engine.dialect.name == "postgresql"
-        # Let prefetches in flight finish before the engine is disposed (no connection is then
-        # handed back to a disposed pool).
-        close = runtime.close
-
-        def close_after_prefetches() -> None:
-            self.drain()
-            close()
-
-        runtime.close = close_after_prefetches  # type: ignore[method-assign]
 
     def secret(self) -> bytes:
         if self._secret is None:
@@ -107,77 +77,6 @@ class _FeedState:
                             session, FEED_TOKEN_SECRET, self.runtime.clock()
                         )
         return self._secret
-
-    # Prefetching -------------------------------------------------------------------------------
-    # A partner syncing follows nextPageToken page after page: while it receives and reads page n,
-    # page n+1 is computed in a worker thread (the database works while the client parses). A page
-    # computed a moment early is exactly what the client would have got by asking a moment
-    # earlier, so the feed's guarantees are unchanged; the key is still checked on every request.
-
-    def take_prefetched(self, key: _PrefetchKey) -> _Served | None:
-        with self._lock:
-            entry = self._prefetched.pop(key, None)
-        if entry is None or time.monotonic() - entry[0] > _PREFETCH_TTL_S:
-            return None
-        token, partner_id, start, _size = key
-        try:
-            # Still valid now? (An expired token gets its 400 from the normal path.)
-            decode_page_token(
-                self.secret(),
-                token,
-                partner_id=partner_id,
-                start=start,
-                now=int(self.runtime.clock().timestamp()),
-            )
-        except PageTokenError:
-            return None
-        try:
-            return entry[1].result(timeout=_PREFETCH_WAIT_S)
-        except Exception:
-            return None
-
-    def drain(self) -> None:
-        """Stop prefetching and wait for the prefetches in flight."""
-        with self._lock:
-            self._prefetching = False
-            pending = [future for _, future in self._prefetched.values()]
-            self._prefetched.clear()
-        for future in pending:
-            future.cancel()
-            with contextlib.suppress(Exception):
-                future.result(timeout=_PREFETCH_WAIT_S)
-
-    def prefetch(self, key: _PrefetchKey) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if not self._prefetching:
-                return
-            for old in [k for k, (at, _) in self._prefetched.items() if now - at > _PREFETCH_TTL_S]:
-                del self._prefetched[old]
-            if len(self._prefetched) >= _PREFETCH_MAX or key in self._prefetched:
-                return
-            future = _prefetch_executor().submit(self._compute, key)
-            self._prefetched[key] = (now, future)
-
-    def _compute(self, key: _PrefetchKey) -> _Served:
-        token, partner_id, start, size = key
-        with self.runtime.sessions() as session:
-            return self.serve(session, partner_id, start, size, token)
-
-    def serve(
-        self, session: Session, partner_id: int, start: int, size: int, token: str | None
-    ) -> _Served:
-        page = fetch_page(
-            session,
-            secret=self.secret(),
-            partner_id=partner_id,
-            start_timestamp=start,
-            page_size=size,
-            page_token=token,
-            now=self.runtime.clock(),
-            token_ttl_seconds=self.runtime.settings.feed_page_token_ttl_seconds,
-        )
-        return page.to_json(), page.next_page_token
 
     def purge_due(self) -> bool:
         interval = self.runtime.settings.feed_purge_interval_seconds
@@ -200,7 +99,7 @@ class _FeedState:
             _log.info("purged %d withdrawn hashes past the retention window", purged)
 
 
-def _feed_state(request: Request, runtime: RuntimeDep) -> _FeedState:
+async def _feed_state(request: Request, runtime: RuntimeDep) -> _FeedState:
     state = getattr(request.app.state, "partner_feed", None)
     if state is None:
         with _state_lock:
@@ -219,30 +118,46 @@ def _unauthorized() -> HTTPException:
     return HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_partner(
-    session: SessionDep,
-    subscription_key: Annotated[str | None, Header(alias="Ocp-Apim-Subscription-Key")] = None,
-    function_key: Annotated[str | None, Header(alias="x-functions-key")] = None,
-    authorization: Annotated[str | None, Header()] = None,
-) -> PartnerInfo:
-    """The partner whose key the request carries; 401 otherwise (checked on every request, so
-    a revocation takes effect on the next one). Several keys may be sent; each must be the same
-    partner's (a key that matches no partner is ignored when another one matches)."""
+_SubscriptionKey = Annotated[str | None, Header(alias="Ocp-Apim-Subscription-Key")]
+_FunctionKey = Annotated[str | None, Header(alias="x-functions-key")]
+_Authorization = Annotated[str | None, Header()]
+
+
+async def _keys(
+    subscription_key: _SubscriptionKey = None,
+    function_key: _FunctionKey = None,
+    authorization: _Authorization = None,
+) -> set[str]:
+    """The keys a request carries (each header may hold one; python-threatexchange sends the
+    same key in two)."""
     keys = {k.strip() for k in (subscription_key, function_key) if k and k.strip()}
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() == "bearer" and credentials.strip():
             keys.add(credentials.strip())
+    return {key for key in keys if len(key) <= _MAX_KEY_CHARS}
+
+
+KeysDep = Annotated[set[str], Depends(_keys)]
+
+
+def _authenticate(session: Session, keys: set[str]) -> PartnerInfo:
     partners = {
         found.id: found
         for key in keys
-        if len(key) <= _MAX_KEY_CHARS
         for found in [authenticate_partner(session, key)]
         if found is not None
     }
     if len(partners) != 1:
         raise _unauthorized()
     return next(iter(partners.values()))
+
+
+def get_partner(session: SessionDep, keys: KeysDep) -> PartnerInfo:
+    """The partner whose key the request carries; 401 otherwise (checked on every request, so
+    a revocation takes effect on the next one). Several keys may be sent; each must be the same
+    partner's (a key that matches no partner is ignored when another one matches)."""
+    return _authenticate(session, keys)
 
 
 PartnerDep = Annotated[PartnerInfo, Depends(get_partner)]
@@ -302,7 +217,7 @@ def _int_param(name: str, text: str | None, default: int, low: int, high: int) -
     responses=_AUTH_ERRORS,
 )
 def fetch_hashes(
-    partner: PartnerDep,
+    keys: KeysDep,
     session: SessionDep,
     feed: FeedStateDep,
     background: BackgroundTasks,
@@ -313,18 +228,31 @@ def fetch_hashes(
     """Records changed after ``startTimestamp`` (a ``nextSetTimestamp`` from an earlier fetch;
     0 for everything), ``pageSize`` at a time (default 800; more than 1000 is served as 1000).
     Follow ``nextPageToken`` while ``hasMoreRecords``; save the last ``nextSetTimestamp``."""
-    start = _int_param("startTimestamp", start_timestamp, 0, 0, _MAX_START)
-    size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
-    token = next_page_token or None
-    served = feed.take_prefetched((token, partner.id, start, size)) if token else None
-    if served is None:
-        served = feed.serve(session, partner.id, start, size, token)
-    body, following = served
-    if following:
-        feed.prefetch((following, partner.id, start, size))
+    # The key is checked by the page's own query (one database round trip per page); a request
+    # that fails before it (bad parameter or token) is answered 401 first if its key is bad.
+    if not keys:
+        raise _unauthorized()
+    try:
+        start = _int_param("startTimestamp", start_timestamp, 0, 0, _MAX_START)
+        size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
+        page = fetch_page(
+            session,
+            secret=feed.secret(),
+            key_digests=[key_digest(key) for key in keys],
+            start_timestamp=start,
+            page_size=size,
+            page_token=next_page_token or None,
+            now=feed.runtime.clock(),
+            token_ttl_seconds=feed.runtime.settings.feed_page_token_ttl_seconds,
+        )
+    except FeedRequestError:
+        _authenticate(session, keys)
+        raise
+    if page is None:
+        raise _unauthorized()
     if feed.purge_due():
         background.add_task(feed.purge)
-    return Response(body, media_type="application/json")
+    return Response(page.to_json(), media_type="application/json")
 
 
 # --------------------------------------------------------------------------------------------------
