@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -309,3 +311,32 @@ def test_numpy_fallback_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(index_core, "_mih", None)
     assert backend() == "numpy"
     assert index.search(queries, 25) == expected
+
+
+def test_searches_in_another_thread_see_a_consistent_index_during_updates() -> None:
+    rng = np.random.default_rng(13)
+    codes = random_codes(rng, 6000)
+    index = PDQIndex.build(codes, merge_threshold=300)
+    query = flip_bits(rng, codes[1234], 10)[None, :]
+    stop = threading.Event()
+    failures: list[object] = []
+
+    def search_forever() -> None:
+        while not stop.is_set():
+            found = index.search(query)
+            if (1234, 10) not in found[0]:
+                failures.append(found)
+
+    worker = threading.Thread(target=search_forever)
+    worker.start()
+    try:
+        for _ in range(8):
+            ids = index.add(random_codes(rng, 200))
+            index.remove(ids[:50])
+    finally:
+        stop.set()
+        worker.join()
+    assert not failures
+    assert index.search(query) == brute(
+        np.stack([index.code(r) for r in range(index.n_rows)]), query, 31
+    )

@@ -196,6 +196,17 @@ class _Table:
 
 
 @dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """What a search reads, published as one object so that a search running in another thread
+    during :meth:`PDQIndex.add`, ``remove`` or ``merge`` sees a consistent index."""
+
+    base: Codes
+    tables: tuple[_Table, ...]
+    delta: Codes
+    removed: npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
 class SearchArrays:
     """Search results as flat arrays: the matches of query ``q`` are
     ``rows[bounds[q]:bounds[q + 1]]`` with ``distances[...]`` (sorted by distance, then row)."""
@@ -237,9 +248,10 @@ class PDQIndex:
     """Exact Hamming range search over 256-bit PDQ codes.
 
     Build with :meth:`build`; rows are numbered from 0 in the order given, then on by
-    :meth:`add`. Searches may run in several threads at once (the kernel releases the GIL), but
-    not concurrently with :meth:`add`, :meth:`remove` or :meth:`merge`: build a new index and
-    swap it in to refresh while serving.
+    :meth:`add`. Searches may run in several threads at once (the kernel releases the GIL), also
+    while one thread calls :meth:`add`, :meth:`remove` or :meth:`merge` (each search sees the
+    index as it was when it started, or with a row removed meanwhile already gone). The
+    updating methods themselves must not run in several threads at once.
     """
 
     def __init__(
@@ -266,7 +278,8 @@ class PDQIndex:
         self._n_delta = 0
         self._removed: npt.NDArray[np.uint8] = np.zeros(0, dtype=np.uint8)
         self._n_removed = 0
-        self._tables: list[_Table] = []
+        self._tables: tuple[_Table, ...] = ()
+        self._snap = _Snapshot(self._base, (), self._delta[:0], self._removed)
 
     # -- construction --------------------------------------------------------------------------
 
@@ -286,15 +299,21 @@ class PDQIndex:
         index = cls(tables=tables, prefix_bits=prefix_bits, merge_threshold=merge_threshold)
         index._base = array.copy()
         index._removed = np.zeros((len(array) + 7) // 8, dtype=np.uint8)
-        index._rebuild_tables()
+        index._tables = index._build_tables()
+        index._publish()
         return index
 
-    def _rebuild_tables(self) -> None:
+    def _publish(self) -> None:
+        self._snap = _Snapshot(
+            self._base, self._tables, self._delta[: self._n_delta], self._removed
+        )
+
+    def _build_tables(self) -> tuple[_Table, ...]:
         n = len(self._base)
         m = self._tables_override if self._tables_override is not None else default_tables(n)
-        self._tables = []
         if m == 0 or n == 0 or _mih is None:
-            return
+            return ()
+        tables: list[_Table] = []
         pbits_default = (
             self._prefix_override if self._prefix_override is not None else default_prefix_bits(n)
         )
@@ -313,8 +332,9 @@ class PDQIndex:
             count = _mih.build_table(self._base, start, w, pbits, removed, offsets, entries)
             if count != live:  # pragma: no cover - a kernel bug, not a user error
                 raise RuntimeError("index build miscounted rows")
-            self._tables.append(_Table(start, w, pbits, offsets, entries))
+            tables.append(_Table(start, w, pbits, offsets, entries))
             start += w
+        return tuple(tables)
 
     def _removed_in_base(self) -> int:
         n = len(self._base)
@@ -392,6 +412,8 @@ class PDQIndex:
             self._removed = grown_rm
         if self._n_delta > self._merge_threshold:
             self.merge()
+        else:
+            self._publish()
         return np.arange(first, first + k, dtype=np.int64)
 
     def remove(self, rows: Iterable[int] | npt.NDArray[np.integer[Any]]) -> int:
@@ -421,7 +443,9 @@ class PDQIndex:
             self._base = np.concatenate([self._base, self._delta[: self._n_delta]])
             self._delta = np.empty((0, CODE_BYTES), dtype=np.uint8)
             self._n_delta = 0
-        self._rebuild_tables()
+        # Searches keep using the previous snapshot (old base + delta) until this one is ready.
+        self._tables = self._build_tables()
+        self._publish()
 
     # -- search --------------------------------------------------------------------------------
 
@@ -452,13 +476,12 @@ class PDQIndex:
         limit = _check_threshold(threshold)
         if method not in ("auto", "tables", "scan"):
             raise ValueError("method must be 'auto', 'tables' or 'scan'")
+        snap = self._snap
         if _mih is None:
-            return self._search_numpy(query, limit)
-        specs, use_tables = self._plan(limit, method)
-        delta = self._delta[: self._n_delta]
-        removed = self._removed if self._n_removed else np.zeros(0, np.uint8)
+            return _search_numpy(snap, query, limit)
+        specs, use_tables = _plan(snap, limit, method)
         raw_bounds, raw_packed = _mih.search(
-            self._base, delta, removed, specs, query, limit, use_tables
+            snap.base, snap.delta, snap.removed, specs, query, limit, use_tables
         )
         packed = np.frombuffer(raw_packed, dtype=np.uint64)
         return SearchArrays(
@@ -497,56 +520,58 @@ class PDQIndex:
             out.append(sorted(best.items(), key=lambda item: (item[1], item[0])))
         return out
 
-    def _plan(
-        self, threshold: int, method: Method
-    ) -> tuple[list[tuple[int, int, int, int, Codes, Codes]], bool]:
-        """Table specs with per-chunk radii for this threshold, and whether to use them."""
-        if not self._tables or method == "scan":
-            return [], False
-        m = len(self._tables)
-        units, extra = divmod(threshold + 1, m)
-        radii = [units - 1 + (1 if i < extra else 0) for i in range(m)]
-        n = len(self._base)
-        probes = 0.0
-        scanned = 0.0
-        candidates = 0.0
-        for t, r in zip(self._tables, radii, strict=True):
-            if r < 0:
-                continue
-            probes += _ball(t.pbits, r)
-            scanned += _ball(t.pbits, r) * n / 2**t.pbits
-            candidates += n * _ball(t.width, r) / 2**t.width
-        # Rough costs in ns: a random access ~40, a suffix compare ~1, a sequential code ~1.5.
-        if method == "auto" and 40 * probes + scanned + 40 * candidates > 1.5 * n:
-            return [], False
-        specs = [
-            (
-                t.start,
-                t.width,
-                t.pbits,
-                r,
-                t.offsets.view(np.uint8),
-                t.entries,
-            )
-            for t, r in zip(self._tables, radii, strict=True)
-        ]
-        return specs, True
 
-    def _search_numpy(self, query: Codes, limit: int) -> SearchArrays:
-        codes = np.concatenate([self._base, self._delta[: self._n_delta]])
-        lists = brute_force_search(codes, query, limit)
-        rm = self._removed
-        bounds = [0]
-        rows: list[int] = []
-        dists: list[int] = []
-        for matches in lists:
-            for row, d in matches:
-                if not (rm[row >> 3] >> (row & 7)) & 1:
-                    rows.append(row)
-                    dists.append(d)
-            bounds.append(len(rows))
-        return SearchArrays(
-            bounds=np.asarray(bounds, dtype=np.int64),
-            rows=np.asarray(rows, dtype=np.int64),
-            distances=np.asarray(dists, dtype=np.int64),
+def _plan(
+    snap: _Snapshot, threshold: int, method: Method
+) -> tuple[list[tuple[int, int, int, int, Codes, Codes]], bool]:
+    """Table specs with per-chunk radii for this threshold, and whether to use them."""
+    if not snap.tables or method == "scan":
+        return [], False
+    m = len(snap.tables)
+    units, extra = divmod(threshold + 1, m)
+    radii = [units - 1 + (1 if i < extra else 0) for i in range(m)]
+    n = len(snap.base)
+    probes = 0.0
+    scanned = 0.0
+    candidates = 0.0
+    for t, r in zip(snap.tables, radii, strict=True):
+        if r < 0:
+            continue
+        probes += _ball(t.pbits, r)
+        scanned += _ball(t.pbits, r) * n / 2**t.pbits
+        candidates += n * _ball(t.width, r) / 2**t.width
+    # Rough costs in ns: a random access ~40, a suffix compare ~1, a sequential code ~1.5.
+    if method == "auto" and 40 * probes + scanned + 40 * candidates > 1.5 * n:
+        return [], False
+    specs = [
+        (
+            t.start,
+            t.width,
+            t.pbits,
+            r,
+            t.offsets.view(np.uint8),
+            t.entries,
         )
+        for t, r in zip(snap.tables, radii, strict=True)
+    ]
+    return specs, True
+
+
+def _search_numpy(snap: _Snapshot, query: Codes, limit: int) -> SearchArrays:
+    codes = np.concatenate([snap.base, snap.delta])
+    lists = brute_force_search(codes, query, limit)
+    rm = snap.removed
+    bounds = [0]
+    rows: list[int] = []
+    dists: list[int] = []
+    for matches in lists:
+        for row, d in matches:
+            if not (rm[row >> 3] >> (row & 7)) & 1:
+                rows.append(row)
+                dists.append(d)
+        bounds.append(len(rows))
+    return SearchArrays(
+        bounds=np.asarray(bounds, dtype=np.int64),
+        rows=np.asarray(rows, dtype=np.int64),
+        distances=np.asarray(dists, dtype=np.int64),
+    )
