@@ -187,7 +187,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=4000, help="queries timed for ours")
     parser.add_argument("--faiss-queries", type=int, default=200, help="queries timed for faiss")
     parser.add_argument(
-        "--check-queries", type=int, default=200, help="queries checked vs brute force"
+        "--check-queries", type=int, default=1000, help="queries checked vs brute force"
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2026)
