@@ -298,6 +298,9 @@ def test_hex_round_trip_and_bit_order() -> None:
         codes_from_hex(["abc"])
     with pytest.raises(InvalidHashError):
         codes_from_hex(["z" * 64])
+    with pytest.raises(InvalidHashError):
+        codes_from_hex(["00 " * 21 + "0"])
+    assert codes_from_hex(["AB" * 32])[0, 0] == 0xAB
 
 
 def test_numpy_fallback_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,11 +89,12 @@ def codes_from_hex(hexes: Iterable[str]) -> Codes:
                 f"a PDQ hash is {2 * CODE_BYTES} hex characters, item {i} has {len(value)}"
             )
         try:
-            out[i] = np.frombuffer(bytes.fromhex(value), dtype=np.uint8)
+            raw = bytes.fromhex(value)
         except ValueError:
-            raise InvalidHashError(
-                f"a PDQ hash may contain only hex digits 0-9 and a-f (item {i})"
-            ) from None
+            raw = b""
+        if len(raw) != CODE_BYTES:
+            raise InvalidHashError(f"a PDQ hash may contain only hex digits 0-9 and a-f (item {i})")
+        out[i] = np.frombuffer(raw, dtype=np.uint8)
     return out
 
 
