@@ -224,7 +224,8 @@ def fetch_page(
 #:   visible to this statement;
 #: * ``page``: the records after the keyset position ``(seq, id)`` and stamped at or below the
 #:   clock, each record's JSON text from the cache (valid while its ``feed_seq`` matches; written
-#:   by the trigger of migration 0004 on every change) or built by ``feed_record_body`` if not;
+#:   by the trigger of migration 0004 on every change) or built by ``feed_record_body`` if not
+#:   (the hash's row is read only then: the scan of ``hashes`` stays in the index);
 #:
 #: answering (partner ids, clock, rows read (at most size + 1), the first ``size`` records joined
 #: by commas, the keyset position of the last one). The page size is written into the text (one
@@ -238,7 +239,8 @@ WITH auth AS MATERIALIZED (
 clock AS MATERIALIZED (SELECT value FROM feed_clock WHERE id = 1),
 page AS MATERIALIZED (
   SELECT h.id, h.feed_seq,
-    CASE WHEN c.feed_seq = h.feed_seq THEN c.body ELSE feed_record_body(h) END AS body,
+    CASE WHEN c.feed_seq = h.feed_seq THEN c.body
+      ELSE (SELECT feed_record_body(x) FROM hashes x WHERE x.id = h.id) END AS body,
     row_number() OVER (ORDER BY h.feed_seq, h.id) AS n
   FROM hashes h LEFT JOIN feed_record_cache c ON c.hash_id = h.id
   WHERE (h.feed_seq, h.id) > (%(seq)s, %(id)s) AND h.feed_seq <= (SELECT value FROM clock)
