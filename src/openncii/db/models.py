@@ -203,7 +203,8 @@ class FeedRecordCache(Base):
     """A hash's feed record as partners receive it (JSON), valid while ``feed_seq`` matches.
 
     Every change of a record restamps ``hashes.feed_seq``, so the record is a function of
-    (``hash_id``, ``feed_seq``); readers fill this cache (see :mod:`openncii.feed.service`).
+    (``hash_id``, ``feed_seq``). PostgreSQL only: rebuilt by a trigger when a transaction that
+    changed the hash commits (migration 0004); read by :mod:`openncii.feed.service`.
     """
 
     __tablename__ = "feed_record_cache"
