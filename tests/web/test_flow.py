@@ -63,9 +63,12 @@ def check_page(page: Any, axe_source: str, name: str, *, phone: bool = True) -> 
         page.set_viewport_size(DESKTOP)
 
 
-def visible_h1(page: Any) -> str:
-    text: str = page.locator("main h1:visible").inner_text()
-    return text
+def expect_h1(page: Any, title: str) -> None:
+    """The visible view's heading becomes `title`. A click on a link changes the address at
+    once but the view only on the next ``hashchange`` event, so this waits (up to 5 s)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("main h1:visible")).to_have_text(title, timeout=5000)
 
 
 def assert_requests_are_clean(recorder: Recorder, server: Server, files: list[bytes]) -> None:
@@ -111,13 +114,13 @@ def test_whole_flow(
     # 1. Welcome, in the language asked for in the URL.
     open_app(page, server, "/", lang=lang)
     assert page.evaluate("document.documentElement.lang") == lang
-    assert visible_h1(page) == text["welcome.title"]
+    expect_h1(page, text["welcome.title"])
     assert page.input_value("[data-testid=language-select]") == lang
     check_page(page, axe_source, f"1-welcome-{lang}")
 
     # 2. Eligibility: five questions, each with "why we ask"; all must be answered.
     page.click("[data-testid=start]")
-    assert visible_h1(page) == text["eligibility.title"]
+    expect_h1(page, text["eligibility.title"])
     assert page.locator("details.why").count() == 5
     page.locator("details.why summary").first.click()
     assert page.locator("details.why p").first.inner_text() == text["eligibility.in_image.why"]
@@ -127,7 +130,7 @@ def test_whole_flow(
     answer_all_yes(page)
 
     # 3. Files: three photos, one too plain to share, one video. Hashing in workers.
-    assert visible_h1(page) == text["select.title"]
+    expect_h1(page, text["select.title"])
     check_page(page, axe_source, f"3-select-empty-{lang}", phone=lang == "en")
     page.set_input_files("[data-testid=file-input]", [*map(str, photos), str(low), str(video)])
     page.wait_for_selector("[data-testid=submit-case]:enabled", timeout=60_000)
@@ -150,7 +153,7 @@ def test_whole_flow(
     pin = page.inner_text("[data-testid=pin]").strip()
     assert re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){2,}", case_number), case_number
     assert re.fullmatch(r"\d{8,}", pin), pin
-    assert visible_h1(page) == text["done.title"]
+    expect_h1(page, text["done.title"])
     assert page.is_disabled("[data-testid=finish]")
     check_page(page, axe_source, f"5-case-{lang}")
     with page.expect_download() as download_info:
@@ -185,7 +188,7 @@ def test_whole_flow(
 
     # 6. Check my case: status in plain words; then withdraw, with a confirmation step.
     page.click("#finished a[href='#/check']")
-    assert visible_h1(page) == text["check.title"]
+    expect_h1(page, text["check.title"])
     page.fill("[data-testid=check-case]", case_number.lower())
     page.fill("[data-testid=check-pin]", "00000000" if pin != "00000000" else "11111111")
     page.click("[data-testid=check-submit]")

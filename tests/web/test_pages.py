@@ -24,7 +24,7 @@ from .conftest import (
     open_app,
     require_testdata,
 )
-from .test_flow import QUESTIONS, catalogue, check_page, visible_h1
+from .test_flow import QUESTIONS, catalogue, check_page, expect_h1
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_not_eligible_is_kind_and_points_elsewhere(
     for q in QUESTIONS:
         page.check(f"[data-testid=eligibility-{q}{'-no' if q == 'adult_when_taken' else ''}]")
     page.click("[data-testid=eligibility-continue]")
-    assert visible_h1(page) == text["noteligible.title"]
+    expect_h1(page, text["noteligible.title"])
     take_it_down = page.locator("#help-minor a")
     assert take_it_down.is_visible()
     assert take_it_down.get_attribute("href") == "https://takeitdown.ncmec.org/"
@@ -61,7 +61,7 @@ def test_not_eligible_is_kind_and_points_elsewhere(
     # The select page cannot be reached by typing its address.
     page.goto(f"{server.url}/?lang={lang}#/select")
     page.wait_for_selector("body[data-ready='true']")
-    assert visible_h1(page) == text["eligibility.title"]
+    expect_h1(page, text["eligibility.title"])
     assert not recorder.api_calls("/api/v1/cases")
 
 
@@ -158,7 +158,7 @@ def test_language_follows_the_browser(
         page = context.new_page()
         open_app(page, server)
         assert page.evaluate("document.documentElement.lang") == expected
-        assert visible_h1(page) == catalogue(expected)["welcome.title"]
+        expect_h1(page, catalogue(expected)["welcome.title"])
     finally:
         context.close()
 
@@ -171,7 +171,7 @@ def test_switching_language_keeps_everything(page: Any, server: Server) -> None:
         page.select_option("[data-testid=language-select]", lang)
         page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
         text = catalogue(lang)
-        assert visible_h1(page) == text["eligibility.title"]
+        expect_h1(page, text["eligibility.title"])
         legends = page.locator("legend").all_inner_texts()
         assert legends[0] == text["eligibility.in_image.question"]
         assert page.inner_text("footer p >> nth=0") == text["footer.privacy"]

@@ -78,6 +78,9 @@ function show(view) {
   const h1 = document.querySelector(`section[data-view="${view}"] h1`);
   document.title = `${h1 ? h1.textContent : ""} · OpenNCII`;
   if (view === "partners") loadPartners();
+  // Start the hashing workers as the file step opens: the first photo picked then finds
+  // them loaded (a fresh worker takes 30-100 ms to load its modules).
+  if (view === "select") ensureWorkers();
   if (changed && h1) {
     window.scrollTo(0, 0);
     h1.focus({ preventScroll: true });
