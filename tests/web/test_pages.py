@@ -48,10 +48,12 @@ def test_not_eligible_is_kind_and_points_elsewhere(
     check_page(page, axe_source, f"2b-not-eligible-minor-{lang}")
     # Not in the images and not intimate: the reasons, and still somewhere to turn to.
     page.click("#view-not-eligible a[href='#/eligibility']")
+    expect_h1(page, text["eligibility.title"])  # the view changes on the next hashchange
     page.check("[data-testid=eligibility-adult_when_taken]")
     page.check("[data-testid=eligibility-in_image-no]")
     page.check("[data-testid=eligibility-intimate-no]")
     page.click("[data-testid=eligibility-continue]")
+    expect_h1(page, text["noteligible.title"])
     assert page.locator("#help-minor").is_hidden()
     reason = page.inner_text("#noteligible-reason")
     assert text["noteligible.reason.in_image"] in reason
