@@ -66,6 +66,10 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 _SIGNAL_TYPES: Final = (SIGNAL_PDQ, SIGNAL_MD5, SIGNAL_VPDQ)
 _BUSY_TIMEOUT_MS: Final = 30_000
+#: WAL pages before an automatic checkpoint (SQLite's default: 1000). A sync writes three
+#: B-trees keyed by random hashes; checkpointing every 4 MB of WAL cost a third of a full sync's
+#: time: 10,000 pages (40 MB) took a 200,000-record load from 35,000 to 48,000-52,000 records/s.
+_WAL_CHECKPOINT_PAGES: Final = 10_000
 _CHUNK: Final = 10_000
 #: Page cache per connection, in KiB (negative: a size, not a page count): the key index of a
 #: large bank is touched at random by every page of a sync.
@@ -277,6 +281,7 @@ class PartnerStore:
             connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(f"PRAGMA wal_autocheckpoint = {_WAL_CHECKPOINT_PAGES}")
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA cache_size = {_CACHE_KIB}")
             store = cls(connection, target)
