@@ -58,8 +58,10 @@ _HEX: Final = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")
 
 partner_app = typer.Typer(
     name="partner",
-    help="Participating platform: sync the hash bank into a local store, report outcomes.\n\n"
-    "Exit statuses: 0 done; 1 feedback: the server does not hold the hash; 2 usage error or no "
+    help="Participating platform: sync the hash bank into a local store, scan media against "
+    "it, report outcomes.\n\n"
+    "Exit statuses: 0 done; 1 feedback: the server does not hold the hash, scan: some media "
+    "could not be hashed; 2 usage error or no "
     "key; 3 key refused; 4 server unavailable (run again: the sync resumes); 5 malformed or "
     "refused answer (nothing stored); 6 unusable local store or another sync running; "
     "130 interrupted.",
