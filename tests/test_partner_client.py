@@ -497,3 +497,42 @@ def test_one_sync_at_a_time_per_store(
         assert store.counts()["pdq"] == 1
     finally:
         other.close()
+
+
+def test_next_page_is_fetched_while_a_page_is_stored_and_dropped_on_interrupt(
+    api_client: ApiClient, db_sessions: Any, store: PartnerStore
+) -> None:
+    """The sync asks for page N+1 before it stores page N; an interrupted sync does not wait for
+    that request (here held back by the server side) and the next run loses nothing."""
+    import threading
+    import time
+
+    http = api_client()
+    key = new_partner(db_sessions, "Acme")
+    for _ in range(3):
+        open_case(http, *[pdq_item() for _ in range(4)])
+    release = threading.Event()
+    calls: list[str] = []
+    forward = _forwarding(http, calls=calls)
+
+    def held_back(request: httpx.Request) -> httpx.Response:
+        if len(calls) >= 1:  # every page after the first waits until released
+            release.wait(timeout=30)
+        return forward._transport.handle_request(request)
+
+    client = FeedClient(
+        BASE, key, client=httpx.Client(transport=httpx.MockTransport(held_back)), page_size=4
+    )
+
+    def stop_after_one(progress: Any) -> None:
+        raise StopSyncError
+
+    started = time.monotonic()
+    with pytest.raises(StopSyncError):
+        client.sync(store, progress=stop_after_one)
+    assert time.monotonic() - started < 10  # did not wait for the held-back request
+    release.set()
+    assert store.counts()["pdq"] == 4  # the first page, committed with its checkpoint
+    result = FeedClient(BASE, key, client=_forwarding(http), page_size=4).sync(store)
+    assert result.resumed and result.records == 8
+    assert local_active(store) == server_active(http, key)

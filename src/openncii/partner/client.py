@@ -26,6 +26,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -317,36 +318,50 @@ class FeedClient:
         result.reason = state.resync_reason if state.resyncing else None
         start, token = state.start_timestamp, state.page_token
         restarted = False
-        while True:
-            try:
-                page = self.fetch_page(start, token)
-            except FeedRejectedError as exc:
-                if token is None or exc.status != 400 or restarted:
-                    raise
-                # The page token expired or is refused: start this fetch again (repeats only).
-                _log.info("partner sync: page token refused; restarting the fetch")
-                store.restart_fetch()
-                token, restarted = None, True
-                result.restarts += 1
-                continue
-            counts = store.apply_page(
-                page.records,
-                next_page_token=page.next_page_token,
-                next_start_timestamp=None if page.has_more else page.next_set_timestamp,
-                now=self._clock(),
-            )
-            result.pages += 1
-            result.records += page.count
-            result.skipped += page.skipped
-            result.counts += counts
-            if progress is not None:
-                progress(
-                    SyncProgress(result.pages, result.records, result.counts, result.full_resync)
+        ahead: _PageAhead | None = None
+        try:
+            while True:
+                try:
+                    page = ahead.result() if ahead is not None else self.fetch_page(start, token)
+                except FeedRejectedError as exc:
+                    ahead = None
+                    if token is None or exc.status != 400 or restarted:
+                        raise
+                    # The page token expired or is refused: start this fetch again (repeats only).
+                    _log.info("partner sync: page token refused; restarting the fetch")
+                    store.restart_fetch()
+                    token, restarted = None, True
+                    result.restarts += 1
+                    continue
+                ahead = None
+                if page.has_more and page.next_page_token:
+                    # Fetch the next page while this one is stored: the network and the
+                    # server's work overlap the SQLite inserts. Pages are still committed one
+                    # by one, in order, each with its checkpoint.
+                    ahead = _PageAhead(self.fetch_page, start, page.next_page_token)
+                counts = store.apply_page(
+                    page.records,
+                    next_page_token=page.next_page_token,
+                    next_start_timestamp=None if page.has_more else page.next_set_timestamp,
+                    now=self._clock(),
                 )
-            if not page.has_more:
-                result.checkpoint = page.next_set_timestamp
-                return result
-            token = page.next_page_token
+                result.pages += 1
+                result.records += page.count
+                result.skipped += page.skipped
+                result.counts += counts
+                if progress is not None:
+                    progress(
+                        SyncProgress(
+                            result.pages, result.records, result.counts, result.full_resync
+                        )
+                    )
+                if not page.has_more:
+                    result.checkpoint = page.next_set_timestamp
+                    return result
+                token = page.next_page_token
+        finally:
+            if ahead is not None:
+                ahead.abandon()
 
     # Feedback ------------------------------------------------------------------------------------
 
@@ -364,6 +379,44 @@ class FeedClient:
         }
         response = self._request("POST", _FEEDBACK, json=body)
         return parse_feedback_answer(response.content)
+
+
+class _PageAhead:
+    """One page fetched on a daemon thread while the caller stores the previous one.
+
+    A daemon thread, not an executor: an interrupted sync (Ctrl-C, an error while storing)
+    must not wait for a fetch that may be in its retry back-off; the page it brings is simply
+    dropped (the store's checkpoint fetches it again next time).
+    """
+
+    def __init__(
+        self, fetch: Callable[[int, str | None], FeedPage], start: int, token: str
+    ) -> None:
+        self._done = threading.Event()
+        self._page: FeedPage | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(fetch, start, token), name="openncii-fetch", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, fetch: Callable[[int, str | None], FeedPage], start: int, token: str) -> None:
+        try:
+            self._page = fetch(start, token)
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> FeedPage:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._page is not None
+        return self._page
+
+    def abandon(self) -> None:
+        """Drop the page; the thread ends on its own when its request does."""
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:
