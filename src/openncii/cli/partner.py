@@ -88,6 +88,15 @@ StoreOption = Annotated[
     ),
 ]
 
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="OPENNCII_PARTNER_SERVER",
+        help="The OpenNCII server (default: the one the store was synced with).",
+    ),
+]
+
 RetriesOption = Annotated[
     int,
     typer.Option(
@@ -115,6 +124,16 @@ def _key(command: str) -> str:
     if not key:
         _fail(command, f"a partner key is required: set {KEY_ENV} or type it at the prompt.", 2)
     return key
+
+
+def _feedback_value(command: str, what: str, value: str) -> str:
+    """The feedback value as the API spells it, whatever its case; a usage error if unknown."""
+    from openncii.stopncii import FEEDBACK_VALUES
+
+    chosen = {v.lower(): v for v in FEEDBACK_VALUES}.get(value.strip().lower())
+    if chosen is None:
+        _fail(command, f"{what} must be one of {', '.join(FEEDBACK_VALUES)}.", EXIT_USAGE)
+    return chosen
 
 
 def _open_store(command: str, path: Path | None) -> PartnerStore:
@@ -266,14 +285,7 @@ def feedback(
         list[str] | None,
         typer.Option("--tag", "-t", help="A tag (repeatable; 1-100 characters, at most 20)."),
     ] = None,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server",
-            envvar="OPENNCII_PARTNER_SERVER",
-            help="The OpenNCII server (default: the one the store was synced with).",
-        ),
-    ] = None,
+    server: ServerOption = None,
     store: StoreOption = None,
     retries: RetriesOption = 6,
 ) -> None:
@@ -286,15 +298,12 @@ def feedback(
     The partner key is read from OPENNCII_PARTNER_KEY, or a hidden prompt.
     """
     from openncii.errors import PartnerClientError
-    from openncii.partner import FEEDBACK_VALUES, SIGNAL_MD5, FeedbackItem, Outcome
+    from openncii.partner import SIGNAL_MD5, FeedbackItem, Outcome
 
     normalised = hash_value.strip().lower()
     if _HEX.fullmatch(normalised) is None:
         _fail("feedback", "HASH must be 32 (MD5) or 64 (PDQ, vPDQ digest) hex characters.", 2)
-    by_name = {v.lower(): v for v in FEEDBACK_VALUES}
-    chosen = by_name.get(value.strip().lower())
-    if chosen is None:
-        _fail("feedback", f"VALUE must be one of {', '.join(FEEDBACK_VALUES)}.", 2)
+    chosen = _feedback_value("feedback", "VALUE", value)
     tags = tuple(dict.fromkeys(t.strip() for t in tag or []))
     if len(tags) > 20 or any(not 0 < len(t) <= 100 for t in tags):
         _fail("feedback", "tags are 1 to 100 characters, at most 20 of them.", 2)

@@ -19,9 +19,11 @@ from openncii.cli.partner import (
     EXIT_NOT_FOUND,
     EXIT_STORE,
     RetriesOption,
+    ServerOption,
     StoreOption,
     _client,
     _fail,
+    _feedback_value,
     _key,
     _map_errors,
     _open_store,
@@ -70,14 +72,7 @@ def scan(
             help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
         ),
     ] = None,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            "--server",
-            envvar="OPENNCII_PARTNER_SERVER",
-            help="The server for --feedback (default: the one the store was synced with).",
-        ),
-    ] = None,
+    server: ServerOption = None,
     retries: RetriesOption = 6,
 ) -> None:
     """Hash every image and video under PATH... and report the ones that match the local bank.
@@ -93,16 +88,11 @@ def scan(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from openncii.partner import FEEDBACK_VALUES
     from openncii.partner.matcher import Matcher, StoreBank
     from openncii.partner.scan import media_files, write_report
     from openncii.partner.scan import scan as scan_files
 
-    chosen: str | None = None
-    if feedback is not None:
-        chosen = {v.lower(): v for v in FEEDBACK_VALUES}.get(feedback.strip().lower())
-        if chosen is None:
-            _fail("scan", f"--feedback must be one of {', '.join(FEEDBACK_VALUES)}.", 2)
+    chosen = None if feedback is None else _feedback_value("scan", "--feedback", feedback)
     fmt: Literal["json", "csv"] = report_format or (
         "csv" if report is not None and report.suffix.lower() == ".csv" else "json"
     )

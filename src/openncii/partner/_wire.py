@@ -18,6 +18,7 @@ import orjson
 
 from openncii.errors import FeedProtocolError, InvalidHashError
 from openncii.signals.vpdq import parse_vpdq_text
+from openncii.stopncii import CASE_STATUSES, FEEDBACK_VALUES, HASH_STATUSES
 
 __all__ = [
     "CASE_STATUSES",
@@ -49,19 +50,6 @@ WIRE_TYPES: Final[Mapping[str, str]] = {
 }
 #: Wire ``signalType`` -> storage key. Other types (``VideoTMK``) are skipped, not refused.
 SIGNAL_TYPES: Final[Mapping[str, str]] = {wire: key for key, wire in WIRE_TYPES.items()}
-#: StopNCII hash and case statuses. Only ``Active`` hashes are matched against.
-HASH_STATUSES: Final = ("Received", "Active", "Withdrawn", "Deleted")
-CASE_STATUSES: Final = HASH_STATUSES
-#: StopNCII partner feedback values (``SubmitFeedback``).
-FEEDBACK_VALUES: Final = (
-    "None",
-    "QualityUnknown",
-    "PendingReview",
-    "Blocked",
-    "NotBlocked",
-    "Withdrawn",
-    "Deleted",
-)
 
 _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")

@@ -24,6 +24,7 @@ from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import Feedback, HashRecord, Partner
 from openncii.db.upsert import insert_for
 from openncii.errors import PartnerExistsError, PartnerNotFoundError, ServiceError
+from openncii.stopncii import FEEDBACK_VALUES
 
 __all__ = [
     "FEEDBACK_VALUES",
@@ -43,16 +44,6 @@ __all__ = [
 KEY_PREFIX: Final = "onp_"
 _KEY_BYTES: Final = 32
 _NAME_RE: Final = re.compile(r"[\w][\w .,&'()+-]{0,99}")
-#: Partner feedback values, as in the StopNCII API.
-FEEDBACK_VALUES: Final = (
-    "None",
-    "QualityUnknown",
-    "PendingReview",
-    "Blocked",
-    "NotBlocked",
-    "Withdrawn",
-    "Deleted",
-)
 
 
 @dataclass(frozen=True, slots=True)
