@@ -167,3 +167,11 @@ def test_scan_of_an_empty_store_says_to_sync_first(tmp_path: Path, testdata: Pat
     assert done.returncode == 0, done.stderr
     assert "partner sync" in done.stderr
     assert json.loads(report.read_text())["bank"] == {"pdq": 0, "md5": 0, "vpdq": 0}
+
+
+def test_matcher_serve_refuses_the_network_without_a_token(store_path: Path) -> None:
+    done = run_openncii(
+        "matcher", "serve", "--store", str(store_path), "--host", "0.0.0.0", "--port", "9"
+    )
+    assert done.returncode == 2
+    assert "OPENNCII_MATCHER_TOKEN" in done.stderr

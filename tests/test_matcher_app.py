@@ -217,3 +217,23 @@ def test_metrics_count_requests_and_matches(client: TestClient, photo_hash: str)
     assert "openncii_matcher_request_seconds_bucket" in text
     # Hash values never appear in the metrics.
     assert photo_hash not in text
+
+
+def test_a_token_guards_match_answers(store: PartnerStore, photo_hash: str) -> None:
+    settings = MatcherSettings(refresh_seconds=5, token="s3cret-token")
+    with TestClient(create_matcher_app(StoreBank(store), settings)) as guarded:
+        body = {"pdq": [photo_hash]}
+        missing = guarded.post("/match", json=body)
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"] == "Bearer"
+        wrong = guarded.post("/match", json=body, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert photo_hash not in wrong.text
+        right = guarded.post("/match", json=body, headers={"Authorization": "Bearer s3cret-token"})
+        assert [m["hash"] for m in right.json()["matches"]] == [photo_hash]
+        # Health and metrics hold no hash and stay open to the platform's monitoring.
+        assert guarded.get("/healthz").status_code == 200
+        metrics = guarded.get("/metrics").text
+        assert (
+            'openncii_matcher_requests_total{input="unauthorised",outcome="error"} 2.0' in metrics
+        )

@@ -20,6 +20,17 @@ matcher_app = typer.Typer(
 app.add_typer(matcher_app)
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @matcher_app.command("serve")
 def serve(
     store: StoreOption = None,
@@ -46,6 +57,8 @@ def serve(
     Keep the store current with `openncii partner sync` (a cron job, say): the matcher picks up new and withdrawn hashes while it serves.
 
     One process: the index lives in its memory. Uploads are hashed in a temporary file deleted at once; hashes are never logged.
+
+    Answers hold bank hashes: beyond 127.0.0.1, set OPENNCII_MATCHER_TOKEN and have clients send Authorization: Bearer <token> (the command refuses a non-loopback --host without it).
     """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
     import uvicorn
 
@@ -61,6 +74,14 @@ def serve(
     if threshold is not None:
         overrides["threshold"] = threshold
     settings = MatcherSettings(**overrides)
+    if settings.token is None and not _loopback(host):
+        typer.echo(
+            f"openncii matcher serve: listening on {host} exposes bank hashes to the network; "
+            "set OPENNCII_MATCHER_TOKEN (clients then send Authorization: Bearer <token>) or "
+            "listen on 127.0.0.1.",
+            err=True,
+        )
+        raise typer.Exit(2)
     path: Path = store or default_store_path()
     try:
         opened = PartnerStore.open(path)

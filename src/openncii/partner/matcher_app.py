@@ -6,6 +6,10 @@
 - ``GET /metrics``: Prometheus metrics (requests, matches, latency, bank size, refreshes).
 - ``GET /healthz``: 200 once the bank is loaded.
 
+With ``OPENNCII_MATCHER_TOKEN`` set, ``POST /match`` needs ``Authorization: Bearer <token>``:
+its answers hold bank hashes and case references. ``openncii matcher serve`` refuses to listen
+beyond the loopback address without one.
+
 The bank is the partner's local store (kept current by ``openncii partner sync``); a background
 thread applies its changes every ``refresh_seconds`` while requests are answered.
 
@@ -16,6 +20,7 @@ Hashes are never logged.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import os
 import shutil
@@ -36,7 +41,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -75,6 +80,11 @@ class MatcherSettings(BaseSettings):
     )
     upload_dir: Path | None = Field(
         default=None, description="Where uploads are spooled while hashed (default: system temp)."
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="When set, POST /match needs `Authorization: Bearer <token>`: its answers "
+        "hold bank hashes and case references, which only the platform's own services may see.",
     )
 
 
@@ -248,8 +258,21 @@ def create_matcher_app(
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    expected = (
+        None if config.token is None else f"Bearer {config.token.get_secret_value()}".encode()
+    )
+
     @app.post("/match")
     async def match(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode("utf-8")
+            if not hmac.compare_digest(given, expected):
+                metrics.requests.labels("unauthorised", "error").inc()
+                return JSONResponse(
+                    {"error": "A valid matcher token is required (Authorization: Bearer ...)."},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         content_type = request.headers.get("content-type", "")
         kind: Literal["file", "hashes"] = (
             "file" if content_type.startswith("multipart/form-data") else "hashes"
