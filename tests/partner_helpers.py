@@ -99,3 +99,21 @@ def store_page(store: Any, records: list[dict[str, Any]]) -> None:
         next_start_timestamp=2,
         now=datetime(2026, 11, 1, tzinfo=UTC),
     )
+
+
+def balanced_pdq(rng: Any) -> str:
+    """A random PDQ hex with exactly 128 of 256 bits set, like real PDQ hashes
+    (``rng``: a ``numpy.random.Generator``)."""
+    import numpy as np
+
+    bits = np.zeros(256, dtype=np.uint8)
+    bits[rng.choice(256, 128, replace=False)] = 1
+    return bytes(np.packbits(bits)).hex()
+
+
+def flip_pdq(value: str, count: int, rng: Any) -> str:
+    """``value`` with ``count`` distinct bits flipped: a hash exactly ``count`` bits away."""
+    number = int(value, 16)
+    for bit in rng.choice(256, count, replace=False):
+        number ^= 1 << int(bit)
+    return f"{number:064x}"

@@ -19,6 +19,7 @@ from openncii.errors import InvalidHashError
 from openncii.partner.matcher import BankChanges, BankRecord, BankSnapshot, Matcher, PdqQuery
 from openncii.signals.pdq import PdqHash, hamming_distance
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
+from partner_helpers import balanced_pdq, flip_pdq
 
 
 class ListSource:
@@ -65,32 +66,19 @@ class ListSource:
             )
 
 
-def _random_hex(rng: np.random.Generator) -> str:
-    bits = np.zeros(256, dtype=np.uint8)
-    bits[rng.choice(256, 128, replace=False)] = 1
-    return bytes(np.packbits(bits)).hex()
-
-
-def _flip(value: str, count: int, rng: np.random.Generator) -> str:
-    number = int(value, 16)
-    for bit in rng.choice(256, count, replace=False):
-        number ^= 1 << int(bit)
-    return f"{number:064x}"
-
-
 def test_pdq_matches_equal_brute_force() -> None:
     rng = np.random.default_rng(7)
     source = ListSource()
-    bank = [_random_hex(rng) for _ in range(300)]
+    bank = [balanced_pdq(rng) for _ in range(300)]
     for key, value in enumerate(bank, start=1):
         source.upsert(BankRecord(key, "pdq", value, (f"ref-{key}",)))
     matcher = Matcher(source)
     assert matcher.refresh() == 300
     queries = [
-        _flip(bank[i], int(d), rng)
+        flip_pdq(bank[i], int(d), rng)
         for i, d in zip(range(0, 300, 3), rng.integers(0, 45, 100), strict=True)
     ]
-    queries += [_random_hex(rng) for _ in range(20)]
+    queries += [balanced_pdq(rng) for _ in range(20)]
     found = matcher.match_pdq([PdqQuery(q) for q in queries])
     expected = sorted(
         (qi, key, hamming_distance(q, value))
@@ -100,24 +88,20 @@ def test_pdq_matches_equal_brute_force() -> None:
     )
     assert sorted((m.query, m.key, m.distance) for m in found) == expected
     assert len(expected) > 50  # planted neighbours within 31 were found
-    first = (
-        next(m for m in found if m.distance == 0)
-        if any(m.distance == 0 for m in found)
-        else found[0]
-    )
-    assert first.case_refs == (f"ref-{first.key}",)
-    assert first.hash == bank[first.key - 1]
+    # Every match carries its bank hash and case reference (read from the source).
+    assert all(m.hash == bank[m.key - 1] for m in found)
+    assert all(m.case_refs == (f"ref-{m.key}",) for m in found)
 
 
 def test_dihedral_variants_report_the_best_distance() -> None:
     rng = np.random.default_rng(11)
     source = ListSource()
-    stored = _random_hex(rng)
+    stored = balanced_pdq(rng)
     source.upsert(BankRecord(1, "pdq", stored, ("r",)))
     matcher = Matcher(source)
     matcher.refresh()
-    far = _flip(stored, 100, rng)
-    near = _flip(stored, 5, rng)
+    far = flip_pdq(stored, 100, rng)
+    near = flip_pdq(stored, 5, rng)
     # Only a variant (a mirrored copy's hash, say) is near: it is found, at its distance.
     assert [(m.key, m.distance) for m in matcher.match_pdq([PdqQuery(far, (far, near))])] == [
         (1, 5)
@@ -128,12 +112,12 @@ def test_dihedral_variants_report_the_best_distance() -> None:
 def test_threshold_is_inclusive_and_per_call() -> None:
     rng = np.random.default_rng(3)
     source = ListSource()
-    stored = _random_hex(rng)
+    stored = balanced_pdq(rng)
     source.upsert(BankRecord(9, "pdq", stored, ()))
     matcher = Matcher(source)
     matcher.refresh()
-    at_31 = _flip(stored, 31, rng)
-    at_40 = _flip(stored, 40, rng)
+    at_31 = flip_pdq(stored, 31, rng)
+    at_40 = flip_pdq(stored, 40, rng)
     assert [m.distance for m in matcher.match_pdq([PdqQuery(at_31)])] == [31]
     assert matcher.match_pdq([PdqQuery(at_40)]) == []
     assert [m.distance for m in matcher.match_pdq([PdqQuery(at_40)], threshold=40)] == [40]
@@ -144,7 +128,7 @@ def test_threshold_is_inclusive_and_per_call() -> None:
 def test_refresh_applies_withdrawals_and_replacements() -> None:
     rng = np.random.default_rng(5)
     source = ListSource()
-    a, b = _random_hex(rng), _random_hex(rng)
+    a, b = balanced_pdq(rng), balanced_pdq(rng)
     source.upsert(BankRecord(1, "pdq", a, ("x",)))
     source.upsert(BankRecord(2, "md5", "0" * 31 + "1", ("y",)))
     matcher = Matcher(source)
@@ -187,16 +171,16 @@ def _video(hashes: list[str], quality: int = 90) -> list[VpdqFeature]:
 
 def test_vpdq_videos_match_by_the_frame_rule() -> None:
     rng = np.random.default_rng(9)
-    frames = [_random_hex(rng) for _ in range(10)]
+    frames = [balanced_pdq(rng) for _ in range(10)]
     source = ListSource()
     source.upsert(BankRecord(1, "vpdq", format_vpdq_text(_video(frames)), ("v",)))
-    other = [_random_hex(rng) for _ in range(10)]
+    other = [balanced_pdq(rng) for _ in range(10)]
     source.upsert(BankRecord(2, "vpdq", format_vpdq_text(_video(other)), ("o",)))
     matcher = Matcher(source)
     matcher.refresh()
     assert matcher.counts()["vpdq"] == 2
     # A re-encode: every frame a few bits off.
-    copy = _video([_flip(h, 6, rng) for h in frames])
+    copy = _video([flip_pdq(h, 6, rng) for h in frames])
     (found,) = matcher.match_vpdq([copy])
     assert (found.key, found.case_refs) == (1, ("v",))
     assert found.detail == {"query_percent": 100.0, "target_percent": 100.0}
@@ -248,7 +232,7 @@ def test_incremental_bank_equals_a_fresh_one(seed: int, steps: list[tuple[str, i
     values: dict[int, str] = {}
     for action, key in steps:
         if action == "add":
-            values[key] = _random_hex(rng)
+            values[key] = balanced_pdq(rng)
             source.upsert(BankRecord(key, "pdq", values[key], (str(key),)))
         else:
             values.pop(key, None)
@@ -258,7 +242,9 @@ def test_incremental_bank_equals_a_fresh_one(seed: int, steps: list[tuple[str, i
     live.refresh()
     fresh = Matcher(source)
     fresh.refresh()
-    queries = [PdqQuery(_flip(v, 10, rng)) for v in values.values()] + [PdqQuery(_random_hex(rng))]
+    queries = [PdqQuery(flip_pdq(v, 10, rng)) for v in values.values()] + [
+        PdqQuery(balanced_pdq(rng))
+    ]
     assert live.match_pdq(queries) == fresh.match_pdq(queries)
     assert live.counts()["pdq"] == len(values)
 
@@ -268,7 +254,7 @@ def test_answers_continue_while_the_bank_refreshes() -> None:
     a hash that is never withdrawn is always found."""
     rng = np.random.default_rng(21)
     source = ListSource()
-    steady = _random_hex(rng)
+    steady = balanced_pdq(rng)
     source.upsert(BankRecord(1, "pdq", steady, ("s",)))
     matcher = Matcher(source, rebuild_after=50)
     matcher.refresh()
@@ -288,7 +274,7 @@ def test_answers_continue_while_the_bank_refreshes() -> None:
         thread.start()
     try:
         for key in range(2, 400):
-            source.upsert(BankRecord(key, "pdq", _random_hex(rng), ()))
+            source.upsert(BankRecord(key, "pdq", balanced_pdq(rng), ()))
             if key % 3 == 0:
                 source.remove(key - 1)
             if key % 10 == 0:

@@ -22,16 +22,13 @@ from openncii.partner import PartnerStore
 from openncii.partner.matcher import StoreBank
 from openncii.partner.matcher_app import MatcherSettings, create_matcher_app
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
+from partner_helpers import balanced_pdq, flip_pdq
 from partner_helpers import feed_record as _record
 from partner_helpers import store_page as _apply
 
 
 def _flip(value: str, count: int, seed: int = 0) -> str:
-    rng = np.random.default_rng(seed)
-    number = int(value, 16)
-    for bit in rng.choice(256, count, replace=False):
-        number ^= 1 << int(bit)
-    return f"{number:064x}"
+    return flip_pdq(value, count, np.random.default_rng(seed))
 
 
 @pytest.fixture
@@ -42,9 +39,7 @@ def photo_hash(testdata: Path) -> str:
 
 
 def _balanced(seed: int) -> str:
-    bits = np.zeros(256, dtype=np.uint8)
-    bits[np.random.default_rng(seed).choice(256, 128, replace=False)] = 1
-    return bytes(np.packbits(bits)).hex()
+    return balanced_pdq(np.random.default_rng(seed))
 
 
 VIDEO_FRAMES = [_balanced(100 + i) for i in range(6)]

@@ -155,6 +155,16 @@ def _client(command: str, server: str, key: str, page_size: int, retries: int) -
         _fail(command, str(exc), EXIT_USAGE)
 
 
+def _feedback_client(
+    command: str, server: str | None, local: PartnerStore, key: str, retries: int
+) -> FeedClient:
+    """A client for ``SubmitFeedback``: ``--server``, else the server the store was synced with."""
+    target = server or local.sync_state().server
+    if not target:
+        _fail(command, "no --server given and the store was never synced.", EXIT_USAGE)
+    return _client(command, target, key, 1000, retries)
+
+
 def _map_errors(command: str, exc: Exception) -> NoReturn:
     from openncii.errors import (
         FeedAuthError,
@@ -310,10 +320,7 @@ def feedback(
     key = _key("feedback")
     local = _open_store("feedback", store)
     try:
-        target = server or local.sync_state().server
-        if not target:
-            _fail("feedback", "no --server given and the store was never synced.", 2)
-        client = _client("feedback", target, key, 1000, retries)
+        client = _feedback_client("feedback", server, local, key, retries)
         signal_type: str | None = SIGNAL_MD5 if len(normalised) == 32 else None
         if signal_type is None:
             for candidate in ("pdq", "vpdq"):

@@ -11,18 +11,17 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 import typer
 
 from openncii.cli.partner import (
-    EXIT_NOT_FOUND,
     EXIT_STORE,
     RetriesOption,
     ServerOption,
     StoreOption,
-    _client,
     _fail,
+    _feedback_client,
     _feedback_value,
     _key,
     _map_errors,
@@ -36,7 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["scan"]
 
-_FEEDBACK_BATCH = 1000
+#: Exit status when some media files could not be hashed (they are in the report).
+EXIT_SOME_FAILED: Final = 1
 
 
 @partner_app.command("scan")
@@ -89,7 +89,7 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from openncii.partner.matcher import Matcher, StoreBank
-    from openncii.partner.scan import media_files, write_report
+    from openncii.partner.scan import media_files, totals, write_report
     from openncii.partner.scan import scan as scan_files
 
     chosen = None if feedback is None else _feedback_value("scan", "--feedback", feedback)
@@ -129,20 +129,18 @@ def scan(
         else:
             with report.open("w", encoding="utf-8", newline="") as out:
                 write_report(results, bank, out, fmt)
-        matched = sum(1 for r in results if r.matches)
-        failed = sum(1 for r in results if r.failed)
-        skipped = sum(1 for r in results if r.skipped)
+        done = totals(results)
         typer.echo(
-            f"Scanned {len(results)} files: {matched} matched, {failed} could not be hashed, "
-            f"{skipped} skipped (not images or videos).",
+            f"Scanned {done['scanned']} files: {done['matched']} matched, {done['failed']} could "
+            f"not be hashed, {done['skipped']} skipped (not images or videos).",
             err=True,
         )
         if chosen is not None and key is not None:
             _send_feedback(local, results, chosen, key, server, retries)
     finally:
         local.close()
-    if failed:
-        raise typer.Exit(EXIT_NOT_FOUND)
+    if done["failed"]:
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def _send_feedback(
@@ -154,7 +152,7 @@ def _send_feedback(
     retries: int,
 ) -> None:
     from openncii.errors import PartnerClientError
-    from openncii.partner import FeedbackItem, Outcome
+    from openncii.partner import DEFAULT_PAGE_SIZE, FeedbackItem, Outcome
 
     matched: dict[str, str] = {}
     for result in results:
@@ -162,14 +160,11 @@ def _send_feedback(
             matched.setdefault(match.hash, match.signal)
     if not matched:
         return
-    target = server or local.sync_state().server
-    if not target:
-        _fail("scan", "no --server given and the store was never synced.", 2)
-    client = _client("scan", target, key, 1000, retries)
+    client = _feedback_client("scan", server, local, key, retries)
     hashes = sorted(matched)
     try:
-        for start in range(0, len(hashes), _FEEDBACK_BATCH):
-            batch = hashes[start : start + _FEEDBACK_BATCH]
+        for start in range(0, len(hashes), DEFAULT_PAGE_SIZE):  # the most items per request
+            batch = hashes[start : start + DEFAULT_PAGE_SIZE]
             answer = client.submit_feedback([FeedbackItem(h, value) for h in batch])
             missing = set(answer.not_found)
             now = datetime.now(UTC)

@@ -29,6 +29,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -318,50 +319,44 @@ class FeedClient:
         result.reason = state.resync_reason if state.resyncing else None
         start, token = state.start_timestamp, state.page_token
         restarted = False
-        ahead: _PageAhead | None = None
-        try:
-            while True:
-                try:
-                    page = ahead.result() if ahead is not None else self.fetch_page(start, token)
-                except FeedRejectedError as exc:
-                    ahead = None
-                    if token is None or exc.status != 400 or restarted:
-                        raise
-                    # The page token expired or is refused: start this fetch again (repeats only).
-                    _log.info("partner sync: page token refused; restarting the fetch")
-                    store.restart_fetch()
-                    token, restarted = None, True
-                    result.restarts += 1
-                    continue
+        ahead: Future[FeedPage] | None = None
+        while True:
+            try:
+                page = ahead.result() if ahead is not None else self.fetch_page(start, token)
+            except FeedRejectedError as exc:
                 ahead = None
-                if page.has_more and page.next_page_token:
-                    # Fetch the next page while this one is stored: the network and the
-                    # server's work overlap the SQLite inserts. Pages are still committed one
-                    # by one, in order, each with its checkpoint.
-                    ahead = _PageAhead(self.fetch_page, start, page.next_page_token)
-                counts = store.apply_page(
-                    page.records,
-                    next_page_token=page.next_page_token,
-                    next_start_timestamp=None if page.has_more else page.next_set_timestamp,
-                    now=self._clock(),
+                if token is None or exc.status != 400 or restarted:
+                    raise
+                # The page token expired or is refused: start this fetch again (repeats only).
+                _log.info("partner sync: page token refused; restarting the fetch")
+                store.restart_fetch()
+                token, restarted = None, True
+                result.restarts += 1
+                continue
+            ahead = None
+            if page.has_more and page.next_page_token:
+                # Fetch the next page while this one is stored: the network and the server's
+                # work overlap the SQLite inserts. Pages are still committed one by one, in
+                # order, each with its checkpoint; if storing fails, the fetch is dropped.
+                ahead = _fetch_ahead(self.fetch_page, start, page.next_page_token)
+            counts = store.apply_page(
+                page.records,
+                next_page_token=page.next_page_token,
+                next_start_timestamp=None if page.has_more else page.next_set_timestamp,
+                now=self._clock(),
+            )
+            result.pages += 1
+            result.records += page.count
+            result.skipped += page.skipped
+            result.counts += counts
+            if progress is not None:
+                progress(
+                    SyncProgress(result.pages, result.records, result.counts, result.full_resync)
                 )
-                result.pages += 1
-                result.records += page.count
-                result.skipped += page.skipped
-                result.counts += counts
-                if progress is not None:
-                    progress(
-                        SyncProgress(
-                            result.pages, result.records, result.counts, result.full_resync
-                        )
-                    )
-                if not page.has_more:
-                    result.checkpoint = page.next_set_timestamp
-                    return result
-                token = page.next_page_token
-        finally:
-            if ahead is not None:
-                ahead.abandon()
+            if not page.has_more:
+                result.checkpoint = page.next_set_timestamp
+                return result
+            token = page.next_page_token
 
     # Feedback ------------------------------------------------------------------------------------
 
@@ -381,42 +376,25 @@ class FeedClient:
         return parse_feedback_answer(response.content)
 
 
-class _PageAhead:
-    """One page fetched on a daemon thread while the caller stores the previous one.
+def _fetch_ahead(
+    fetch: Callable[[int, str | None], FeedPage], start: int, token: str
+) -> Future[FeedPage]:
+    """Fetch one page on a daemon thread while the caller stores the previous one.
 
     A daemon thread, not an executor: an interrupted sync (Ctrl-C, an error while storing)
-    must not wait for a fetch that may be in its retry back-off; the page it brings is simply
+    must not wait for a request that may be in its retry back-off; the page it brings is simply
     dropped (the store's checkpoint fetches it again next time).
     """
+    future: Future[FeedPage] = Future()
 
-    def __init__(
-        self, fetch: Callable[[int, str | None], FeedPage], start: int, token: str
-    ) -> None:
-        self._done = threading.Event()
-        self._page: FeedPage | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(fetch, start, token), name="openncii-fetch", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, fetch: Callable[[int, str | None], FeedPage], start: int, token: str) -> None:
+    def run() -> None:
         try:
-            self._page = fetch(start, token)
-        except BaseException as exc:  # handed to the caller in result()
-            self._error = exc
-        finally:
-            self._done.set()
+            future.set_result(fetch(start, token))
+        except BaseException as exc:  # handed to the caller by future.result()
+            future.set_exception(exc)
 
-    def result(self) -> FeedPage:
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._page is not None
-        return self._page
-
-    def abandon(self) -> None:
-        """Drop the page; the thread ends on its own when its request does."""
+    threading.Thread(target=run, name="openncii-fetch", daemon=True).start()
+    return future
 
 
 def _retry_after(response: httpx.Response, now: datetime) -> float | None:

@@ -17,19 +17,19 @@ the bank changes. Nothing here speaks HTTP: :mod:`openncii.partner.matcher_app` 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from openncii.errors import InvalidHashError
 from openncii.hashing import FileHashes, hash_file
-from openncii.index import PDQIndex
+from openncii.index import PDQIndex, codes_from_hex
+from openncii.partner._wire import SIGNAL_VPDQ, hash_key
 from openncii.signals.md5 import normalize_md5
 from openncii.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY, PdqHash
 from openncii.signals.vpdq import (
@@ -57,7 +57,7 @@ __all__ = [
 
 SignalKind = Literal["pdq", "md5", "vpdq"]
 
-#: Most query hashes one :meth:`Matcher.match_hashes` call takes (a request, not a bulk job).
+#: Most queries one ``match_pdq`` or ``match_md5`` call takes (a request, not a bulk job).
 MAX_QUERIES: Final = 10_000
 
 
@@ -138,13 +138,15 @@ class Match:
     case_refs: tuple[str, ...]
     detail: dict[str, float] = field(default_factory=dict)
 
-
-def _codes(hexes: Sequence[str]) -> npt.NDArray[np.uint8]:
-    if not hexes:
-        return np.zeros((0, 32), dtype=np.uint8)
-    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), dtype=np.uint8).reshape(
-        len(hexes), 32
-    )
+    def to_json(self) -> dict[str, Any]:
+        """The match as reports and the matcher service show it (``query`` aside)."""
+        return {
+            "signal_type": self.signal,
+            "hash": self.hash,
+            "distance": self.distance,
+            "case_refs": list(self.case_refs),
+            **self.detail,
+        }
 
 
 #: Rows added since the last build after which the next refresh rebuilds the index (off the
@@ -180,16 +182,21 @@ class _PdqSet:
             return int(self.base_keys[row])
         return self.added_owner[row]
 
-    def rows_of(self, key: int) -> list[int]:
-        rows = list(self.added_rows.get(key, ()))
+    def _base_row(self, key: int) -> int | None:
+        """The built row of ``key`` if it is still live."""
         position = int(np.searchsorted(self.base_keys, key))
         if (
             position < len(self.base_keys)
             and self.base_keys[position] == key
             and self.base_live[position]
         ):
-            rows.append(position)
-        return rows
+            return position
+        return None
+
+    def rows_of(self, key: int) -> list[int]:
+        rows = list(self.added_rows.get(key, ()))
+        base = self._base_row(key)
+        return rows if base is None else [*rows, base]
 
     def put(self, key: int, codes: npt.NDArray[np.uint8]) -> None:
         rows = self.rows_of(key)
@@ -209,14 +216,10 @@ class _PdqSet:
         rows = self.added_rows.pop(key, None) or []
         for row in rows:
             del self.added_owner[row]
-        position = int(np.searchsorted(self.base_keys, key))
-        if (
-            position < len(self.base_keys)
-            and self.base_keys[position] == key
-            and self.base_live[position]
-        ):
-            self.base_live[position] = False
-            rows.append(position)
+        base = self._base_row(key)
+        if base is not None:
+            self.base_live[base] = False
+            rows.append(base)
         if rows:
             self.index.remove(np.asarray(rows, dtype=np.int64))
             self.live -= len(rows)
@@ -334,7 +337,7 @@ class Matcher:
 
     def _remember(self, record: BankRecord, features: list[VpdqFeature] | None) -> None:
         if record.signal == "pdq":
-            self._pdq.put(record.key, _codes([record.value]))
+            self._pdq.put(record.key, codes_from_hex([record.value]))
         elif record.signal == "md5":
             old = self._md5.get(record.value)
             if old is not None:  # the same MD5 under two keys: the newer wins
@@ -342,10 +345,9 @@ class Matcher:
             self._md5[record.value] = (record.key, record.case_refs)
             self._md5_of[record.key] = record.value
         else:
-            digest = hashlib.sha256(record.value.encode("utf-8")).hexdigest()
-            video = _Video(digest, features or [], record.case_refs)
+            video = _Video(hash_key(SIGNAL_VPDQ, record.value), features or [], record.case_refs)
             self._videos[record.key] = video
-            self._frames.put(record.key, _codes(_usable_frames(video.features)))
+            self._frames.put(record.key, codes_from_hex(_usable_frames(video.features)))
 
     # ------------------------------------------------------------------------------ queries
 
@@ -369,7 +371,7 @@ class Matcher:
                 except InvalidHashError as exc:
                     raise InvalidHashError(f"pdq[{position}]: {exc}") from None
                 owners.append(position)
-        codes = _codes(variants)
+        codes = codes_from_hex(variants)
         with self._lock:
             hits = self._pdq.search(codes, limit)
             best: dict[tuple[int, int], int] = {}
@@ -425,7 +427,7 @@ class Matcher:
             except InvalidHashError as exc:
                 raise InvalidHashError(f"vpdq[{position}]: {exc}") from None
             with self._lock:
-                hits = self._frames.search(_codes(usable), limit)
+                hits = self._frames.search(codes_from_hex(usable), limit)
                 candidates = {self._frames.owner(row) for found in hits for row, _ in found}
                 videos_now = {key: self._videos[key] for key in candidates}
             for key in sorted(candidates):
@@ -486,13 +488,6 @@ def _parse(record: BankRecord) -> list[VpdqFeature] | None:
         return []  # an unusable signature: held by its key, never matches
 
 
-def records_of(
-    rows: Iterable[tuple[int, SignalKind, str, Sequence[str]]],
-) -> list[BankRecord]:
-    """``BankRecord`` objects from plain ``(key, signal, value, case_refs)`` tuples."""
-    return [BankRecord(key, signal, value, tuple(refs)) for key, signal, value, refs in rows]
-
-
 class StoreBank:
     """A :class:`BankSource` over an open :class:`openncii.partner.store.PartnerStore`.
 
@@ -519,11 +514,12 @@ class StoreBank:
         return {key: record for key, record in records.items() if record is not None}
 
 
+_SIGNALS: Final[dict[str, SignalKind]] = {"pdq": "pdq", "md5": "md5", "vpdq": "vpdq"}
+
+
 def _record(row: StoredHash) -> BankRecord | None:
-    if not row.active or row.value is None or row.signal_type not in ("pdq", "md5", "vpdq"):
+    signal = _SIGNALS.get(row.signal_type)
+    if not row.active or row.value is None or signal is None:
         return None
     refs = tuple(ref for ref, status in row.case_refs.items() if status == "Active")
-    signal: SignalKind = (
-        "pdq" if row.signal_type == "pdq" else "md5" if row.signal_type == "md5" else "vpdq"
-    )
     return BankRecord(row.id, signal, row.value, refs or tuple(row.case_refs))

@@ -119,19 +119,6 @@ class MatchRequest(BaseModel):
     threshold: int | None = Field(default=None, ge=0, le=64)
 
 
-def _match_json(match: Match) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "signal_type": match.signal,
-        "query": match.query,
-        "hash": match.hash,
-        "distance": match.distance,
-        "case_refs": list(match.case_refs),
-    }
-    if match.detail:
-        out.update(match.detail)
-    return out
-
-
 class _Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -280,29 +267,30 @@ def create_matcher_app(
         started = time.perf_counter()
         try:
             if kind == "file":
-                response = await _match_upload(request, matcher, config)
+                answer = await _match_upload(request, matcher, config)
             else:
-                response = await _match_json_body(request, matcher, config)
+                answer = await _match_json_body(request, matcher, config)
         finally:
             metrics.latency.labels(kind).observe(time.perf_counter() - started)
-        outcome = "ok" if response.status_code == 200 else "error"
-        metrics.requests.labels(kind, outcome).inc()
-        return response
+        if isinstance(answer, JSONResponse):  # a refusal
+            metrics.requests.labels(kind, "error").inc()
+            return answer
+        matches, extra = answer
+        metrics.requests.labels(kind, "ok").inc()
+        for found in matches:
+            metrics.matches.labels(found.signal).inc()
+        return JSONResponse(
+            {**extra, "matches": [{"query": m.query, **m.to_json()} for m in matches]}
+        )
 
-    app.state.count_matches = metrics.matches
     return app
 
 
-def _respond(matches: list[Match], app_request: Request, extra: dict[str, Any]) -> JSONResponse:
-    counter: Counter = app_request.app.state.count_matches
-    for found in matches:
-        counter.labels(found.signal).inc()
-    return JSONResponse({**extra, "matches": [_match_json(m) for m in matches]})
+#: What a match handler gives back: the matches and extra answer fields, or a refusal.
+_Answer = tuple[list[Match], dict[str, Any]] | JSONResponse
 
 
-async def _match_json_body(
-    request: Request, matcher: Matcher, config: MatcherSettings
-) -> JSONResponse:
+async def _match_json_body(request: Request, matcher: Matcher, config: MatcherSettings) -> _Answer:
     if not request.headers.get("content-type", "").startswith("application/json"):
         return _error(415, "Send JSON (application/json) or a file (multipart/form-data).")
     body = bytearray()
@@ -338,7 +326,7 @@ async def _match_json_body(
         matches = await run_in_threadpool(_match_all, matcher, pdq, query, videos)
     except InvalidHashError as exc:
         return _error(422, f"A hash is not valid: {exc}")
-    return _respond(matches, request, {})
+    return matches, {}
 
 
 def _match_all(
@@ -350,37 +338,37 @@ def _match_all(
     return matches
 
 
-async def _match_upload(
-    request: Request, matcher: Matcher, config: MatcherSettings
-) -> JSONResponse:
+async def _match_upload(request: Request, matcher: Matcher, config: MatcherSettings) -> _Answer:
+    too_large = _error(413, f"The upload is larger than {config.max_upload_bytes} bytes.")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > config.max_upload_bytes:
-        return _error(413, f"The upload is larger than {config.max_upload_bytes} bytes.")
+        return too_large
     try:
         # Starlette spools file parts to a temporary file: a video is never whole in memory.
         form = await request.form(max_files=1, max_fields=10)
     except _TooLargeError:
-        return _error(413, f"The upload is larger than {config.max_upload_bytes} bytes.")
+        return too_large
     except Exception as exc:  # the multipart parser's errors differ between versions
         return _error(400, f"The multipart body is not valid: {type(exc).__name__}.")
-    async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(form.close)
+    try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             return _error(422, 'Send the media in a multipart part named "file".')
         directory = str(config.upload_dir) if config.upload_dir else None
         fd, name = tempfile.mkstemp(prefix="openncii-match-", dir=directory)
         path = Path(name)
-        stack.callback(path.unlink, missing_ok=True)
-        await run_in_threadpool(_copy_upload, upload, fd)
         try:
-            hashes: FileHashes = await run_in_threadpool(hash_file, path, True)
-        except MediaError as exc:
-            return _error(422, f"The file cannot be hashed: {exc}")
-        matches = await run_in_threadpool(matcher.match_hashes, hashes)
-        info = {"media": hashes.media, "quality": hashes.quality}
-        return _respond(matches, request, info)
-    raise AssertionError("unreachable")  # pragma: no cover
+            await run_in_threadpool(_copy_upload, upload, fd)
+            try:
+                hashes: FileHashes = await run_in_threadpool(hash_file, path, True)
+            except MediaError as exc:
+                return _error(422, f"The file cannot be hashed: {exc}")
+            matches = await run_in_threadpool(matcher.match_hashes, hashes)
+        finally:
+            path.unlink(missing_ok=True)
+    finally:
+        await form.close()
+    return matches, {"media": hashes.media, "quality": hashes.quality}
 
 
 def _copy_upload(upload: UploadFile, fd: int) -> None:

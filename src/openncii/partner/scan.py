@@ -20,7 +20,7 @@ from typing import Any, Literal, TextIO
 from openncii.errors import MediaError, UnsupportedMediaError
 from openncii.partner.matcher import Match, Matcher
 
-__all__ = ["ScanResult", "media_files", "report_json", "scan", "write_report"]
+__all__ = ["ScanResult", "media_files", "report_json", "scan", "totals", "write_report"]
 
 ReportFormat = Literal["json", "csv"]
 
@@ -99,15 +99,14 @@ def scan(
     return [r for r in results if r is not None]
 
 
-def _match_json(match: Match) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "signal_type": match.signal,
-        "hash": match.hash,
-        "distance": match.distance,
-        "case_refs": list(match.case_refs),
+def totals(results: Sequence[ScanResult]) -> dict[str, int]:
+    """How many files were scanned, matched, failed and skipped (not media)."""
+    return {
+        "scanned": len(results),
+        "matched": sum(1 for r in results if r.matches),
+        "failed": sum(1 for r in results if r.failed),
+        "skipped": sum(1 for r in results if r.skipped),
     }
-    out.update(match.detail)
-    return out
 
 
 def report_json(results: Sequence[ScanResult], bank: dict[str, int]) -> dict[str, Any]:
@@ -125,17 +124,10 @@ def report_json(results: Sequence[ScanResult], bank: dict[str, int]) -> dict[str
                     "path": result.path,
                     "media": result.media,
                     "quality": result.quality,
-                    "matches": [_match_json(m) for m in result.matches],
+                    "matches": [m.to_json() for m in result.matches],
                 }
             )
-    return {
-        "scanned": len(results),
-        "matched": sum(1 for r in results if r.matches),
-        "failed": sum(1 for r in results if r.failed),
-        "skipped": sum(1 for r in results if r.skipped),
-        "bank": bank,
-        "files": files,
-    }
+    return {**totals(results), "bank": bank, "files": files}
 
 
 _CSV_FIELDS = ("path", "signal_type", "hash", "distance", "case_refs", "error", "skipped")
