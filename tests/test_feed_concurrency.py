@@ -22,10 +22,11 @@ from openncii.api.runtime import Runtime
 from openncii.cases import Eligibility, Md5Submission, PdqSubmission, create_case, withdraw_case
 from openncii.db import make_engine, migrate
 from openncii.db.models import HASH_ACTIVE, HashRecord
-from openncii.feed import SIGNAL_WIRE_NAMES, fetch_page
+from openncii.feed import fetch_page
 from openncii.partners import add_partner, record_feedback
 from openncii.partners.service import key_digest
 from openncii.settings import Settings
+from openncii.signals.registry import by_key
 
 pytestmark = pytest.mark.postgres
 
@@ -180,7 +181,7 @@ def test_readers_paging_during_concurrent_writes_end_with_the_final_set(
 
     with runtime.sessions() as session:
         final = {
-            (SIGNAL_WIRE_NAMES[t], v): ("Active" if s == HASH_ACTIVE else "Withdrawn")
+            (by_key(t).wire_name, v): ("Active" if s == HASH_ACTIVE else "Withdrawn")
             for t, v, s in session.execute(
                 select(HashRecord.signal_type, HashRecord.value, HashRecord.status)
             )

@@ -28,10 +28,6 @@ __all__ = [
     "VpdqIn",
 ]
 
-# Wire names of the hash types (the storage keys are the same strings).
-WIRE_PDQ: Final = "pdq"
-WIRE_MD5: Final = "md5"
-WIRE_VPDQ: Final = "vpdq"
 _HEX_FIELD_MAX: Final = 128
 _LANGUAGE_PATTERN: Final = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"
 
@@ -50,6 +46,8 @@ class EligibilityIn(_Strict):
     intimate: bool = Field(description="It is nude, semi-nude or sexual.")
 
 
+# The ``type`` of each hash is its signal type's storage key (openncii.signals.registry; pydantic
+# needs the literals, tests/test_signal_registry.py checks them).
 class PdqIn(_Strict):
     type: Literal["pdq"]
     value: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")

@@ -7,22 +7,20 @@ the hash and saying what is wrong, never the value.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from openncii.cases.denylist import DenyList
-from openncii.db.models import SIGNAL_MD5, SIGNAL_PDQ, SIGNAL_VPDQ
 from openncii.errors import (
     CaseRejectedError,
     HashRejectedError,
     InvalidHashError,
     TooManyHashesError,
 )
-from openncii.signals.md5 import normalize_md5
-from openncii.signals.pdq import MIN_QUALITY, PdqHash
+from openncii.signals.pdq import MIN_QUALITY
+from openncii.signals.registry import MD5, PDQ, VPDQ
 
 __all__ = [
     "EMPTY_FILE_MD5",
@@ -119,10 +117,10 @@ def _validate_one(index: int, submission: Submission, denylist: DenyList) -> Val
     where = f"Hash {index + 1}"
     if isinstance(submission, PdqSubmission):
         value = _valid_pdq(index, where, submission.value, submission.quality, denylist)
-        return ValidHash(SIGNAL_PDQ, value, quality=submission.quality)
+        return ValidHash(PDQ.key, value, quality=submission.quality)
     if isinstance(submission, Md5Submission):
         try:
-            value = normalize_md5(submission.value)
+            value = MD5.normalize(submission.value)
         except InvalidHashError as exc:
             raise HashRejectedError(f"{where}: {exc}.", index=index) from None
         if value in _DEGENERATE_MD5:
@@ -130,7 +128,7 @@ def _validate_one(index: int, submission: Submission, denylist: DenyList) -> Val
                 f"{where}: this MD5 is that of an empty or blank file, not of a real video.",
                 index=index,
             )
-        return ValidHash(SIGNAL_MD5, value)
+        return ValidHash(MD5.key, value)
     return _valid_vpdq(index, where, submission, denylist)
 
 
@@ -138,7 +136,7 @@ def _valid_pdq(index: int, where: str, text: str, quality: int, denylist: DenyLi
     if not 0 <= quality <= 100:
         raise HashRejectedError(f"{where}: PDQ quality is between 0 and 100.", index=index)
     try:
-        value = PdqHash.from_hex(text, quality).hex
+        value = PDQ.normalize(text)
     except InvalidHashError as exc:
         raise HashRejectedError(f"{where}: {exc}.", index=index) from None
     if quality < MIN_QUALITY:
@@ -178,7 +176,7 @@ def _valid_vpdq(
         if number < 0:
             raise HashRejectedError(f"{at}: the frame number must be 0 or more.", index=index)
         try:
-            value = PdqHash.from_hex(frame.pdq, frame.quality).hex
+            value = PDQ.normalize(frame.pdq)
         except InvalidHashError as exc:
             raise HashRejectedError(f"{at}: {exc}.", index=index) from None
         if frame.quality >= MIN_QUALITY and not denylist.matches(value):
@@ -191,5 +189,4 @@ def _valid_vpdq(
             index=index,
         )
     payload = "\n".join(lines)
-    digest = hashlib.sha256(payload.encode("ascii")).hexdigest()
-    return ValidHash(SIGNAL_VPDQ, digest, payload=payload)
+    return ValidHash(VPDQ.key, VPDQ.identity(payload), payload=payload)

@@ -39,10 +39,6 @@ __all__ = [
     "FEED_CLOCK_ID",
     "HASH_ACTIVE",
     "HASH_WITHDRAWN",
-    "SIGNAL_MD5",
-    "SIGNAL_PDQ",
-    "SIGNAL_TYPES",
-    "SIGNAL_VPDQ",
     "AuthThrottle",
     "Base",
     "Case",
@@ -58,12 +54,8 @@ __all__ = [
     "UTCDateTime",
 ]
 
-# Stored values (storage keys). Never derived from class names.
-SIGNAL_PDQ: Final = "pdq"
-SIGNAL_MD5: Final = "md5"
-SIGNAL_VPDQ: Final = "vpdq"
-SIGNAL_TYPES: Final = (SIGNAL_PDQ, SIGNAL_MD5, SIGNAL_VPDQ)
-
+# Stored values. Never derived from class names. (The signal types' storage keys, stored in
+# ``hashes.signal_type``, are those of openncii.signals.registry.)
 CASE_ACTIVE: Final = "active"
 CASE_WITHDRAWN: Final = "withdrawn"
 CASE_STATUSES: Final = (CASE_ACTIVE, CASE_WITHDRAWN)
@@ -145,6 +137,7 @@ class HashRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The storage key of the signal type (:mod:`openncii.signals.registry`).
     signal_type: Mapped[str] = mapped_column(String(16))
     #: Lowercase hex: the PDQ or MD5 value; for vPDQ the SHA-256 of the canonical signature.
     value: Mapped[str] = mapped_column(String(64))

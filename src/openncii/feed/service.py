@@ -16,9 +16,7 @@ handles one string per page, not a thousand rows. On SQLite records are built in
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -53,9 +51,6 @@ from openncii.db.models import (
     FEED_CLOCK_ID,
     HASH_ACTIVE,
     HASH_WITHDRAWN,
-    SIGNAL_MD5,
-    SIGNAL_PDQ,
-    SIGNAL_VPDQ,
     Case,
     CaseHash,
     Feedback,
@@ -74,12 +69,12 @@ from openncii.feed.tokens import (
     encode_page_token,
 )
 from openncii.partners.service import FEEDBACK_VALUES, PartnerInfo
+from openncii.signals.registry import MD5, PDQ, SIGNAL_TYPES, SignalType, by_wire_name
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_BATCH",
     "MAX_PAGE_SIZE",
-    "SIGNAL_WIRE_NAMES",
     "FeedPage",
     "FeedbackItem",
     "FeedbackResult",
@@ -99,14 +94,12 @@ MAX_BATCH: Final = 1000
 MAX_TAGS: Final = 20
 MAX_TAG_CHARS: Final = 100
 
-#: Storage key -> StopNCII ``signalType``. ``VideoPDQ`` is ours: python-threatexchange's client
-#: does not know it and skips such records (logging them), without failing.
-SIGNAL_WIRE_NAMES: Final = {SIGNAL_PDQ: "ImagePDQ", SIGNAL_MD5: "VideoMD5", SIGNAL_VPDQ: "VideoPDQ"}
 _CASE_WIRE: Final = {CASE_ACTIVE: "Active"}
 _HASH_WIRE: Final = {HASH_ACTIVE: "Active", HASH_WITHDRAWN: "Withdrawn"}
 _WIRE_PREFIX: Final = "StopNCIISignalType."  # python-threatexchange's submit_hashes sends str(enum)
-_HEX32: Final = re.compile(r"[0-9a-f]{32}")
-_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+#: Storage key -> signal type, for the records built in Python (unknown keys are sent as they
+#: are, as the SQL of migration 0004 does).
+_TYPES: Final[dict[str, SignalType]] = {t.key: t for t in SIGNAL_TYPES}
 #: A submitted PDQ hash has no quality on the wire; the partner's reviewers confirmed the content.
 _PARTNER_PDQ_QUALITY: Final = 100
 #: Cases opened by partner submissions have no PIN: this is not a valid argon2 hash.
@@ -353,17 +346,18 @@ def _records(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]
         )
     no_cases: dict[str, str] = {}
     no_feedback: list[dict[str, Any]] = []
-    wire_types, wire_status = SIGNAL_WIRE_NAMES, _HASH_WIRE
+    types, wire_status = _TYPES, _HASH_WIRE
     return [
         {
             "lastModtimestamp": modified,
-            "signalType": wire_types.get(signal_type, signal_type),
-            "hashValue": payload if payload and signal_type == SIGNAL_VPDQ else value,
+            "signalType": kind.wire_name if kind else signal_type,
+            "hashValue": kind.wire_value(value, payload) if kind else value,
             "hashStatus": wire_status.get(status, "Withdrawn"),
             "caseNumbers": cases.get(hash_id, no_cases),
             "CSPFeedbacks": feedback.get(hash_id, no_feedback),
         }
         for hash_id, _seq, signal_type, value, payload, status, modified in rows
+        for kind in [types.get(signal_type)]
     ]
 
 
@@ -440,16 +434,14 @@ def _check_feedback(value: str, where: str) -> str:
 
 
 def _candidates(hash_value: str) -> list[tuple[str, str]]:
-    """The stored keys a wire ``hashValue`` may stand for."""
-    text = hash_value.strip()
-    lower = text.lower()
-    if _HEX32.fullmatch(lower):
-        return [(SIGNAL_MD5, lower)]
-    if _HEX64.fullmatch(lower):
-        return [(SIGNAL_PDQ, lower), (SIGNAL_VPDQ, lower)]
-    if "," in text:  # a vPDQ signature as the feed sends it
-        return [(SIGNAL_VPDQ, hashlib.sha256(text.encode("utf-8")).hexdigest())]
-    return []
+    """The stored (signal type, value) pairs a wire ``hashValue`` (sent without its type) may
+    stand for, in the registry's order (the first one the bank holds is taken)."""
+    return [
+        (kind.key, identity)
+        for kind in SIGNAL_TYPES
+        for identity in [kind.lookup(hash_value)]
+        if identity is not None
+    ]
 
 
 def submit_feedback(
@@ -557,14 +549,14 @@ def submit_hashes(
     chosen: dict[tuple[str, str], tuple[ValidHash, str, str]] = {}
     for i, item in enumerate(items):
         where = f"hashRecords[{i}]"
-        signal = item.signal_type.removeprefix(_WIRE_PREFIX)
+        kind = by_wire_name(item.signal_type.removeprefix(_WIRE_PREFIX))
         submission: Submission
-        if signal == SIGNAL_WIRE_NAMES[SIGNAL_PDQ]:
+        if kind is PDQ:
             submission = PdqSubmission(item.hash_value, _PARTNER_PDQ_QUALITY)
-        elif signal == SIGNAL_WIRE_NAMES[SIGNAL_MD5]:
+        elif kind is MD5:
             submission = Md5Submission(item.hash_value)
         else:
-            raise FeedRequestError(f"{where}: signalType is ImagePDQ or VideoMD5.")
+            raise FeedRequestError(f"{where}: signalType is {PDQ.wire_name} or {MD5.wire_name}.")
         try:
             (valid,) = validate_hashes([submission], denylist, 1)
         except ServiceError as exc:

@@ -8,8 +8,6 @@ field that is wrong, never a hash value.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -17,7 +15,7 @@ from typing import Any, Final
 import orjson
 
 from openncii.errors import FeedProtocolError, InvalidHashError
-from openncii.signals.vpdq import parse_vpdq_text
+from openncii.signals.registry import MD5, PDQ, VPDQ, SignalType, by_key, by_wire_name
 from openncii.stopncii import CASE_STATUSES, FEEDBACK_VALUES, HASH_STATUSES
 
 __all__ = [
@@ -26,9 +24,7 @@ __all__ = [
     "HASH_STATUSES",
     "SIGNAL_MD5",
     "SIGNAL_PDQ",
-    "SIGNAL_TYPES",
     "SIGNAL_VPDQ",
-    "WIRE_TYPES",
     "CSPFeedback",
     "FeedPage",
     "FeedbackAnswer",
@@ -38,21 +34,11 @@ __all__ = [
     "parse_page",
 ]
 
-#: Storage keys of the signal types (as the server's, never derived from class names).
-SIGNAL_PDQ: Final = "pdq"
-SIGNAL_MD5: Final = "md5"
-SIGNAL_VPDQ: Final = "vpdq"
-#: Storage key -> StopNCII ``signalType`` on the wire (``VideoPDQ`` is OpenNCII's own).
-WIRE_TYPES: Final[Mapping[str, str]] = {
-    SIGNAL_PDQ: "ImagePDQ",
-    SIGNAL_MD5: "VideoMD5",
-    SIGNAL_VPDQ: "VideoPDQ",
-}
-#: Wire ``signalType`` -> storage key. Other types (``VideoTMK``) are skipped, not refused.
-SIGNAL_TYPES: Final[Mapping[str, str]] = {wire: key for key, wire in WIRE_TYPES.items()}
+#: The storage keys of the signal types the partner side names (the registry's).
+SIGNAL_PDQ: Final = PDQ.key
+SIGNAL_MD5: Final = MD5.key
+SIGNAL_VPDQ: Final = VPDQ.key
 
-_HEX32: Final = re.compile(r"[0-9a-f]{32}")
-_HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _MAX_JSON_INT: Final = 2**53
 _MAX_VALUE_CHARS: Final = 1_000_000
 _MAX_TOKEN_CHARS: Final = 10_000
@@ -122,10 +108,9 @@ class FeedbackAnswer:
 
 
 def hash_key(signal_type: str, value: str) -> str:
-    """The key that identifies a hash of this type: the value, or for vPDQ its SHA-256 hex."""
-    if signal_type == SIGNAL_VPDQ:
-        return hashlib.sha256(value.encode("utf-8")).hexdigest()
-    return value
+    """The key that identifies a hash of this type (its storage key): the value, or for vPDQ
+    its SHA-256 hex (:meth:`openncii.signals.registry.SignalType.identity`)."""
+    return by_key(signal_type).identity(value)
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -152,20 +137,15 @@ def _str(data: Mapping[str, Any], name: str, where: str) -> str:
     return value
 
 
-def _value(signal_type: str, text: str, where: str) -> str:
+def _value(signal_type: SignalType, text: str, where: str) -> str:
     if len(text) > _MAX_VALUE_CHARS:
         raise FeedProtocolError(f"{where}: hashValue is too long.")
-    if signal_type == SIGNAL_VPDQ:
-        try:
-            parse_vpdq_text(text)
-        except InvalidHashError:
-            raise FeedProtocolError(f"{where}: hashValue is not a vPDQ signature.") from None
-        return text
-    value = text.strip().lower()
-    pattern = _HEX64 if signal_type == SIGNAL_PDQ else _HEX32
-    if pattern.fullmatch(value) is None:
-        raise FeedProtocolError(f"{where}: hashValue is not a valid {WIRE_TYPES[signal_type]}.")
-    return value
+    try:
+        return signal_type.normalize(text)
+    except InvalidHashError:
+        raise FeedProtocolError(
+            f"{where}: hashValue is not a {signal_type.label} hash ({signal_type.wire_name})."
+        ) from None
 
 
 def _case_refs(data: Mapping[str, Any], where: str) -> dict[str, str]:
@@ -209,7 +189,7 @@ def _record(data: Any, where: str) -> HashRecord | None:
     if not isinstance(data, dict):
         raise FeedProtocolError(f"{where} is not an object.")
     wire_type = _str(data, "signalType", where)
-    signal_type = SIGNAL_TYPES.get(wire_type)
+    signal_type = by_wire_name(wire_type)
     if signal_type is None:
         return None  # a type this client does not know: skipped, as python-threatexchange does
     status = _str(data, "hashStatus", where)
@@ -217,10 +197,10 @@ def _record(data: Any, where: str) -> HashRecord | None:
         raise FeedProtocolError(f"{where}: hashStatus is not one of {', '.join(HASH_STATUSES)}.")
     value = _value(signal_type, _str(data, "hashValue", where), where)
     return HashRecord(
-        signal_type=signal_type,
+        signal_type=signal_type.key,
         wire_type=wire_type,
         value=value,
-        key=hash_key(signal_type, value),
+        key=signal_type.identity(value),
         status=status,
         case_refs=_case_refs(data, where),
         feedbacks=_feedbacks(data, where),

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -29,9 +29,8 @@ import numpy.typing as npt
 from openncii.errors import InvalidHashError
 from openncii.hashing import FileHashes, hash_file
 from openncii.index import PDQIndex, codes_from_hex
-from openncii.partner._wire import SIGNAL_VPDQ, hash_key
-from openncii.signals.md5 import normalize_md5
-from openncii.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY, PdqHash
+from openncii.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
+from openncii.signals.registry import MD5, PDQ, VPDQ
 from openncii.signals.vpdq import (
     DEFAULT_MATCH_PERCENT,
     HashedFrame,
@@ -55,6 +54,8 @@ __all__ = [
     "StoreBank",
 ]
 
+#: The signal types the matcher matches (their storage keys; tests/test_signal_registry.py
+#: checks them against the registry).
 SignalKind = Literal["pdq", "md5", "vpdq"]
 
 #: Most queries one ``match_pdq`` or ``match_md5`` call takes (a request, not a bulk job).
@@ -345,7 +346,7 @@ class Matcher:
             self._md5[record.value] = (record.key, record.case_refs)
             self._md5_of[record.key] = record.value
         else:
-            video = _Video(hash_key(SIGNAL_VPDQ, record.value), features or [], record.case_refs)
+            video = _Video(VPDQ.identity(record.value), features or [], record.case_refs)
             self._videos[record.key] = video
             self._frames.put(record.key, codes_from_hex(_usable_frames(video.features)))
 
@@ -367,7 +368,7 @@ class Matcher:
         for position, query in enumerate(queries):
             for value in (query.hash, *query.dihedral):
                 try:
-                    variants.append(PdqHash.from_hex(value).hex)
+                    variants.append(PDQ.normalize(value))
                 except InvalidHashError as exc:
                     raise InvalidHashError(f"pdq[{position}]: {exc}") from None
                 owners.append(position)
@@ -400,7 +401,7 @@ class Matcher:
         values: list[str] = []
         for position, query in enumerate(queries):
             try:
-                values.append(normalize_md5(query))
+                values.append(MD5.normalize(query))
             except InvalidHashError as exc:
                 raise InvalidHashError(f"md5[{position}]: {exc}") from None
         matches: list[Match] = []
@@ -423,7 +424,7 @@ class Matcher:
         matches: list[Match] = []
         for position, frames in enumerate(videos):
             try:
-                usable = [PdqHash.from_hex(value).hex for value in _usable_frames(frames)]
+                usable = [PDQ.normalize(value) for value in _usable_frames(frames)]
             except InvalidHashError as exc:
                 raise InvalidHashError(f"vpdq[{position}]: {exc}") from None
             with self._lock:
@@ -500,7 +501,7 @@ class StoreBank:
 
     def bank_snapshot(self) -> BankSnapshot:
         codes, keys, position = self._store.pdq_codes()
-        others = [_record(row) for signal in ("md5", "vpdq") for row in self._store.active(signal)]
+        others = [_record(row) for signal in (MD5, VPDQ) for row in self._store.active(signal.key)]
         return BankSnapshot(codes, keys, [r for r in others if r is not None], position)
 
     def bank_changes(self, since: int) -> BankChanges:
@@ -514,7 +515,7 @@ class StoreBank:
         return {key: record for key, record in records.items() if record is not None}
 
 
-_SIGNALS: Final[dict[str, SignalKind]] = {"pdq": "pdq", "md5": "md5", "vpdq": "vpdq"}
+_SIGNALS: Final[dict[str, SignalKind]] = {kind: kind for kind in get_args(SignalKind)}
 
 
 def _record(row: StoredHash) -> BankRecord | None:

@@ -43,14 +43,8 @@ import numpy.typing as npt
 import orjson
 
 from openncii.errors import PartnerStoreError
-from openncii.partner._wire import (
-    SIGNAL_MD5,
-    SIGNAL_PDQ,
-    SIGNAL_VPDQ,
-    CSPFeedback,
-    HashRecord,
-    hash_key,
-)
+from openncii.partner._wire import CSPFeedback, HashRecord
+from openncii.signals.registry import PDQ, VPDQ, SignalType, by_key, keys
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -64,7 +58,6 @@ __all__ = [
 
 #: ``PRAGMA user_version`` of the current schema.
 SCHEMA_VERSION: Final = 1
-_SIGNAL_TYPES: Final = (SIGNAL_PDQ, SIGNAL_MD5, SIGNAL_VPDQ)
 _BUSY_TIMEOUT_MS: Final = 30_000
 #: WAL pages before an automatic checkpoint (SQLite's default: 1000). A sync writes three
 #: B-trees keyed by random hashes; checkpointing every 4 MB of WAL cost a third of a full sync's
@@ -596,7 +589,8 @@ class PartnerStore:
             ids: list[int] = []
             blobs: list[bytes] = []
             cursor = db.execute(
-                "SELECT id, pdq FROM hashes WHERE signal_type = 'pdq' AND active = 1 ORDER BY id"
+                "SELECT id, pdq FROM hashes WHERE signal_type = ? AND active = 1 ORDER BY id",
+                (PDQ.key,),
             )
             while batch := cursor.fetchmany(_CHUNK):
                 for row_id, blob in batch:
@@ -609,17 +603,17 @@ class PartnerStore:
     def get(self, signal_type: str, value: str) -> StoredHash | None:
         """The row of one hash (active or not) by type and value (for vPDQ the signature text
         or its SHA-256 hex); ``None`` when the store does not hold it."""
-        _check_type(signal_type)
-        key = value.strip().lower() if signal_type != SIGNAL_VPDQ else value
+        kind = _check_type(signal_type)
+        key = value.strip().lower() if kind is not VPDQ else value
         with self._lock:
             row = self._db.execute(
                 f"SELECT {_COLUMNS} FROM hashes WHERE signal_type = ? AND key = ?",  # noqa: S608
                 (signal_type, key),
             ).fetchone()
-            if row is None and signal_type == SIGNAL_VPDQ:
+            if row is None and kind is VPDQ:
                 row = self._db.execute(
                     f"SELECT {_COLUMNS} FROM hashes WHERE signal_type = ? AND key = ?",  # noqa: S608
-                    (signal_type, hash_key(SIGNAL_VPDQ, value)),
+                    (signal_type, VPDQ.identity(value)),
                 ).fetchone()
         return None if row is None else _row(row)
 
@@ -669,7 +663,7 @@ class PartnerStore:
                     "SELECT signal_type, count(*) FROM hashes WHERE active = 1 GROUP BY signal_type"
                 ).fetchall()
             )
-        return {t: int(found.get(t, 0)) for t in _SIGNAL_TYPES}
+        return {t: int(found.get(t, 0)) for t in keys()}
 
     # Outcomes ------------------------------------------------------------------------------------
 
@@ -735,9 +729,10 @@ _TOMBSTONE: Final = (
 
 
 def _pdq_bytes(record: HashRecord) -> bytes | None:
-    return bytes.fromhex(record.value) if record.signal_type == SIGNAL_PDQ else None
+    return bytes.fromhex(record.value) if record.signal_type == PDQ.key else None
 
 
-def _check_type(signal_type: str) -> None:
-    if signal_type not in _SIGNAL_TYPES:
-        raise ValueError(f"signal_type is one of {', '.join(_SIGNAL_TYPES)}")
+def _check_type(signal_type: str) -> SignalType:
+    """The signal type stored as ``signal_type`` (an :class:`InvalidHashError`, a
+    ``ValueError``, for an unknown one)."""
+    return by_key(signal_type)

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from openncii.errors import InvalidHashError
+from openncii.signals.registry import PDQ
 
 __all__ = [
     "DIHEDRAL_NAMES",
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 HASH_BITS: Final = 256
-HEX_LENGTH: Final = 64
 #: Two PDQ hashes match when their Hamming distance is at most this.
 MATCH_THRESHOLD: Final = 31
 #: Hashes of lower quality carry too little signal to be shared (the reference's advice).
@@ -117,16 +117,7 @@ class PdqHash:
     @classmethod
     def from_hex(cls, value: str, quality: int = 100) -> PdqHash:
         """Parse the reference's hex form (case-insensitive; surrounding spaces ignored)."""
-        text = value.strip().lower()
-        if len(text) != HEX_LENGTH:
-            raise InvalidHashError(
-                f"a PDQ hash is {HEX_LENGTH} hex characters, this one has {len(text)}"
-            )
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            raise InvalidHashError("a PDQ hash may contain only hex digits 0-9 and a-f") from None
-        return cls.from_bytes(raw, quality)
+        return cls.from_bytes(bytes.fromhex(PDQ.normalize(value)), quality)
 
     @classmethod
     def from_bytes(cls, raw: bytes, quality: int = 100) -> PdqHash:

@@ -1,0 +1,238 @@
+"""The signal types OpenNCII stores, exchanges and matches: one small class each, one registry.
+
+A signal type is every fact about one kind of hash, in one place:
+
+- ``key``: the storage key (``hashes.signal_type`` on the server, the partner store's
+  ``signal_type``, the victim API's ``type``, the matcher's ``signal_type``), e.g. ``"pdq"``;
+- ``wire_name``: the StopNCII ``signalType`` of the partner feed, e.g. ``"ImagePDQ"``, and
+  ``stock``: whether stock StopNCII clients (python-threatexchange) know it; they skip the
+  records of the types they do not know, without failing (``VideoPDQ`` is OpenNCII's own);
+- :meth:`~SignalType.normalize`: the canonical form of a value, or
+  :class:`~openncii.errors.InvalidHashError` saying what is wrong (never echoing the value);
+- :meth:`~SignalType.identity`: what identifies a value in storage (at most 64 characters:
+  the value itself, or for vPDQ the SHA-256 hex of the signature text);
+- :meth:`~SignalType.lookup`: the identity a feed ``hashValue`` given *without* its type
+  (``SubmitFeedback``) may stand for, or ``None``;
+- :meth:`~SignalType.wire_value`: the ``hashValue`` the feed sends for a stored hash;
+- :meth:`~SignalType.compare`: the match rule and the distance (:class:`Comparison`).
+
+:data:`SIGNAL_TYPES` lists them in their canonical order (a value that several types accept is
+looked up in this order); :func:`by_key` and :func:`by_wire_name` find one. The migration that
+builds the feed's records in PostgreSQL repeats the ``key -> wire_name`` map in SQL;
+``tests/test_signal_registry.py`` proves that they agree.
+
+Adding a type (say, PDQ hashes of crops, for robust matching) is a subclass and one line in
+:data:`SIGNAL_TYPES`: a kind of PDQ hash can subclass :class:`PdqSignal` with its own ``key``,
+``wire_name`` and ``stock = False`` and inherit the rest (``docs/contributing.md`` lists the
+files a new type touches).
+
+Light on purpose: no numpy at import time (the hash code is imported where a comparison
+needs it), no web or database imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Final, Literal
+
+from openncii.errors import InvalidHashError
+from openncii.signals.md5 import normalize_md5
+
+__all__ = [
+    "MD5",
+    "PDQ",
+    "SIGNAL_TYPES",
+    "VPDQ",
+    "Comparison",
+    "Md5Signal",
+    "PdqSignal",
+    "SignalType",
+    "VpdqSignal",
+    "by_key",
+    "by_wire_name",
+    "keys",
+    "wire_names",
+]
+
+_HEX64: Final = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two values of one signal type compared: whether they match, and how far apart they are
+    (PDQ: Hamming bits; MD5: 0 when equal, else 1; vPDQ: the percentage of frames that found
+    no partner on the side that matched less, rounded up)."""
+
+    match: bool
+    distance: int
+
+
+class SignalType:
+    """One kind of hash (see the module docstring). Subclasses set the class attributes and
+    implement :meth:`normalize` and :meth:`compare`; instances hold no state."""
+
+    key: ClassVar[str]
+    wire_name: ClassVar[str]
+    #: The name people know it by, in messages ("PDQ").
+    label: ClassVar[str]
+    media: ClassVar[Literal["image", "video"]]
+    #: Whether stock StopNCII clients know this ``signalType`` (others skip such records).
+    stock: ClassVar[bool] = True
+
+    def normalize(self, text: str) -> str:
+        """The canonical form of ``text``; :class:`InvalidHashError` if it is not a value of
+        this type."""
+        raise NotImplementedError
+
+    def identity(self, value: str) -> str:
+        """What identifies the normalised ``value`` in storage (at most 64 characters)."""
+        return value
+
+    def lookup(self, text: str) -> str | None:
+        """The identity that ``text`` (a ``hashValue`` sent without its type) stands for when
+        it is a value of this type, else ``None``."""
+        try:
+            return self.identity(self.normalize(text))
+        except InvalidHashError:
+            return None
+
+    def wire_value(self, value: str, payload: str | None) -> str:
+        """The ``hashValue`` the feed sends for a stored hash (its identity ``value`` and, for
+        some types, the ``payload`` stored beside it)."""
+        return value
+
+    def compare(self, a: str, b: str) -> Comparison:
+        """Compare two values of this type (normalised first; :class:`InvalidHashError`)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<signal type {self.key} ({self.wire_name})>"
+
+
+class PdqSignal(SignalType):
+    """PDQ of an image: 64 hex characters (256 bits); a match is within 31 bits."""
+
+    key = "pdq"
+    wire_name = "ImagePDQ"
+    label = "PDQ"
+    media = "image"
+    #: Characters of the hex form.
+    hex_length: ClassVar[int] = 64
+
+    @property
+    def threshold(self) -> int:
+        """Largest Hamming distance that is still a match."""
+        from openncii.signals.pdq import MATCH_THRESHOLD
+
+        return MATCH_THRESHOLD
+
+    def normalize(self, text: str) -> str:
+        value = text.strip().lower()
+        if len(value) != self.hex_length:
+            raise InvalidHashError(
+                f"a PDQ hash is {self.hex_length} hex characters, this one has {len(value)}"
+            )
+        if _HEX64.fullmatch(value) is None:
+            raise InvalidHashError("a PDQ hash may contain only hex digits 0-9 and a-f")
+        return value
+
+    def compare(self, a: str, b: str) -> Comparison:
+        from openncii.signals.pdq import hamming_distance
+
+        distance = hamming_distance(self.normalize(a), self.normalize(b))
+        return Comparison(distance <= self.threshold, distance)
+
+
+class Md5Signal(SignalType):
+    """MD5 of a video file's bytes: 32 hex characters; a match is equality."""
+
+    key = "md5"
+    wire_name = "VideoMD5"
+    label = "MD5"
+    media = "video"
+
+    def normalize(self, text: str) -> str:
+        return normalize_md5(text)
+
+    def compare(self, a: str, b: str) -> Comparison:
+        same = self.normalize(a) == self.normalize(b)
+        return Comparison(same, 0 if same else 1)
+
+
+class VpdqSignal(SignalType):
+    """vPDQ of a video: the reference's text (one ``frame,quality,pdq,timestamp`` line per
+    sampled frame), kept as sent and identified by its SHA-256; the vPDQ match rule."""
+
+    key = "vpdq"
+    wire_name = "VideoPDQ"
+    label = "vPDQ"
+    media = "video"
+    stock = False
+
+    def normalize(self, text: str) -> str:
+        from openncii.signals.vpdq import parse_vpdq_text
+
+        parse_vpdq_text(text)  # validates; the text itself is what identifies the signature
+        return text
+
+    def identity(self, value: str) -> str:
+        return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+    def lookup(self, text: str) -> str | None:
+        # Either the identity itself (64 hex) or a signature as the feed sends it.
+        stripped = text.strip()
+        lower = stripped.lower()
+        if _HEX64.fullmatch(lower):
+            return lower
+        if "," in stripped:
+            return self.identity(stripped)
+        return None
+
+    def wire_value(self, value: str, payload: str | None) -> str:
+        return payload if payload else value
+
+    def compare(self, a: str, b: str) -> Comparison:
+        from openncii.signals.vpdq import parse_vpdq_text, vpdq_match
+
+        result = vpdq_match(parse_vpdq_text(a), parse_vpdq_text(b))
+        missed = 100.0 - min(result.query_percent, result.target_percent)
+        return Comparison(result.is_match, math.ceil(missed))
+
+
+PDQ: Final = PdqSignal()
+MD5: Final = Md5Signal()
+VPDQ: Final = VpdqSignal()
+
+#: Every signal type, in canonical order.
+SIGNAL_TYPES: Final[tuple[SignalType, ...]] = (PDQ, MD5, VPDQ)
+
+_BY_KEY: Final[Mapping[str, SignalType]] = {t.key: t for t in SIGNAL_TYPES}
+_BY_WIRE: Final[Mapping[str, SignalType]] = {t.wire_name: t for t in SIGNAL_TYPES}
+
+
+def by_key(key: str) -> SignalType:
+    """The signal type stored as ``key``; :class:`InvalidHashError` for an unknown one."""
+    found = _BY_KEY.get(key)
+    if found is None:
+        raise InvalidHashError(f"signal_type is one of {', '.join(keys())}")
+    return found
+
+
+def by_wire_name(name: str) -> SignalType | None:
+    """The signal type whose StopNCII ``signalType`` is ``name``, or ``None`` (``VideoTMK``,
+    or anything else this version does not know)."""
+    return _BY_WIRE.get(name)
+
+
+def keys() -> tuple[str, ...]:
+    """The storage keys, in canonical order."""
+    return tuple(_BY_KEY)
+
+
+def wire_names() -> dict[str, str]:
+    """Storage key -> StopNCII ``signalType``, in canonical order."""
+    return {t.key: t.wire_name for t in SIGNAL_TYPES}
