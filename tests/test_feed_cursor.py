@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from openncii.errors import FeedRequestError
+from openncii.errors import PartnerRequestError
 from openncii.feed.cursor import (
     MAX_LEAD_SECONDS,
     Start,
@@ -63,7 +63,7 @@ def test_an_older_position_never_gets_a_newer_value(db_sessions: Any) -> None:
 
 
 def test_future_start_is_refused(db_sessions: Any) -> None:
-    with pytest.raises(FeedRequestError, match="future"):
+    with pytest.raises(PartnerRequestError, match="future"):
         _resolve(db_sessions, NOW + 5)
     issued = _issue(db_sessions, 3, 10)
     issued = _issue(db_sessions, 4, issued)  # NOW + 1: ahead of the clock, but ours

@@ -134,20 +134,34 @@ def test_vpdq_queries(client: TestClient) -> None:
 def test_bad_json_gets_a_clear_422(client: TestClient, body: dict[str, Any], fragment: str) -> None:
     response = client.post("/match", json=body)
     assert response.status_code == 422
-    assert fragment in response.json()["error"]
+    error = response.json()
+    assert fragment in error["detail"]
+    assert error["code"] in {"invalid_hash", "invalid_request"}
 
 
 def test_wrong_content_type_and_oversized_bodies(client: TestClient) -> None:
-    assert (
-        client.post("/match", content=b"pdq=1", headers={"content-type": "text/plain"}).status_code
-        == 415
-    )
+    wrong_type = client.post("/match", content=b"pdq=1", headers={"content-type": "text/plain"})
+    assert wrong_type.status_code == 415
+    assert wrong_type.json()["code"] == "unsupported_media_type"
     huge = json.dumps({"md5": ["ab" * 16] * 400_000}).encode()
     response = client.post("/match", content=huge, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: refused as it streams in
+        yield huge
+
+    response = client.post(
+        "/match", content=streamed(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     big_file = io.BytesIO(b"\xff\xd8" + b"\0" * (5 * 1024**2))
     response = client.post("/match", files={"file": ("big.jpg", big_file, "image/jpeg")})
     assert response.status_code == 413
+    assert response.json()["detail"] == "The request body is larger than 4 MB."
+    metrics = client.get("/metrics").text
+    assert 'openncii_matcher_requests_total{input="hashes",outcome="error"} 3.0' in metrics
+    assert 'openncii_matcher_requests_total{input="file",outcome="error"} 1.0' in metrics
 
 
 def test_uploaded_image_mirrored_copy_matches(client: TestClient, testdata: Path) -> None:
@@ -176,13 +190,14 @@ def test_uploaded_unrelated_image_does_not_match(client: TestClient, testdata: P
 def test_hostile_uploads_get_clear_errors(client: TestClient, data: bytes, status: int) -> None:
     response = client.post("/match", files={"file": ("f.bin", data, "application/octet-stream")})
     assert response.status_code == status
-    assert "cannot be hashed" in response.json()["error"]
+    assert response.json()["detail"].startswith("The file cannot be hashed: ")
+    assert response.json()["code"] == "media_not_hashable"
 
 
 def test_upload_without_a_file_part(client: TestClient) -> None:
     response = client.post("/match", data={"other": "x"}, files={"nofile": ("a", b"1")})
     assert response.status_code == 422
-    assert '"file"' in response.json()["error"]
+    assert '"file"' in response.json()["detail"]
 
 
 def test_withdrawal_reaches_the_running_matcher(
@@ -221,6 +236,7 @@ def test_a_token_guards_match_answers(store: PartnerStore, photo_hash: str) -> N
         missing = guarded.post("/match", json=body)
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"] == "Bearer"
+        assert missing.json()["code"] == "not_authenticated"
         wrong = guarded.post("/match", json=body, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert photo_hash not in wrong.text

@@ -145,7 +145,9 @@ def test_missing_or_wrong_key_gets_401_json(
         response = client.request(method, path, headers=headers, json={"count": 0})
         assert response.status_code == 401, (method, path)
         assert response.headers["content-type"] == "application/json"
-        assert response.json()["detail"]
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["detail"].startswith("A valid partner API key is required")
+        assert response.json()["code"] == "not_authenticated"
 
 
 @pytest.mark.parametrize(
@@ -397,7 +399,8 @@ def test_submit_hashes_needs_the_helpline_permission(
     }
     denied = client.post(SUBMIT, json=body, headers=key_headers(plain))
     assert denied.status_code == 403
-    assert denied.json()["detail"]
+    assert denied.json()["detail"].startswith("This partner is not allowed to submit hashes.")
+    assert denied.json()["code"] == "submission_not_allowed"
     response = client.post(SUBMIT, json=body, headers=key_headers(trusted))
     assert response.status_code == 200, response.text
     assert response.json() == {"count": 2}

@@ -1,21 +1,47 @@
 """The one exception tree of OpenNCII.
 
 Every error the library raises on purpose derives from :class:`OpenNCIIError`. Domain services
-raise these; only ``openncii.api`` turns them into HTTP answers and only ``openncii.cli`` into
-exit statuses. Messages are written for people: they say what is wrong and, where it helps, what
-to do. They never contain PINs, hash values or media bytes.
+raise these; only :mod:`openncii.serving.errors` (used by both HTTP services) turns them into
+HTTP answers, one status each, and only ``openncii.cli`` into exit statuses. Messages are
+written for people: they say what is wrong and, where it helps, what to do. They never contain
+PINs, hash values or media bytes.
 
-::
+The whole tree (``tests/test_errors.py`` checks this drawing against the classes)::
 
     OpenNCIIError
-    ├── MediaError                 the file could not be hashed
-    │   ├── UnsupportedMediaError  not an image or video format we decode
-    │   ├── CorruptMediaError      truncated, empty or malformed data
-    │   └── MediaTooLargeError     pixel or frame limits exceeded (decompression bombs)
-    ├── SignalError                a hash value is malformed or unusable
-    │   ├── InvalidHashError       wrong length, not hex, unknown type
-    │   └── LowQualityError        PDQ quality below the shareable minimum
-    └── (service errors are added by the layers that need them)
+    ├── MediaError                      the file could not be hashed
+    │   ├── UnsupportedMediaError       not an image or video format we decode
+    │   ├── CorruptMediaError           truncated, empty or malformed data
+    │   └── MediaTooLargeError          pixel or frame limits exceeded (decompression bombs)
+    ├── SignalError                     a hash value is malformed or unusable
+    │   ├── InvalidHashError            wrong length, not hex, unknown type
+    │   └── LowQualityError             PDQ quality below the shareable minimum
+    ├── ServiceError                    the server: case service, partners, partner API
+    │   ├── ConfigurationError          a setting (database URL, deny-list file) is unusable
+    │   ├── NotEligibleError            an eligibility answer is "no" (says where to get help)
+    │   ├── CaseRejectedError           the submitted hashes cannot open a case
+    │   │   ├── HashRejectedError       one hash is malformed, low quality or degenerate
+    │   │   └── TooManyHashesError      more hashes than a case may hold
+    │   ├── AuthenticationError         wrong PIN or unknown case number: one error for both
+    │   │   └── PartnerKeyError         no partner API key, or a wrong or revoked one
+    │   ├── RateLimitedError            too many requests from this client (retry_after)
+    │   │   └── CaseLockedError         too many wrong PINs for this case number
+    │   ├── PartnerExistsError          a partner with this name exists
+    │   ├── PartnerNotFoundError        no partner with this name
+    │   └── PartnerRequestError         a partner-API request the server refuses
+    │       ├── PageTokenError          nextPageToken forged, altered, expired or of another fetch
+    │       └── SubmissionNotAllowedError  the partner may not contribute hashes
+    └── PartnerClientError              the partner side: sync client, local store
+        ├── FeedError                   talking to the partner API failed
+        │   ├── FeedAuthError           the server refused the partner key (401/403)
+        │   ├── FeedUnavailableError    network errors, 429 or 5xx until the retries ran out
+        │   ├── FeedProtocolError       the answer is not what the partner API sends
+        │   └── FeedRejectedError       the server refused the request itself (another 4xx)
+        └── PartnerStoreError           the local store file is unusable
+
+Each family name means one thing: ``except FeedError`` on the partner side catches every
+failure to talk to the feed; ``except PartnerRequestError`` on the server every refusal of a
+partner's request.
 """
 
 from __future__ import annotations
@@ -64,23 +90,7 @@ class LowQualityError(SignalError):
     """A PDQ hash's quality is below the minimum for sharing (50)."""
 
 
-# ==================================================================================================
-# Service errors: the case service and partner management (openncii.cases, openncii.partners,
-# openncii.db). Owned by the case-service layer; openncii.api maps each to one HTTP status.
-#
-#   OpenNCIIError
-#   └── ServiceError
-#       ├── ConfigurationError       a setting (database URL, deny-list file) is unusable
-#       ├── NotEligibleError         an eligibility answer is "no" (422, says where to get help)
-#       ├── CaseRejectedError        the submitted hashes cannot open a case (422)
-#       │   ├── HashRejectedError    one hash is malformed, low quality or degenerate
-#       │   └── TooManyHashesError   more hashes than a case may hold
-#       ├── AuthenticationError      wrong PIN or unknown case number: one error for both (401)
-#       ├── RateLimitedError         too many requests from this client (429, retry_after)
-#       │   └── CaseLockedError      too many wrong PINs for this case number (429, retry_after)
-#       ├── PartnerExistsError       a partner with this name exists (409)
-#       └── PartnerNotFoundError     no partner with this name (404)
-# ==================================================================================================
+# Service errors: the server (openncii.cases, openncii.partners, openncii.feed, openncii.db).
 
 __all__ += [
     "AuthenticationError",
@@ -90,6 +100,7 @@ __all__ += [
     "HashRejectedError",
     "NotEligibleError",
     "PartnerExistsError",
+    "PartnerKeyError",
     "PartnerNotFoundError",
     "RateLimitedError",
     "ServiceError",
@@ -98,7 +109,7 @@ __all__ += [
 
 
 class ServiceError(OpenNCIIError):
-    """An error of the case service or of partner management."""
+    """An error of the server: the case service, partner management or the partner API."""
 
 
 class ConfigurationError(ServiceError):
@@ -140,6 +151,11 @@ class AuthenticationError(ServiceError):
     """The case number and PIN do not open a case (the same error whichever is wrong)."""
 
 
+class PartnerKeyError(AuthenticationError):
+    """The partner API request carries no partner key, or one that names no active partner (or
+    keys of two different partners)."""
+
+
 class RateLimitedError(ServiceError):
     """Too many requests; ``retry_after`` is the number of seconds to wait."""
 
@@ -160,52 +176,30 @@ class PartnerNotFoundError(ServiceError):
     """No partner has this name."""
 
 
-# ==================================================================================================
-# Partner feed errors (openncii.feed): the StopNCII-compatible hash feed and partner submissions.
-# Owned by the feed layer; openncii.api answers 400 for each (the default mapping of OpenNCIIError).
-#
-#   ServiceError
-#   └── FeedError                    a partner request the feed cannot answer
-#       ├── FeedRequestError         a parameter is out of range or inconsistent (400)
-#       │   └── PageTokenError       nextPageToken forged, altered, expired or from another fetch
-#       └── SubmissionNotAllowedError  the partner may not contribute hashes (the API answers 403)
-# ==================================================================================================
+# Partner-API errors (openncii.feed and the /v1 routes).
 
-__all__ += ["FeedError", "FeedRequestError", "PageTokenError", "SubmissionNotAllowedError"]
+__all__ += ["PageTokenError", "PartnerRequestError", "SubmissionNotAllowedError"]
 
 
-class FeedError(ServiceError):
-    """A partner-feed request that cannot be answered."""
+class PartnerRequestError(ServiceError):
+    """A partner-API request the server refuses: a parameter is out of range or inconsistent
+    (this class itself), or one of the subclasses."""
 
 
-class FeedRequestError(FeedError):
-    """A parameter of a partner request is out of range or inconsistent."""
-
-
-class PageTokenError(FeedRequestError):
+class PageTokenError(PartnerRequestError):
     """The page token is not one this server issued for this fetch, or it has expired."""
 
 
-class SubmissionNotAllowedError(FeedError):
+class SubmissionNotAllowedError(PartnerRequestError):
     """The partner is not allowed by the helpline to contribute hashes."""
 
 
-# ==================================================================================================
-# Partner-side errors (openncii.partner): the sync client a platform runs against a partner API
-# and its local store. Owned by the partner layer; the ``openncii partner`` commands map each to
-# an exit status (documented in openncii.cli.partner).
-#
-#   OpenNCIIError
-#   └── PartnerClientError           a sync or feedback request could not be completed
-#       ├── FeedAuthError            the server refused the partner key (401/403)
-#       ├── FeedUnavailableError     network errors, 429 or 5xx until the retries ran out
-#       ├── FeedProtocolError        the answer is not what the partner API sends (nothing stored)
-#       ├── FeedRejectedError        the server refused the request itself (another 4xx)
-#       └── PartnerStoreError        the local store file is unusable (newer schema, not a store)
-# ==================================================================================================
+# Partner-side errors (openncii.partner): the sync client, the local store. The
+# ``openncii partner`` commands map each to an exit status.
 
 __all__ += [
     "FeedAuthError",
+    "FeedError",
     "FeedProtocolError",
     "FeedRejectedError",
     "FeedUnavailableError",
@@ -218,11 +212,15 @@ class PartnerClientError(OpenNCIIError):
     """A partner-side operation (sync, feedback, local store) could not be completed."""
 
 
-class FeedAuthError(PartnerClientError):
+class FeedError(PartnerClientError):
+    """Talking to the partner API failed (one of the subclasses)."""
+
+
+class FeedAuthError(FeedError):
     """The server refused the partner key (401 or 403): wrong, revoked or not allowed."""
 
 
-class FeedUnavailableError(PartnerClientError):
+class FeedUnavailableError(FeedError):
     """The server could not be reached or kept failing (network error, 429, 5xx) until the
     retries ran out. ``status`` is the last HTTP status, ``None`` after a network error."""
 
@@ -231,12 +229,12 @@ class FeedUnavailableError(PartnerClientError):
         self.status = status
 
 
-class FeedProtocolError(PartnerClientError):
+class FeedProtocolError(FeedError):
     """An answer is not what the partner API sends (not JSON, a missing or mistyped field, an
     unknown status); nothing of it was stored."""
 
 
-class FeedRejectedError(PartnerClientError):
+class FeedRejectedError(FeedError):
     """The server refused the request (a 4xx other than 401, 403 and 429); ``status`` is it."""
 
     def __init__(self, message: str, *, status: int) -> None:

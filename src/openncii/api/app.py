@@ -11,14 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from openncii import __version__
 from openncii.api.errors import install_error_handlers
-from openncii.api.middleware import (
-    AccessLogMiddleware,
-    BodyLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from openncii.api.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
 from openncii.api.routes import cases, health, partners
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.runtime import Runtime
+from openncii.serving.limits import BodyLimitMiddleware
 from openncii.settings import Settings
 from openncii.web import STATIC_DIR
 

@@ -1,4 +1,6 @@
-"""Pure ASGI middleware: security headers on every answer, a body limit and a quiet access log.
+"""Pure ASGI middleware of the case service: security headers on every answer and a quiet
+access log (the body limit, shared with the matcher service, is
+:class:`openncii.serving.limits.BodyLimitMiddleware`).
 
 They are plain ASGI callables (not ``BaseHTTPMiddleware``) so that they stream, cost little and
 also wrap the static files and the error pages.
@@ -6,25 +8,18 @@ also wrap the static files and the error pages.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import Final
+
+from openncii.serving.limits import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "ACCESS_LOGGER",
     "SECURITY_HEADERS",
     "AccessLogMiddleware",
-    "BodyLimitMiddleware",
     "SecurityHeadersMiddleware",
 ]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Name of the access logger (method, path, status, duration; no client address by default).
 ACCESS_LOGGER: Final = "openncii.access"
@@ -64,83 +59,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimitMiddleware:
-    """Refuse request bodies larger than ``max_bytes`` with 413, declared or streamed."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await _too_large(send, "The Content-Length header is not a number.", 400)
-                    return
-                if declared > self.max_bytes:
-                    await _too_large(send, self._message(), 413)
-                    return
-        received = 0
-        started = False
-        refused = False
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if refused:  # we already answered 413: drop what the app says after the cut
-                return
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        async def counting_receive() -> Message:
-            nonlocal received, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # Answer now: the app may turn the exception below into its own error.
-                    if not started and not refused:
-                        refused = True
-                        await _too_large(send, self._message(), 413)
-                    raise _BodyTooLargeError
-            return message
-
-        try:
-            await self.app(scope, counting_receive, guarded_send)
-        except _BodyTooLargeError:
-            if not started and not refused:
-                await _too_large(send, self._message(), 413)
-
-    def _message(self) -> str:
-        return f"The request body is larger than {self.max_bytes // 1024} KB."
-
-
-class _BodyTooLargeError(Exception):
-    pass
-
-
-async def _too_large(send: Send, detail: str, status: int) -> None:
-    code = "body_too_large" if status == 413 else "bad_request"
-    body = json.dumps({"detail": detail, "code": code}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 class AccessLogMiddleware:

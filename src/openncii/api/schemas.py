@@ -8,6 +8,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from openncii.cases.validation import MAX_VPDQ_FRAMES
+from openncii.serving.errors import error_codes
 
 __all__ = [
     "CaseCreateIn",
@@ -132,11 +133,7 @@ class ErrorOut(BaseModel):
     ``errors`` for invalid_request)."""
 
     detail: str
-    code: str = Field(
-        description="not_eligible, hash_rejected, too_many_hashes, case_rejected, "
-        "invalid_request, body_too_large, not_authenticated, case_locked, rate_limited, "
-        "unavailable"
-    )
+    code: str = Field(description=", ".join(error_codes()))
     question: str | None = None
     help_url: str | None = None
     index: int | None = None

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from openncii.db.models import FeedCheckpoint
 from openncii.db.upsert import insert_for
-from openncii.errors import FeedRequestError
+from openncii.errors import PartnerRequestError
 
 __all__ = ["MAX_LEAD_SECONDS", "Start", "issue_checkpoint", "purge_checkpoints", "resolve_start"]
 
@@ -70,7 +70,7 @@ def resolve_start(session: Session, start_timestamp: int, now: int) -> Start:
     if start_timestamp > now:
         latest = _latest(session)
         if latest is None or start_timestamp > latest[0]:
-            raise FeedRequestError(
+            raise PartnerRequestError(
                 "startTimestamp is in the future. Use 0 for a full fetch or the nextSetTimestamp "
                 "of your last fetch."
             )

@@ -60,7 +60,7 @@ from openncii.db.models import (
     Partner,
 )
 from openncii.db.upsert import insert_for
-from openncii.errors import FeedRequestError, ServiceError, SubmissionNotAllowedError
+from openncii.errors import PartnerRequestError, ServiceError, SubmissionNotAllowedError
 from openncii.feed.cursor import issue_checkpoint, purge_checkpoints, resolve_start
 from openncii.feed.tokens import (
     PageToken,
@@ -79,6 +79,7 @@ __all__ = [
     "FeedbackItem",
     "FeedbackResult",
     "SubmittedHash",
+    "check_can_submit",
     "fetch_page",
     "purge_withdrawn",
     "rebuild_record_cache",
@@ -153,11 +154,11 @@ def fetch_page(
 
     ``None`` when the digests do not name exactly one active partner. The partner is checked
     with every page, on PostgreSQL within the page's own statement: a revoked key gets no
-    further page. Raises :class:`FeedRequestError` (a :class:`PageTokenError` for the token)
+    further page. Raises :class:`PartnerRequestError` (a :class:`PageTokenError` for the token)
     before checking the keys.
     """
     if page_size < 1:
-        raise FeedRequestError("pageSize must be at least 1.")
+        raise PartnerRequestError("pageSize must be at least 1.")
     page_size = min(page_size, MAX_PAGE_SIZE)
     now_s = _unix(now)
     token = None
@@ -420,16 +421,16 @@ class FeedbackResult:
 
 def _check_tags(tags: Sequence[str], where: str) -> tuple[str, ...]:
     if len(tags) > MAX_TAGS:
-        raise FeedRequestError(f"{where}: at most {MAX_TAGS} tags.")
+        raise PartnerRequestError(f"{where}: at most {MAX_TAGS} tags.")
     for tag in tags:
         if not 0 < len(tag) <= MAX_TAG_CHARS:
-            raise FeedRequestError(f"{where}: a tag is 1 to {MAX_TAG_CHARS} characters.")
+            raise PartnerRequestError(f"{where}: a tag is 1 to {MAX_TAG_CHARS} characters.")
     return tuple(dict.fromkeys(tags))
 
 
 def _check_feedback(value: str, where: str) -> str:
     if value not in FEEDBACK_VALUES:
-        raise FeedRequestError(f"{where}: feedbackValue is one of {', '.join(FEEDBACK_VALUES)}.")
+        raise PartnerRequestError(f"{where}: feedbackValue is one of {', '.join(FEEDBACK_VALUES)}.")
     return value
 
 
@@ -453,7 +454,7 @@ def submit_feedback(
     in the bank are reported by position, not stored.
     """
     if len(items) > MAX_BATCH:
-        raise FeedRequestError(f"At most {MAX_BATCH} feedback items per request.")
+        raise PartnerRequestError(f"At most {MAX_BATCH} feedback items per request.")
     checked = [
         (
             i,
@@ -525,6 +526,15 @@ class SubmittedHash:
     tags: tuple[str, ...] = ()
 
 
+def check_can_submit(partner: PartnerInfo) -> None:
+    """Raise :class:`SubmissionNotAllowedError` unless the helpline allowed ``partner`` to
+    contribute hashes."""
+    if not partner.can_submit:
+        raise SubmissionNotAllowedError(
+            "This partner is not allowed to submit hashes. Ask the helpline to enable it."
+        )
+
+
 def submit_hashes(
     session: Session,
     partner: PartnerInfo,
@@ -538,14 +548,11 @@ def submit_hashes(
     opaque partner reference like any other and no PIN. The partner's feedback on each hash is
     recorded with them. Returns the number of distinct hashes stored.
     """
-    if not partner.can_submit:
-        raise SubmissionNotAllowedError(
-            "This partner is not allowed to submit hashes. Ask the helpline to enable it."
-        )
+    check_can_submit(partner)
     if not items:
-        raise FeedRequestError("hashRecords is empty.")
+        raise PartnerRequestError("hashRecords is empty.")
     if len(items) > MAX_BATCH:
-        raise FeedRequestError(f"At most {MAX_BATCH} hash records per request.")
+        raise PartnerRequestError(f"At most {MAX_BATCH} hash records per request.")
     chosen: dict[tuple[str, str], tuple[ValidHash, str, str]] = {}
     for i, item in enumerate(items):
         where = f"hashRecords[{i}]"
@@ -556,11 +563,11 @@ def submit_hashes(
         elif kind is MD5:
             submission = Md5Submission(item.hash_value)
         else:
-            raise FeedRequestError(f"{where}: signalType is {PDQ.wire_name} or {MD5.wire_name}.")
+            raise PartnerRequestError(f"{where}: signalType is {PDQ.wire_name} or {MD5.wire_name}.")
         try:
             (valid,) = validate_hashes([submission], denylist, 1)
         except ServiceError as exc:
-            raise FeedRequestError(f"{where}: {exc}") from None
+            raise PartnerRequestError(f"{where}: {exc}") from None
         tags = json.dumps(list(_check_tags(item.tags, where)))
         chosen[valid.key] = (valid, _check_feedback(item.feedback, where), tags)  # last one wins
     with session.begin():

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,16 +42,17 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openncii import __version__
-from openncii.errors import InvalidHashError, MediaError
+from openncii.errors import InvalidHashError, OpenNCIIError
 from openncii.hashing import FileHashes, hash_file
 from openncii.partner.matcher import BankSource, Match, Matcher, PdqQuery
+from openncii.serving.errors import error_response, install_error_handlers
+from openncii.serving.limits import BodyLimitMiddleware, BodyTooLargeError, Scope
 from openncii.signals.pdq import MATCH_THRESHOLD
 from openncii.signals.vpdq import VpdqFeature, parse_vpdq_text
 
@@ -195,8 +197,15 @@ class _Refresher:
             self.refresh_once()
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _is_upload(content_type: str) -> bool:
+    return content_type.startswith("multipart/form-data")
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 def create_matcher_app(
@@ -233,7 +242,19 @@ def create_matcher_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.add_middleware(_BodyLimit, limit=max(config.max_upload_bytes, config.max_json_bytes))
+    install_error_handlers(app)
+
+    def body_limit(scope: Scope) -> int:
+        return (
+            config.max_upload_bytes if _is_upload(_content_type(scope)) else config.max_json_bytes
+        )
+
+    def refused(scope: Scope) -> None:
+        if scope.get("path") == "/match":
+            kind = "file" if _is_upload(_content_type(scope)) else "hashes"
+            metrics.requests.labels(kind, "error").inc()
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=body_limit, on_refused=refused)
     app.state.matcher = matcher
     app.state.refresher = refresher
 
@@ -255,21 +276,24 @@ def create_matcher_app(
             given = request.headers.get("authorization", "").encode("utf-8")
             if not hmac.compare_digest(given, expected):
                 metrics.requests.labels("unauthorised", "error").inc()
-                return JSONResponse(
-                    {"error": "A valid matcher token is required (Authorization: Bearer ...)."},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
+                return error_response(
+                    401,
+                    "A valid matcher token is required (Authorization: Bearer ...).",
+                    "not_authenticated",
+                    {"WWW-Authenticate": "Bearer"},
                 )
-        content_type = request.headers.get("content-type", "")
         kind: Literal["file", "hashes"] = (
-            "file" if content_type.startswith("multipart/form-data") else "hashes"
+            "file" if _is_upload(request.headers.get("content-type", "")) else "hashes"
         )
         started = time.perf_counter()
         try:
             if kind == "file":
                 answer = await _match_upload(request, matcher, config)
             else:
-                answer = await _match_json_body(request, matcher, config)
+                answer = await _match_json_body(request, matcher)
+        except (OpenNCIIError, RequestValidationError):
+            metrics.requests.labels(kind, "error").inc()
+            raise
         finally:
             metrics.latency.labels(kind).observe(time.perf_counter() - started)
         if isinstance(answer, JSONResponse):  # a refusal
@@ -290,42 +314,35 @@ def create_matcher_app(
 _Answer = tuple[list[Match], dict[str, Any]] | JSONResponse
 
 
-async def _match_json_body(request: Request, matcher: Matcher, config: MatcherSettings) -> _Answer:
+async def _match_json_body(request: Request, matcher: Matcher) -> _Answer:
     if not request.headers.get("content-type", "").startswith("application/json"):
-        return _error(415, "Send JSON (application/json) or a file (multipart/form-data).")
-    body = bytearray()
-    too_large = _error(413, f"The JSON body is larger than {config.max_json_bytes} bytes.")
+        return error_response(
+            415,
+            "Send JSON (application/json) or a file (multipart/form-data).",
+            "unsupported_media_type",
+        )
+    # The body limit (max_json_bytes) is enforced while it streams in.
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > config.max_json_bytes:
-                return too_large
-    except _TooLargeError:
-        return too_large
-    try:
-        query = MatchRequest.model_validate_json(bytes(body))
-    except ValueError as exc:
-        return _error(422, f"The request is not valid: {_first_error(exc)}")
-    try:
-        pdq = [
-            PdqQuery(item) if isinstance(item, str) else PdqQuery(item.hash, tuple(item.dihedral))
-            for item in query.pdq
-        ]
-        videos: list[list[VpdqFeature]] = []
-        for position, entry in enumerate(query.vpdq):
-            if isinstance(entry, str):
-                try:
-                    videos.append(parse_vpdq_text(entry))
-                except InvalidHashError as exc:
-                    raise InvalidHashError(f"vpdq[{position}]: {exc}") from None
-            else:
-                videos.append(
-                    [VpdqFeature(f.frame, f.quality, f.pdq.lower(), f.timestamp) for f in entry]
-                )
-        # Off the event loop: a search may wait for a refresh to finish applying a batch.
-        matches = await run_in_threadpool(_match_all, matcher, pdq, query, videos)
-    except InvalidHashError as exc:
-        return _error(422, f"A hash is not valid: {exc}")
+        query = MatchRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    pdq = [
+        PdqQuery(item) if isinstance(item, str) else PdqQuery(item.hash, tuple(item.dihedral))
+        for item in query.pdq
+    ]
+    videos: list[list[VpdqFeature]] = []
+    for position, entry in enumerate(query.vpdq):
+        if isinstance(entry, str):
+            try:
+                videos.append(parse_vpdq_text(entry))
+            except InvalidHashError as exc:
+                raise InvalidHashError(f"vpdq[{position}]: {exc}") from None
+        else:
+            videos.append(
+                [VpdqFeature(f.frame, f.quality, f.pdq.lower(), f.timestamp) for f in entry]
+            )
+    # Off the event loop: a search may wait for a refresh to finish applying a batch.
+    matches = await run_in_threadpool(_match_all, matcher, pdq, query, videos)
     return matches, {}
 
 
@@ -339,30 +356,28 @@ def _match_all(
 
 
 async def _match_upload(request: Request, matcher: Matcher, config: MatcherSettings) -> _Answer:
-    too_large = _error(413, f"The upload is larger than {config.max_upload_bytes} bytes.")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > config.max_upload_bytes:
-        return too_large
+    # The body limit (max_upload_bytes) is enforced while it streams in.
     try:
         # Starlette spools file parts to a temporary file: a video is never whole in memory.
         form = await request.form(max_files=1, max_fields=10)
-    except _TooLargeError:
-        return too_large
+    except BodyTooLargeError:
+        raise
     except Exception as exc:  # the multipart parser's errors differ between versions
-        return _error(400, f"The multipart body is not valid: {type(exc).__name__}.")
+        return error_response(
+            400, f"The multipart body is not valid: {type(exc).__name__}.", "invalid_request"
+        )
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            return _error(422, 'Send the media in a multipart part named "file".')
+            return error_response(
+                422, 'Send the media in a multipart part named "file".', "invalid_request"
+            )
         directory = str(config.upload_dir) if config.upload_dir else None
         fd, name = tempfile.mkstemp(prefix="openncii-match-", dir=directory)
         path = Path(name)
         try:
             await run_in_threadpool(_copy_upload, upload, fd)
-            try:
-                hashes: FileHashes = await run_in_threadpool(hash_file, path, True)
-            except MediaError as exc:
-                return _error(422, f"The file cannot be hashed: {exc}")
+            hashes: FileHashes = await run_in_threadpool(hash_file, path, True)
             matches = await run_in_threadpool(matcher.match_hashes, hashes)
         finally:
             path.unlink(missing_ok=True)
@@ -375,43 +390,3 @@ def _copy_upload(upload: UploadFile, fd: int) -> None:
     upload.file.seek(0)
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(upload.file, out, _CHUNK)
-
-
-class _TooLargeError(Exception):
-    """The request body grew past the matcher's upload limit."""
-
-
-class _BodyLimit:
-    """ASGI middleware: a body over ``limit`` bytes raises :class:`_TooLargeError` while read."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLargeError
-            return message
-
-        await self.app(scope, counted, send)
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        items = errors()
-        if items:
-            first = items[0]
-            where = ".".join(str(part) for part in first.get("loc", ()))
-            return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-    return str(exc)

@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -27,13 +27,14 @@ from openncii.api.deps import NowDep, RuntimeDep, SessionDep
 from openncii.api.runtime import Runtime
 from openncii.api.schemas import ErrorOut
 from openncii.db.server_secrets import server_secret
-from openncii.errors import FeedRequestError, SubmissionNotAllowedError
+from openncii.errors import PartnerKeyError, PartnerRequestError
 from openncii.feed import (
     DEFAULT_PAGE_SIZE,
     FEED_TOKEN_SECRET,
     MAX_BATCH,
     FeedbackItem,
     SubmittedHash,
+    check_can_submit,
     fetch_page,
     purge_withdrawn,
     submit_feedback,
@@ -114,8 +115,8 @@ async def _feed_state(request: Request, runtime: RuntimeDep) -> _FeedState:
 FeedStateDep = Annotated[_FeedState, Depends(_feed_state)]
 
 
-def _unauthorized() -> HTTPException:
-    return HTTPException(401, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized() -> PartnerKeyError:
+    return PartnerKeyError(_UNAUTHORIZED)
 
 
 _SubscriptionKey = Annotated[str | None, Header(alias="Ocp-Apim-Subscription-Key")]
@@ -203,10 +204,10 @@ def _int_param(name: str, text: str | None, default: int, low: int, high: int) -
         return default
     stripped = text.strip()
     if not (stripped.isascii() and stripped.lstrip("-").isdigit()) or len(stripped) > 20:
-        raise FeedRequestError(f"{name} must be a whole number.")
+        raise PartnerRequestError(f"{name} must be a whole number.")
     value = int(stripped)
     if not low <= value <= high:
-        raise FeedRequestError(f"{name} must be between {low} and {high}.")
+        raise PartnerRequestError(f"{name} must be between {low} and {high}.")
     return value
 
 
@@ -245,7 +246,7 @@ def fetch_hashes(
             now=feed.runtime.clock(),
             token_ttl_seconds=feed.runtime.settings.feed_page_token_ttl_seconds,
         )
-    except FeedRequestError:
+    except PartnerRequestError:
         _authenticate(session, keys)
         raise
     if page is None:
@@ -308,7 +309,7 @@ class SubmitHashesOut(BaseModel):
 
 def _check_count(count: int, items: list[Any], name: str) -> None:
     if count != len(items):
-        raise FeedRequestError(f"count ({count}) is not the number of {name} ({len(items)}).")
+        raise PartnerRequestError(f"count ({count}) is not the number of {name} ({len(items)}).")
 
 
 @router.post(
@@ -347,8 +348,7 @@ def post_submit_hashes(
     now: NowDep,
 ) -> SubmitHashesOut:
     """Only for partners the helpline allowed to contribute (otherwise 403)."""
-    if not partner.can_submit:
-        raise HTTPException(403, "This partner is not allowed to submit hashes.")
+    check_can_submit(partner)
     _check_count(body.count, body.hashRecords, "hashRecords")
     items = [
         SubmittedHash(
@@ -362,8 +362,5 @@ def post_submit_hashes(
         )
         for r in body.hashRecords
     ]
-    try:
-        stored = submit_hashes(session, partner, items, runtime.rules.denylist, now)
-    except SubmissionNotAllowedError as exc:
-        raise HTTPException(403, str(exc)) from None
+    stored = submit_hashes(session, partner, items, runtime.rules.denylist, now)
     return SubmitHashesOut(count=stored)
