@@ -66,6 +66,7 @@ def test_openapi_documents_the_victim_api(api_client: Callable[..., Any]) -> Non
         "/api/v1/cases",
         "/api/v1/cases/status",
         "/api/v1/cases/withdraw",
+        "/api/v1/limits",
         "/api/v1/partners",
         "/healthz",
     }

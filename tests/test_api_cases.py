@@ -340,8 +340,15 @@ def test_more_hashes_than_allowed_is_refused(api_client: ApiClient, db_sessions:
     assert _count(db_sessions, Case) == 1
 
 
+def test_the_limits_are_published_for_the_web_app(api_client: ApiClient) -> None:
+    limits = api_client(max_hashes_per_case=5, max_body_bytes=100_000).get("/api/v1/limits")
+    assert limits.status_code == 200
+    assert limits.json() == {"max_hashes_per_case": 5, "max_body_bytes": 100_000}
+
+
 def test_default_limit_is_200_hashes(api_client: ApiClient) -> None:
     client = api_client()
+    assert client.get("/api/v1/limits").json()["max_hashes_per_case"] == 200
     assert client.post(CASES, json=case_body(*[pdq_item() for _ in range(200)])).status_code == 201
     response = client.post(CASES, json=case_body(*[pdq_item() for _ in range(201)]))
     assert response.json()["code"] == "too_many_hashes"

@@ -18,7 +18,7 @@ from conftest import FakeClock
 from openncii.db import make_engine, migrate
 from openncii.db.migrate import downgrade
 from openncii.feed import purge_withdrawn, rebuild_record_cache
-from openncii.feed.service import _records
+from openncii.feed.pages import build_records
 from openncii.partners import record_feedback, revoke_partner
 from partner_helpers import FEEDBACK, SUBMIT, FeedReader, key_headers, new_partner
 
@@ -48,7 +48,7 @@ def assert_cache_is_fresh(sessions: Any) -> list[dict[str, Any]]:
     with sessions() as session, session.begin():
         connection = session.connection()
         rows = connection.execute(_ROWS).all()
-        python = _records(connection, [tuple(r[:7]) for r in rows])
+        python = build_records(connection, [tuple(r[:7]) for r in rows])
         orphans = connection.execute(
             text(
                 "SELECT count(*) FROM feed_record_cache "

@@ -374,6 +374,35 @@ def test_drop_files_remove_one_and_a_refused_fingerprint(page: Any, server: Serv
     assert bodies[1]["hashes"] == bodies[0]["hashes"][:1]
 
 
+def test_the_per_case_limit_comes_from_the_server(
+    page: Any, server: Server, recorder: Recorder
+) -> None:
+    """The page reads the limit from GET /api/v1/limits: with a limit of 1, two photos are not
+    sent, and the person is told the server's number."""
+    import base64
+
+    testdata = require_testdata()
+    limits = {"max_hashes_per_case": 1, "max_body_bytes": 262144}
+    page.route(
+        "**/api/v1/limits",
+        lambda route: route.fulfill(
+            status=200, body=json.dumps(limits), content_type="application/json"
+        ),
+    )
+    names = ["skimage_coffee.jpg", "skimage_chelsea.jpg"]
+    b64s = [base64.b64encode((testdata / "photos" / n).read_bytes()).decode() for n in names]
+    _to_select_page(page, server)
+    assert page.evaluate(DROP_JS, {"names": names, "b64s": b64s}) is True
+    page.wait_for_selector("[data-testid=submit-case]:enabled", timeout=30_000)
+    page.click("[data-testid=submit-case]")
+    page.wait_for_selector("#submit-error:visible")
+    assert page.inner_text("#submit-error") == catalogue("en")["errors.tooManyFiles"].replace(
+        "{max}", "1"
+    )
+    assert not [r for r in recorder.api_calls("/api/v1/cases") if r.method == "POST"]
+    assert recorder.api_calls("/api/v1/limits")
+
+
 def test_a_partners_real_feedback_in_plain_words(
     page: Any, server: Server, recorder: Recorder
 ) -> None:

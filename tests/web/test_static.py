@@ -13,7 +13,7 @@ import pytest
 from openncii.web import STATIC_DIR
 
 I18N = STATIC_DIR / "i18n"
-JS_FILES = sorted((STATIC_DIR / "js").glob("*.js"))
+JS_FILES = sorted((STATIC_DIR / "js").rglob("*.js"))
 HTML = STATIC_DIR / "index.html"
 CSS_FILES = sorted((STATIC_DIR / "css").glob("*.css"))
 
@@ -119,7 +119,8 @@ def test_page_fits_a_strict_content_security_policy() -> None:
                 assert not re.match(r"^(https?:)?//", value), f"third-party resource {value}"
         if "data-testid" in attrs:
             test_ids.add(attrs["data-testid"])
-    # The stable hooks that live in the HTML (the eligibility answers are made by app.js).
+    # The stable hooks that live in the HTML (the eligibility answers are made by
+    # js/views/eligibility.js).
     assert {"eligibility-continue", "file-input", "submit-case", "case-number", "pin"} <= test_ids
 
 
@@ -136,7 +137,21 @@ def test_scripts_and_styles_load_nothing_from_elsewhere(path: Path) -> None:
 
 
 def test_eligibility_hooks_are_made_for_every_question() -> None:
-    source = (STATIC_DIR / "js" / "app.js").read_text(encoding="utf-8")
+    source = (STATIC_DIR / "js" / "views" / "eligibility.js").read_text(encoding="utf-8")
     assert "`eligibility-${q}`" in source
     for q in ["in_image", "adult_when_taken", "adult_now", "has_content", "intimate"]:
         assert f'"{q}"' in source
+
+
+def test_one_module_per_view() -> None:
+    """Every view of the page (``data-view``) has its module in js/views/ or is static (the
+    welcome page), and the entry module imports each of them."""
+    views = set(re.findall(r'data-view="([\w-]+)"', HTML.read_text(encoding="utf-8")))
+    modules = {p.stem for p in (STATIC_DIR / "js" / "views").glob("*.js")}
+    assert views - modules == {"welcome", "not-eligible"}  # not-eligible: views/eligibility.js
+    entry = (STATIC_DIR / "js" / "app.js").read_text(encoding="utf-8")
+    for module in modules:
+        assert f'from "./views/{module}.js"' in entry
+    # The per-case limit comes from the server, not from the page.
+    for path in JS_FILES:
+        assert not re.search(r"MAX_HASHES\s*=\s*\d", path.read_text(encoding="utf-8")), path

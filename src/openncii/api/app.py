@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from openncii import __version__
 from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
-from openncii.api.routes import cases, health, partners
+from openncii.api.routes import cases, health, limits, partner_feed, partners
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.runtime import Runtime
 from openncii.serving.limits import BodyLimitMiddleware
@@ -56,12 +56,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(cases.router)
+    api.include_router(limits.router)
     api.include_router(partners.router)
     app.include_router(api)
     app.include_router(health.router)
-    from openncii.api.routes import partner_feed  # the partner API (/v1), issue 4
-
-    app.include_router(partner_feed.router)
+    app.include_router(partner_feed.router)  # the partner API (/v1)
 
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

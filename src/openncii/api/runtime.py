@@ -1,4 +1,5 @@
-"""Per-application state: the engine, the session factory and the case rules.
+"""Per-application state: the engine, the session factory, the case rules, the installation's
+secrets and the partner feed's purge schedule.
 
 Built by :func:`openncii.api.create_app` from its settings (nothing at import time) and kept on
 ``app.state.runtime``; routers reach it through the dependencies of :mod:`openncii.api.deps`.
@@ -6,9 +7,11 @@ Built by :func:`openncii.api.create_app` from its settings (nothing at import ti
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,11 +20,14 @@ from openncii.cases import Argon2Parameters, CaseRules, DenyList, LockoutPolicy,
 from openncii.cases.abuse import RateLimit
 from openncii.db import make_engine, make_session_factory
 from openncii.db.server_secrets import CLIENT_KEY_SECRET, server_secret
+from openncii.feed import FEED_TOKEN_SECRET, purge_withdrawn
 from openncii.settings import Settings
 
 __all__ = ["Clock", "Runtime", "utc_now"]
 
 Clock = Callable[[], datetime]
+
+_log = logging.getLogger("openncii.api.partner_feed")
 
 
 def utc_now() -> datetime:
@@ -55,17 +61,49 @@ class Runtime:
         self.trusted_proxies = frozenset(
             p.strip() for p in settings.trusted_proxies.split(",") if p.strip()
         )
-        self._secret: bytes | None = None
+        self._secrets: dict[str, bytes] = {}
+        self._next_purge = 0.0
         self._lock = threading.Lock()
+
+    def _server_secret(self, name: str) -> bytes:
+        found = self._secrets.get(name)
+        if found is None:
+            with self._lock:
+                found = self._secrets.get(name)
+                if found is None:
+                    with self.sessions() as session:
+                        found = server_secret(session, name, self.clock())
+                    self._secrets[name] = found
+        return found
 
     def secret(self) -> bytes:
         """The installation's HMAC secret for abuse counters (read once from the database)."""
-        if self._secret is None:
-            with self._lock:
-                if self._secret is None:
-                    with self.sessions() as session:
-                        self._secret = server_secret(session, CLIENT_KEY_SECRET, self.clock())
-        return self._secret
+        return self._server_secret(CLIENT_KEY_SECRET)
+
+    def feed_secret(self) -> bytes:
+        """The installation's secret that signs the partner feed's page tokens (read once)."""
+        return self._server_secret(FEED_TOKEN_SECRET)
+
+    def feed_purge_due(self) -> bool:
+        """Whether the retention purge of the feed should run now (at most once per
+        ``feed_purge_interval_seconds``; never when it is 0)."""
+        interval = self.settings.feed_purge_interval_seconds
+        if interval <= 0:
+            return False
+        with self._lock:
+            now = time.monotonic()
+            if now < self._next_purge:
+                return False
+            self._next_purge = now + interval
+            return True
+
+    def purge_feed(self) -> None:
+        """Delete the withdrawn hashes past the retention window (a background task)."""
+        retention = timedelta(days=self.settings.feed_retention_days)
+        with self.sessions() as session:
+            purged = purge_withdrawn(session, self.clock(), retention)
+        if purged:
+            _log.info("purged %d withdrawn hashes past the retention window", purged)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,4 +1,6 @@
-"""Wire schemas of the victim API (pydantic). Unknown fields are refused everywhere."""
+"""Wire schemas (pydantic) of the victim API (``/api/v1``: unknown fields are refused) and of the
+partner API (``/v1``, StopNCII's wire names: unknown fields are ignored, as partners' clients
+send more than we read)."""
 
 from __future__ import annotations
 
@@ -8,23 +10,35 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from openncii.cases.validation import MAX_VPDQ_FRAMES
+from openncii.feed import MAX_BATCH
 from openncii.serving.errors import error_codes
 
 __all__ = [
+    "CSPFeedbackIn",
+    "CSPFeedbackOut",
     "CaseCreateIn",
     "CaseCreatedOut",
     "CaseCredentialsIn",
     "CaseStatusOut",
     "EligibilityIn",
     "ErrorOut",
+    "FetchHashesOut",
     "FieldErrorOut",
+    "HashFeedbackIn",
     "HashIn",
+    "HashRecordIn",
+    "HashRecordOut",
     "HashStatusOut",
+    "LimitsOut",
     "Md5In",
     "OutcomeOut",
     "PartnerOut",
     "PartnersOut",
     "PdqIn",
+    "SubmitFeedbackIn",
+    "SubmitFeedbackOut",
+    "SubmitHashesIn",
+    "SubmitHashesOut",
     "VpdqFrameIn",
     "VpdqIn",
 ]
@@ -114,6 +128,11 @@ class CaseStatusOut(BaseModel):
     hashes: list[HashStatusOut]
 
 
+class LimitsOut(BaseModel):
+    max_hashes_per_case: int = Field(description="The most hashes one case may hold.")
+    max_body_bytes: int = Field(description="The largest request body, in bytes.")
+
+
 class PartnerOut(BaseModel):
     name: str
 
@@ -138,3 +157,80 @@ class ErrorOut(BaseModel):
     help_url: str | None = None
     index: int | None = None
     errors: list[FieldErrorOut] | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Partner API (/v1): StopNCII's wire names
+# --------------------------------------------------------------------------------------------------
+
+
+class CSPFeedbackOut(BaseModel):
+    feedbackValue: str  # noqa: N815 - wire name
+    tags: list[str]
+    source: str
+
+
+class HashRecordOut(BaseModel):
+    lastModtimestamp: int  # noqa: N815 - wire name
+    signalType: str  # noqa: N815 - wire name
+    hashValue: str  # noqa: N815 - wire name
+    hashStatus: str  # noqa: N815 - wire name
+    caseNumbers: dict[str, str]  # noqa: N815 - wire name
+    CSPFeedbacks: list[CSPFeedbackOut]
+
+
+class FetchHashesOut(BaseModel):
+    """One page of the feed (documentation only: the answer is built without pydantic)."""
+
+    count: int
+    nextPageToken: str | None  # noqa: N815 - wire name
+    nextSetTimestamp: int  # noqa: N815 - wire name
+    hasMoreRecords: bool  # noqa: N815 - wire name
+    hashRecords: list[HashRecordOut]  # noqa: N815 - wire name
+
+
+_Tags = Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=1000)]
+_HashValue = Annotated[str, Field(min_length=1, max_length=400_000)]
+
+
+class _WireModel(BaseModel):
+    # Partners' clients may send more than we read (python-threatexchange sends lastModtimestamp).
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class HashFeedbackIn(_WireModel):
+    hashValue: _HashValue  # noqa: N815 - wire name
+    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
+    tags: _Tags = []
+
+
+class SubmitFeedbackIn(_WireModel):
+    count: int
+    hashFeedbacks: list[HashFeedbackIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
+
+
+class SubmitFeedbackOut(BaseModel):
+    count: int = Field(description="Feedback items recorded.")
+    notFound: list[int] = Field(  # noqa: N815 - wire name
+        description="Positions (0-based) of hashes that are not in the bank."
+    )
+
+
+class CSPFeedbackIn(_WireModel):
+    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
+    tags: _Tags = []
+
+
+class HashRecordIn(_WireModel):
+    signalType: str = Field(max_length=100)  # noqa: N815 - wire name
+    hashValue: _HashValue  # noqa: N815 - wire name
+    CSPFeedbacks: list[CSPFeedbackIn] = Field(default=[], max_length=10)
+
+
+class SubmitHashesIn(_WireModel):
+    count: int
+    hashRecords: list[HashRecordIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
+
+
+class SubmitHashesOut(BaseModel):
+    count: int = Field(description="Distinct hashes stored.")

@@ -18,6 +18,7 @@ from openncii.cases.service import (
     HashStatus,
     case_status,
     create_case,
+    store_case,
     withdraw_case,
 )
 from openncii.cases.validation import (
@@ -47,5 +48,6 @@ __all__ = [
     "VpdqSubmission",
     "case_status",
     "create_case",
+    "store_case",
     "withdraw_case",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "HashStatus",
     "case_status",
     "create_case",
+    "store_case",
     "withdraw_case",
 ]
 
@@ -127,7 +128,7 @@ def create_case(
         number = new_case_number()
         try:
             with session.begin():
-                _store_case(session, number, pin_hash, valid, language, now)
+                store_case(session, number, pin_hash, valid, language, now)
         except IntegrityError:
             # A random case number or partner reference collided (about 1 in 10**17): retry.
             if attempt == _NUMBER_ATTEMPTS - 1:
@@ -149,7 +150,7 @@ _SELECT_HASH_IDS: Final = select(HashRecord.id, HashRecord.value).where(
 _INSERT_LINKS: Final = insert(CaseHash)
 
 
-def _store_case(
+def store_case(
     session: Session,
     number: str,
     pin_hash: str,
@@ -157,6 +158,12 @@ def _store_case(
     language: str | None,
     now: datetime,
 ) -> None:
+    """Store a case and its validated hashes in the transaction open on ``session`` (new
+    hashes are added, shared ones linked, and every one stamped at a new feed position).
+
+    ``pin_hash`` is what is stored for the PIN (an argon2id hash). Raises ``IntegrityError``
+    when the random case number or partner reference collides (the caller retries).
+    """
     connection = session.connection()
     case_id = connection.execute(
         _INSERT_CASE,

@@ -197,7 +197,7 @@ class FeedRecordCache(Base):
 
     Every change of a record restamps ``hashes.feed_seq``, so the record is a function of
     (``hash_id``, ``feed_seq``). PostgreSQL only: rebuilt by a trigger when a transaction that
-    changed the hash commits (migration 0004); read by :mod:`openncii.feed.service`.
+    changed the hash commits (migration 0004); read by :mod:`openncii.feed.pages`.
     """
 
     __tablename__ = "feed_record_cache"

@@ -2,26 +2,27 @@
 
 No FastAPI and no HTTP here: functions take a session and plain values and raise
 :mod:`openncii.errors` exceptions. ``openncii.api.routes.partner_feed`` serves them under ``/v1``.
+
+- :mod:`~openncii.feed.pages`: ``FetchHashes`` pages (records built by PostgreSQL or in Python);
+- :mod:`~openncii.feed.feedback`: ``SubmitFeedback``;
+- :mod:`~openncii.feed.submissions`: ``SubmitHashes``;
+- :mod:`~openncii.feed.retention`: the purge of old withdrawals;
+- :mod:`~openncii.feed.cursor` and :mod:`~openncii.feed.tokens`: checkpoints and page tokens.
 """
 
 from __future__ import annotations
 
 from openncii.feed.cursor import MAX_LEAD_SECONDS
-from openncii.feed.service import (
+from openncii.feed.feedback import MAX_BATCH, FeedbackItem, FeedbackResult, submit_feedback
+from openncii.feed.pages import (
     DEFAULT_PAGE_SIZE,
-    MAX_BATCH,
     MAX_PAGE_SIZE,
-    FeedbackItem,
-    FeedbackResult,
     FeedPage,
-    SubmittedHash,
-    check_can_submit,
     fetch_page,
-    purge_withdrawn,
     rebuild_record_cache,
-    submit_feedback,
-    submit_hashes,
 )
+from openncii.feed.retention import purge_withdrawn
+from openncii.feed.submissions import SubmittedHash, check_can_submit, submit_hashes
 from openncii.feed.tokens import PageToken, decode_page_token, encode_page_token
 
 __all__ = [

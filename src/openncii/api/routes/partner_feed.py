@@ -5,38 +5,35 @@ key travels in ``Ocp-Apim-Subscription-Key`` and/or ``x-functions-key`` (python-
 sends both) or ``Authorization: Bearer``; a missing, wrong or revoked key gets 401 JSON.
 
 The FetchHashes answer is built without pydantic (on PostgreSQL the page's records arrive from the
-database as one JSON text; see :mod:`openncii.feed.service`): it is the hot path of a partner's
+database as one JSON text; see :mod:`openncii.feed.pages`): it is the hot path of a partner's
 full sync, one database round trip per page. Its OpenAPI schema is declared by
 :class:`FetchHashesOut`.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from datetime import timedelta
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from openncii.api.deps import NowDep, RuntimeDep, SessionDep
-from openncii.api.runtime import Runtime
-from openncii.api.schemas import ErrorOut
-from openncii.db.server_secrets import server_secret
+from openncii.api.schemas import (
+    ErrorOut,
+    FetchHashesOut,
+    SubmitFeedbackIn,
+    SubmitFeedbackOut,
+    SubmitHashesIn,
+    SubmitHashesOut,
+)
 from openncii.errors import PartnerKeyError, PartnerRequestError
 from openncii.feed import (
     DEFAULT_PAGE_SIZE,
-    FEED_TOKEN_SECRET,
-    MAX_BATCH,
     FeedbackItem,
     SubmittedHash,
     check_can_submit,
     fetch_page,
-    purge_withdrawn,
     submit_feedback,
     submit_hashes,
 )
@@ -54,65 +51,8 @@ _UNAUTHORIZED: Final = "A valid partner API key is required (Ocp-Apim-Subscripti
     "x-functions-key or Authorization: Bearer)."
 )
 
-_log = logging.getLogger("openncii.api.partner_feed")
-_state_lock = threading.Lock()
 
 router = APIRouter(prefix=PARTNER_API_PREFIX, tags=["partner API"])
-
-
-class _FeedState:
-    """Per-application state of the partner API: the token secret and the purge schedule."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._secret: bytes | None = None
-        self._next_purge = 0.0
-        self._lock = threading.Lock()
-
-    def secret(self) -> bytes:
-        if self._secret is None:
-            with self._lock:
-                if self._secret is None:
-                    with self.runtime.sessions() as session:
-                        self._secret = server_secret(
-                            session, FEED_TOKEN_SECRET, self.runtime.clock()
-                        )
-        return self._secret
-
-    def purge_due(self) -> bool:
-        interval = self.runtime.settings.feed_purge_interval_seconds
-        if interval <= 0:
-            return False
-        with self._lock:
-            now = time.monotonic()
-            if now < self._next_purge:
-                return False
-            self._next_purge = now + interval
-            return True
-
-    def purge(self) -> None:
-        settings = self.runtime.settings
-        with self.runtime.sessions() as session:
-            purged = purge_withdrawn(
-                session, self.runtime.clock(), timedelta(days=settings.feed_retention_days)
-            )
-        if purged:
-            _log.info("purged %d withdrawn hashes past the retention window", purged)
-
-
-async def _feed_state(request: Request, runtime: RuntimeDep) -> _FeedState:
-    state = getattr(request.app.state, "partner_feed", None)
-    if state is None:
-        with _state_lock:
-            state = getattr(request.app.state, "partner_feed", None)
-            if state is None:
-                state = _FeedState(runtime)
-                request.app.state.partner_feed = state
-    assert isinstance(state, _FeedState)
-    return state
-
-
-FeedStateDep = Annotated[_FeedState, Depends(_feed_state)]
 
 
 def _unauthorized() -> PartnerKeyError:
@@ -174,31 +114,6 @@ _AUTH_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 # --------------------------------------------------------------------------------------------------
 
 
-class CSPFeedbackOut(BaseModel):
-    feedbackValue: str  # noqa: N815 - wire name
-    tags: list[str]
-    source: str
-
-
-class HashRecordOut(BaseModel):
-    lastModtimestamp: int  # noqa: N815 - wire name
-    signalType: str  # noqa: N815 - wire name
-    hashValue: str  # noqa: N815 - wire name
-    hashStatus: str  # noqa: N815 - wire name
-    caseNumbers: dict[str, str]  # noqa: N815 - wire name
-    CSPFeedbacks: list[CSPFeedbackOut]
-
-
-class FetchHashesOut(BaseModel):
-    """One page of the feed (documentation only: the answer is built without pydantic)."""
-
-    count: int
-    nextPageToken: str | None  # noqa: N815 - wire name
-    nextSetTimestamp: int  # noqa: N815 - wire name
-    hasMoreRecords: bool  # noqa: N815 - wire name
-    hashRecords: list[HashRecordOut]  # noqa: N815 - wire name
-
-
 def _int_param(name: str, text: str | None, default: int, low: int, high: int) -> int:
     if text is None or text.strip() == "":
         return default
@@ -220,7 +135,7 @@ def _int_param(name: str, text: str | None, default: int, low: int, high: int) -
 def fetch_hashes(
     keys: KeysDep,
     session: SessionDep,
-    feed: FeedStateDep,
+    runtime: RuntimeDep,
     background: BackgroundTasks,
     start_timestamp: Annotated[str | None, Query(alias="startTimestamp")] = None,
     page_size: Annotated[str | None, Query(alias="pageSize")] = None,
@@ -238,73 +153,27 @@ def fetch_hashes(
         size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
         page = fetch_page(
             session,
-            secret=feed.secret(),
+            secret=runtime.feed_secret(),
             key_digests=[key_digest(key) for key in keys],
             start_timestamp=start,
             page_size=size,
             page_token=next_page_token or None,
-            now=feed.runtime.clock(),
-            token_ttl_seconds=feed.runtime.settings.feed_page_token_ttl_seconds,
+            now=runtime.clock(),
+            token_ttl_seconds=runtime.settings.feed_page_token_ttl_seconds,
         )
     except PartnerRequestError:
         _authenticate(session, keys)
         raise
     if page is None:
         raise _unauthorized()
-    if feed.purge_due():
-        background.add_task(feed.purge)
+    if runtime.feed_purge_due():
+        background.add_task(runtime.purge_feed)
     return Response(page.to_json(), media_type="application/json")
 
 
 # --------------------------------------------------------------------------------------------------
 # SubmitFeedback and SubmitHashes
 # --------------------------------------------------------------------------------------------------
-
-_Tags = Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=1000)]
-_HashValue = Annotated[str, Field(min_length=1, max_length=400_000)]
-
-
-class _WireModel(BaseModel):
-    # Partners' clients may send more than we read (python-threatexchange sends lastModtimestamp).
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class HashFeedbackIn(_WireModel):
-    hashValue: _HashValue  # noqa: N815 - wire name
-    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
-    tags: _Tags = []
-
-
-class SubmitFeedbackIn(_WireModel):
-    count: int
-    hashFeedbacks: list[HashFeedbackIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
-
-
-class SubmitFeedbackOut(BaseModel):
-    count: int = Field(description="Feedback items recorded.")
-    notFound: list[int] = Field(  # noqa: N815 - wire name
-        description="Positions (0-based) of hashes that are not in the bank."
-    )
-
-
-class CSPFeedbackIn(_WireModel):
-    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
-    tags: _Tags = []
-
-
-class HashRecordIn(_WireModel):
-    signalType: str = Field(max_length=100)  # noqa: N815 - wire name
-    hashValue: _HashValue  # noqa: N815 - wire name
-    CSPFeedbacks: list[CSPFeedbackIn] = Field(default=[], max_length=10)
-
-
-class SubmitHashesIn(_WireModel):
-    count: int
-    hashRecords: list[HashRecordIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
-
-
-class SubmitHashesOut(BaseModel):
-    count: int = Field(description="Distinct hashes stored.")
 
 
 def _check_count(count: int, items: list[Any], name: str) -> None:

@@ -3,7 +3,7 @@
 PostgreSQL gets SQL functions that build a feed record's JSON text (``feed_record_body``), a
 deferred trigger that rebuilds a hash's cached record when a transaction that changed the hash
 commits, and a backfill of the cache. The feed serves a page as one ``string_agg`` of cached
-bodies (see :mod:`openncii.feed.service`). SQLite is untouched (it builds records in Python).
+bodies (see :mod:`openncii.feed.pages`). SQLite is untouched (it builds records in Python).
 
 Every write that changes what a record shows (its cases, their status, feedback) restamps the
 hash's ``feed_seq`` in the same transaction (:mod:`openncii.db.feed_clock`), so rebuilding on
@@ -24,7 +24,7 @@ down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
-# The wire format (see openncii.feed.service): compact JSON, keys in this order; caseNumbers
+# The wire format (see openncii.feed.pages): compact JSON, keys in this order; caseNumbers
 # ordered by case id, CSPFeedbacks by partner name. STABLE, not IMMUTABLE: to_json() is STABLE,
 # and a SQL function declared more strictly than its body is not inlined.
 _FUNCTIONS: Final = (

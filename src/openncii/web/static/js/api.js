@@ -43,3 +43,8 @@ export function withdrawCase(caseNumber, pin) {
 export function listPartners() {
   return call("GET", "/partners");
 }
+
+/** GET /limits -> {max_hashes_per_case, max_body_bytes}: what one case and one request may hold. */
+export function getLimits() {
+  return call("GET", "/limits");
+}

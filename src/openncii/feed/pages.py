@@ -1,4 +1,4 @@
-"""The partner feed (domain layer): pages of hash records, partner feedback and submissions.
+"""Pages of the partner feed (``FetchHashes``): hash records as partners receive them.
 
 The wire format is StopNCII's (as python-threatexchange's ``StopNCIIAPI`` reads it), so records
 are built here directly as the JSON objects partners receive: building pydantic models for
@@ -11,41 +11,22 @@ always lands *after* anything a reader has passed (see :mod:`openncii.feed.curso
 On PostgreSQL each record's JSON text is kept in ``feed_record_cache``, rebuilt by the database
 when a transaction that changed the record commits (trigger of migration 0004), and a page is
 one statement whose answer is the page's records already joined by ``string_agg``: Python
-handles one string per page, not a thousand rows. On SQLite records are built in Python.
+handles one string per page, not a thousand rows. On SQLite records are built in Python
+(:func:`build_records`).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    cast,
-    delete,
-    func,
-    select,
-    tuple_,
-)
+from sqlalchemy import BigInteger, Connection, cast, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from openncii.cases.denylist import DenyList
-from openncii.cases.numbers import new_case_number
-from openncii.cases.service import _store_case
-from openncii.cases.validation import (
-    Md5Submission,
-    PdqSubmission,
-    Submission,
-    ValidHash,
-    validate_hashes,
-)
-from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import (
     CASE_ACTIVE,
     FEED_CLOCK_ID,
@@ -55,56 +36,37 @@ from openncii.db.models import (
     CaseHash,
     Feedback,
     FeedClock,
-    FeedRecordCache,
     HashRecord,
     Partner,
 )
-from openncii.db.upsert import insert_for
-from openncii.errors import PartnerRequestError, ServiceError, SubmissionNotAllowedError
-from openncii.feed.cursor import issue_checkpoint, purge_checkpoints, resolve_start
+from openncii.errors import PartnerRequestError
+from openncii.feed.cursor import issue_checkpoint, resolve_start
 from openncii.feed.tokens import (
     PageToken,
     check_token_owner,
     decode_page_token,
     encode_page_token,
 )
-from openncii.partners.service import FEEDBACK_VALUES, PartnerInfo
-from openncii.signals.registry import MD5, PDQ, SIGNAL_TYPES, SignalType, by_wire_name
+from openncii.signals.registry import SIGNAL_TYPES, SignalType
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
-    "MAX_BATCH",
     "MAX_PAGE_SIZE",
     "FeedPage",
-    "FeedbackItem",
-    "FeedbackResult",
-    "SubmittedHash",
-    "check_can_submit",
+    "build_records",
     "fetch_page",
-    "purge_withdrawn",
     "rebuild_record_cache",
-    "submit_feedback",
-    "submit_hashes",
 ]
 
 DEFAULT_PAGE_SIZE: Final = 800
 #: Larger page sizes are clamped to this (documented in docs/partners.md).
 MAX_PAGE_SIZE: Final = 1000
-#: Most items one SubmitFeedback or SubmitHashes request may carry.
-MAX_BATCH: Final = 1000
-MAX_TAGS: Final = 20
-MAX_TAG_CHARS: Final = 100
 
 _CASE_WIRE: Final = {CASE_ACTIVE: "Active"}
 _HASH_WIRE: Final = {HASH_ACTIVE: "Active", HASH_WITHDRAWN: "Withdrawn"}
-_WIRE_PREFIX: Final = "StopNCIISignalType."  # python-threatexchange's submit_hashes sends str(enum)
 #: Storage key -> signal type, for the records built in Python (unknown keys are sent as they
 #: are, as the SQL of migration 0004 does).
 _TYPES: Final[dict[str, SignalType]] = {t.key: t for t in SIGNAL_TYPES}
-#: A submitted PDQ hash has no quality on the wire; the partner's reviewers confirmed the content.
-_PARTNER_PDQ_QUALITY: Final = 100
-#: Cases opened by partner submissions have no PIN: this is not a valid argon2 hash.
-_NO_PIN: Final = "!partner-submission"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +238,7 @@ def _page_python(
     after: tuple[int, int],
     size: int,
 ) -> _Page:
-    """SQLite: the partner, then the records built in Python (:func:`_records`)."""
+    """SQLite: the partner, then the records built in Python (:func:`build_records`)."""
     partners = sorted(
         set(
             connection.execute(
@@ -310,11 +272,11 @@ def _page_python(
     more = len(rows) > size
     rows = rows[:size]
     last = (int(rows[-1][1]), int(rows[-1][0])) if more else None
-    records = b",".join(orjson.dumps(r) for r in _records(connection, rows))
+    records = b",".join(orjson.dumps(r) for r in build_records(connection, rows))
     return partners, clock, len(rows), records, last
 
 
-def _records(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+def build_records(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """SQLite: the cases and feedback of the page's records in three more queries."""
     if not rows:
         return []
@@ -394,221 +356,4 @@ def rebuild_record_cache(session: Session) -> int:
         if connection.dialect.name != "postgresql":
             return 0
         result = connection.exec_driver_sql(_REBUILD_POSTGRES)
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Feedback and submissions
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackItem:
-    """One ``hashFeedbacks`` entry: a hash (no signal type on the wire), a value and tags."""
-
-    hash_value: str
-    feedback: str
-    tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class FeedbackResult:
-    """How many items were recorded, and the positions of hashes not in the bank."""
-
-    recorded: int
-    unknown: tuple[int, ...] = field(default_factory=tuple)
-
-
-def _check_tags(tags: Sequence[str], where: str) -> tuple[str, ...]:
-    if len(tags) > MAX_TAGS:
-        raise PartnerRequestError(f"{where}: at most {MAX_TAGS} tags.")
-    for tag in tags:
-        if not 0 < len(tag) <= MAX_TAG_CHARS:
-            raise PartnerRequestError(f"{where}: a tag is 1 to {MAX_TAG_CHARS} characters.")
-    return tuple(dict.fromkeys(tags))
-
-
-def _check_feedback(value: str, where: str) -> str:
-    if value not in FEEDBACK_VALUES:
-        raise PartnerRequestError(f"{where}: feedbackValue is one of {', '.join(FEEDBACK_VALUES)}.")
-    return value
-
-
-def _candidates(hash_value: str) -> list[tuple[str, str]]:
-    """The stored (signal type, value) pairs a wire ``hashValue`` (sent without its type) may
-    stand for, in the registry's order (the first one the bank holds is taken)."""
-    return [
-        (kind.key, identity)
-        for kind in SIGNAL_TYPES
-        for identity in [kind.lookup(hash_value)]
-        if identity is not None
-    ]
-
-
-def submit_feedback(
-    session: Session, partner_id: int, items: Sequence[FeedbackItem], now: datetime
-) -> FeedbackResult:
-    """Record a partner's outcome for each hash, in one transaction.
-
-    The records change (their ``CSPFeedbacks``), so they get one new feed position. Hashes not
-    in the bank are reported by position, not stored.
-    """
-    if len(items) > MAX_BATCH:
-        raise PartnerRequestError(f"At most {MAX_BATCH} feedback items per request.")
-    checked = [
-        (
-            i,
-            _candidates(item.hash_value),
-            _check_feedback(item.feedback, f"hashFeedbacks[{i}]"),
-            _check_tags(item.tags, f"hashFeedbacks[{i}]"),
-        )
-        for i, item in enumerate(items)
-    ]
-    keys = {key for _, candidates, _, _ in checked for key in candidates}
-    with session.begin():
-        found: dict[tuple[str, str], int] = {}
-        if keys:
-            for hash_id, signal_type, value in session.execute(
-                select(HashRecord.id, HashRecord.signal_type, HashRecord.value).where(
-                    tuple_(HashRecord.signal_type, HashRecord.value).in_(sorted(keys))
-                )
-            ):
-                found[(signal_type, value)] = int(hash_id)
-        latest: dict[int, tuple[str, str]] = {}
-        unknown: list[int] = []
-        for i, candidates, value, tags in checked:
-            match = next((found[k] for k in candidates if k in found), None)
-            if match is None:
-                unknown.append(i)
-            else:
-                latest[match] = (value, json.dumps(list(tags)))  # the last item for a hash wins
-        if latest:
-            _upsert_feedback(session, partner_id, latest, now)
-            seq = advance_feed_clock(session)
-            stamp_hashes(session, latest.keys(), seq, now)
-    return FeedbackResult(len(items) - len(unknown), tuple(unknown))
-
-
-def _upsert_feedback(
-    session: Session, partner_id: int, values: dict[int, tuple[str, str]], now: datetime
-) -> None:
-    statement = insert_for(session, Feedback).values(
-        [
-            {
-                "hash_id": hash_id,
-                "partner_id": partner_id,
-                "value": value,
-                "tags": tags,
-                "updated_at": now,
-            }
-            for hash_id, (value, tags) in sorted(values.items())
-        ]
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["hash_id", "partner_id"],
-            set_={
-                "value": statement.excluded.value,
-                "tags": statement.excluded.tags,
-                "updated_at": statement.excluded.updated_at,
-            },
-        )
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class SubmittedHash:
-    """One ``hashRecords`` entry of SubmitHashes: the partner's own confirmed hash."""
-
-    signal_type: str
-    hash_value: str
-    feedback: str = "Blocked"
-    tags: tuple[str, ...] = ()
-
-
-def check_can_submit(partner: PartnerInfo) -> None:
-    """Raise :class:`SubmissionNotAllowedError` unless the helpline allowed ``partner`` to
-    contribute hashes."""
-    if not partner.can_submit:
-        raise SubmissionNotAllowedError(
-            "This partner is not allowed to submit hashes. Ask the helpline to enable it."
-        )
-
-
-def submit_hashes(
-    session: Session,
-    partner: PartnerInfo,
-    items: Sequence[SubmittedHash],
-    denylist: DenyList,
-    now: datetime,
-) -> int:
-    """Add a contributing partner's hashes to the bank as one case of its own.
-
-    The hashes pass the same checks as a person's (deny-list, degenerate values); the case has an
-    opaque partner reference like any other and no PIN. The partner's feedback on each hash is
-    recorded with them. Returns the number of distinct hashes stored.
-    """
-    check_can_submit(partner)
-    if not items:
-        raise PartnerRequestError("hashRecords is empty.")
-    if len(items) > MAX_BATCH:
-        raise PartnerRequestError(f"At most {MAX_BATCH} hash records per request.")
-    chosen: dict[tuple[str, str], tuple[ValidHash, str, str]] = {}
-    for i, item in enumerate(items):
-        where = f"hashRecords[{i}]"
-        kind = by_wire_name(item.signal_type.removeprefix(_WIRE_PREFIX))
-        submission: Submission
-        if kind is PDQ:
-            submission = PdqSubmission(item.hash_value, _PARTNER_PDQ_QUALITY)
-        elif kind is MD5:
-            submission = Md5Submission(item.hash_value)
-        else:
-            raise PartnerRequestError(f"{where}: signalType is {PDQ.wire_name} or {MD5.wire_name}.")
-        try:
-            (valid,) = validate_hashes([submission], denylist, 1)
-        except ServiceError as exc:
-            raise PartnerRequestError(f"{where}: {exc}") from None
-        tags = json.dumps(list(_check_tags(item.tags, where)))
-        chosen[valid.key] = (valid, _check_feedback(item.feedback, where), tags)  # last one wins
-    with session.begin():
-        hashes = [v for v, _, _ in chosen.values()]
-        _store_case(session, new_case_number(), _NO_PIN, hashes, None, now)
-        ids = {
-            (signal_type, value): int(hash_id)
-            for hash_id, signal_type, value in session.execute(
-                select(HashRecord.id, HashRecord.signal_type, HashRecord.value).where(
-                    tuple_(HashRecord.signal_type, HashRecord.value).in_(sorted(chosen))
-                )
-            )
-        }
-        _upsert_feedback(
-            session, partner.id, {ids[k]: (fb, tags) for k, (_, fb, tags) in chosen.items()}, now
-        )
-    return len(chosen)
-
-
-def purge_withdrawn(session: Session, now: datetime, retention: timedelta) -> int:
-    """Delete withdrawn hashes whose withdrawal is older than ``retention`` (with their case
-    memberships and feedback), and checkpoints older than that. Returns the hashes deleted.
-
-    A hash that a new case holds again is active, so it is not touched.
-    """
-    cutoff = now - retention
-    with session.begin():
-        expired = (
-            select(HashRecord.id)
-            .where(HashRecord.status == HASH_WITHDRAWN, HashRecord.withdrawn_at < cutoff)
-            .scalar_subquery()
-        )
-        session.execute(
-            delete(FeedRecordCache)
-            .where(FeedRecordCache.hash_id.in_(expired))
-            .execution_options(synchronize_session=False)
-        )
-        result = session.execute(
-            delete(HashRecord)
-            .where(HashRecord.status == HASH_WITHDRAWN, HashRecord.withdrawn_at < cutoff)
-            .execution_options(synchronize_session=False)
-        )
-        purge_checkpoints(session, _unix(cutoff))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,155 @@
+// Step 6: check my case with its number and PIN, read what partners reported, withdraw it.
+
+import { caseStatus, withdrawCase } from "../api.js";
+import { formatDate, t } from "../i18n.js";
+import { $, errorMessage, state } from "../state.js";
+
+const OUTCOMES = ["PendingReview", "Blocked", "NotBlocked", "Withdrawn", "Deleted", "None", "QualityUnknown"];
+
+function normaliseCaseNumber(value) {
+  return value.trim().toUpperCase().replace(/\s+/g, "");
+}
+
+async function onCheck(event) {
+  event.preventDefault();
+  const caseNumber = normaliseCaseNumber($("check-case").value);
+  const pin = $("check-pin").value.trim();
+  if (!caseNumber || !pin) {
+    state.checkError = "errors.missingFields";
+    renderCheckError();
+    return;
+  }
+  const button = event.submitter || $("check-form").querySelector("button");
+  button.disabled = true;
+  const result = await caseStatus(caseNumber, pin);
+  button.disabled = false;
+  if (result.ok && result.data) {
+    state.check = { caseNumber, pin, data: result.data, withdrawn: false };
+    state.checkError = null;
+    renderCheckError();
+    renderStatus();
+    $("case-status").focus();
+  } else {
+    state.check = null;
+    $("case-status").hidden = true;
+    state.checkError = { result };
+    renderCheckError();
+  }
+}
+
+function renderCheckError() {
+  const el = $("check-error");
+  if (!state.checkError) {
+    el.hidden = true;
+    return;
+  }
+  el.textContent =
+    typeof state.checkError === "string" ? t(state.checkError) : errorMessage(state.checkError.result, "check");
+  el.hidden = false;
+}
+
+function outcomeWords(outcome) {
+  const key = OUTCOMES.includes(outcome) ? outcome : "None";
+  return t(`outcome.${key}`);
+}
+
+function pick(obj, names) {
+  for (const n of names) if (obj && obj[n] !== undefined && obj[n] !== null) return obj[n];
+  return undefined;
+}
+
+function renderStatus() {
+  const { data } = state.check;
+  const box = $("case-status");
+  box.hidden = false;
+  const status = String(pick(data, ["status", "state"]) || "active").toLowerCase();
+  $("status-case").textContent = pick(data, ["case_number"]) || state.check.caseNumber;
+  $("status-state").textContent = t(`status.${["active", "withdrawn", "received", "deleted"].includes(status) ? status : "active"}`);
+  $("status-state").dataset.status = status;
+  const created = pick(data, ["created_at", "created", "opened_at"]);
+  $("status-created").textContent = created ? formatDate(created) : "—";
+  $("status-explain").textContent = t(`status.${status === "withdrawn" ? "withdrawn" : "active"}.explain`);
+  const list = $("status-hashes");
+  list.replaceChildren();
+  const hashes = pick(data, ["hashes", "items"]) || [];
+  for (const hash of hashes) {
+    const li = document.createElement("li");
+    const title = document.createElement("p");
+    title.className = "hash-title";
+    const type = String(pick(hash, ["type", "signal_type"]) || "").toLowerCase();
+    const prefix = pick(hash, ["prefix", "value_prefix", "short"]) || "";
+    title.textContent = t(`hashType.${["pdq", "md5", "vpdq"].includes(type) ? type : "other"}`, { prefix });
+    li.append(title);
+    const outcomes = pick(hash, ["outcomes", "partners", "feedback"]) || [];
+    if (outcomes.length) {
+      const sub = document.createElement("ul");
+      for (const o of outcomes) {
+        const row = document.createElement("li");
+        const partner = pick(o, ["partner", "partner_name", "name"]) || "";
+        const outcome = pick(o, ["outcome", "status", "feedback"]) || "None";
+        const when = pick(o, ["at", "when", "updated_at", "reported_at"]);
+        row.textContent = t("outcome.line", { partner, outcome: outcomeWords(outcome) });
+        if (when) {
+          const time = document.createElement("span");
+          time.className = "when";
+          time.textContent = ` (${formatDate(when)})`;
+          row.append(time);
+        }
+        row.dataset.outcome = outcome;
+        sub.append(row);
+      }
+      li.append(sub);
+    }
+    list.append(li);
+  }
+  // When nobody has reported anything yet, say so once rather than under every fingerprint.
+  const anyOutcome = hashes.some((h) => (pick(h, ["outcomes", "partners", "feedback"]) || []).length);
+  $("status-none").hidden = anyOutcome || status === "withdrawn";
+  const withdrawn = status === "withdrawn";
+  $("withdraw-area").hidden = withdrawn;
+  $("withdraw-done").hidden = !state.check.withdrawn;
+}
+
+function onWithdrawStart() {
+  $("withdraw-confirm").hidden = false;
+  $("withdraw-start").hidden = true;
+  $("withdraw-yes").focus();
+}
+
+function onWithdrawCancel() {
+  $("withdraw-confirm").hidden = true;
+  $("withdraw-start").hidden = false;
+  $("withdraw-start").focus();
+}
+
+async function onWithdrawConfirm() {
+  const { caseNumber, pin } = state.check;
+  $("withdraw-yes").disabled = true;
+  const result = await withdrawCase(caseNumber, pin);
+  $("withdraw-yes").disabled = false;
+  $("withdraw-confirm").hidden = true;
+  $("withdraw-start").hidden = false;
+  if (!result.ok) {
+    state.checkError = { result };
+    renderCheckError();
+    $("check-error").focus?.();
+    return;
+  }
+  const refreshed = await caseStatus(caseNumber, pin);
+  const data = refreshed.ok && refreshed.data ? refreshed.data : { ...state.check.data, status: "withdrawn" };
+  state.check = { caseNumber, pin, data, withdrawn: true };
+  renderStatus();
+  $("withdraw-done").focus();
+}
+
+export function bind() {
+  $("check-form").addEventListener("submit", onCheck);
+  $("withdraw-start").addEventListener("click", onWithdrawStart);
+  $("withdraw-no").addEventListener("click", onWithdrawCancel);
+  $("withdraw-yes").addEventListener("click", onWithdrawConfirm);
+}
+
+export function render() {
+  renderCheckError();
+  if (state.check && state.check.data) renderStatus();
+}

@@ -1,0 +1,322 @@
+// Step 3 and 4: choose files, fingerprint them in Web Workers on this device, review and send.
+// Only fingerprints leave the device.
+
+import { createCase } from "../api.js";
+import { language, t, tn } from "../i18n.js";
+import { $, MIN_QUALITY, errorMessage, maxHashes, showError, state } from "../state.js";
+
+const workers = [];
+const busy = new Map(); // worker -> item id
+
+function workerCount() {
+  const cores = navigator.hardwareConcurrency || 2;
+  return Math.max(1, Math.min(4, cores - 1));
+}
+
+function ensureWorkers() {
+  while (workers.length < workerCount()) {
+    const worker = new Worker(new URL("../hash-worker.js", import.meta.url), { type: "module" });
+    worker.addEventListener("message", (event) => onWorkerMessage(worker, event.data));
+    worker.addEventListener("error", () => onWorkerCrash(worker));
+    workers.push(worker);
+  }
+}
+
+function dispatch() {
+  ensureWorkers();
+  for (const worker of workers) {
+    if (busy.has(worker)) continue;
+    const item = state.items.find((i) => i.status === "queued");
+    if (!item) break;
+    item.status = "hashing";
+    busy.set(worker, item.id);
+    worker.postMessage({ type: "hash", id: item.id, file: item.file });
+    renderItem(item);
+  }
+  renderProgress();
+  renderReview();
+}
+
+function findItem(id) {
+  return state.items.find((i) => i.id === id);
+}
+
+function onWorkerMessage(worker, msg) {
+  const item = findItem(msg.id);
+  if (msg.type === "progress") {
+    if (item) {
+      item.fraction = msg.fraction;
+      renderProgress();
+    }
+    return;
+  }
+  if (msg.type !== "done" && msg.type !== "failed") return;
+  busy.delete(worker);
+  if (item) {
+    item.fraction = 1;
+    if (msg.type === "failed") {
+      item.status = "failed";
+      item.reason = msg.reason;
+    } else {
+      item.kind = msg.kind;
+      item.result = msg;
+      if (msg.kind === "image") item.status = msg.quality >= MIN_QUALITY ? "done" : "low";
+      else item.status = "done";
+    }
+    item.file = null; // nothing of the file is kept once it is fingerprinted
+    renderItem(item);
+  } else if (msg.thumb) {
+    msg.thumb.close();
+  }
+  dispatch();
+}
+
+function onWorkerCrash(worker) {
+  const id = busy.get(worker);
+  busy.delete(worker);
+  workers.splice(workers.indexOf(worker), 1);
+  worker.terminate();
+  const item = id && findItem(id);
+  if (item) {
+    item.status = "failed";
+    item.reason = "unreadable";
+    item.fraction = 1;
+    renderItem(item);
+  }
+  dispatch();
+}
+
+function addFiles(files) {
+  for (const file of files) {
+    state.items.push({ id: state.nextId++, file, status: "queued", fraction: 0, name: file.name });
+  }
+  renderItems();
+  dispatch();
+}
+
+function removeItem(id) {
+  const index = state.items.findIndex((i) => i.id === id);
+  if (index < 0) return;
+  const [item] = state.items.splice(index, 1);
+  if (item.result && item.result.thumb) item.result.thumb.close();
+  if (item.status === "hashing") {
+    // Stop the work on that file: terminate its worker; another one is started on demand.
+    for (const [worker, busyId] of busy) {
+      if (busyId === id) {
+        busy.delete(worker);
+        workers.splice(workers.indexOf(worker), 1);
+        worker.terminate();
+      }
+    }
+  }
+  renderItems();
+  dispatch();
+}
+
+function clearItems() {
+  for (const item of [...state.items]) removeItem(item.id);
+  $("file-input").value = "";
+  $("submit-error").hidden = true;
+}
+
+function statusText(item) {
+  if (item.status === "queued") return t("item.queued");
+  if (item.status === "hashing") return t("item.hashing");
+  if (item.status === "failed") return t(item.reason === "unsupported" ? "item.unsupported" : "item.unreadable");
+  if (item.status === "low") return t("item.lowQuality");
+  if (item.status === "refused") return t("item.refused");
+  if (item.kind === "video") {
+    const usable = item.result.frames.filter((f) => f.quality >= MIN_QUALITY).length;
+    return usable ? tn("item.videoFrames", usable) : t("item.videoMd5Only");
+  }
+  return t("item.ready");
+}
+
+function renderItem(item) {
+  const li = item.element || document.createElement("li");
+  item.element = li;
+  li.className = `item item-${item.status}`;
+  li.dataset.status = item.status;
+  li.replaceChildren();
+  const thumb = document.createElement("canvas");
+  thumb.className = "thumb";
+  thumb.setAttribute("aria-hidden", "true");
+  if (item.result && item.result.thumb) {
+    thumb.width = item.result.thumb.width;
+    thumb.height = item.result.thumb.height;
+    thumb.getContext("2d").drawImage(item.result.thumb, 0, 0);
+  } else {
+    thumb.width = 1;
+    thumb.height = 1;
+    thumb.classList.add("empty");
+  }
+  const text = document.createElement("div");
+  text.className = "item-text";
+  const name = document.createElement("p");
+  name.className = "item-name";
+  name.textContent = item.name;
+  const status = document.createElement("p");
+  status.className = "item-status";
+  status.textContent = statusText(item);
+  text.append(name, status);
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "button small";
+  remove.textContent = t("item.remove");
+  remove.setAttribute("aria-label", t("item.removeNamed", { name: item.name }));
+  remove.addEventListener("click", () => removeItem(item.id));
+  li.append(thumb, text, remove);
+  if (!li.isConnected) $("items").append(li);
+  renderProgress();
+  renderReview();
+}
+
+function renderItems() {
+  $("items").replaceChildren();
+  for (const item of state.items) {
+    item.element = null;
+    renderItem(item);
+  }
+  renderProgress();
+  renderReview();
+}
+
+function hashingDone() {
+  return state.items.length > 0 && state.items.every((i) => !["queued", "hashing"].includes(i.status));
+}
+
+function renderProgress() {
+  const area = $("progress-area");
+  if (!state.items.length) {
+    area.hidden = true;
+    return;
+  }
+  area.hidden = false;
+  const total = state.items.reduce((sum, i) => sum + (i.fraction || 0), 0);
+  const percent = Math.round((100 * total) / state.items.length);
+  $("progress").value = percent;
+  const finished = state.items.filter((i) => !["queued", "hashing"].includes(i.status)).length;
+  $("progress-text").textContent = hashingDone()
+    ? t("select.progressDone")
+    : t("select.progressCount", { done: finished, total: state.items.length });
+  $("progress-label").textContent = t(hashingDone() ? "select.progressFinished" : "select.progress");
+}
+
+/** The hashes to send: deduplicated, only those good enough to find copies. */
+function collectHashes() {
+  const hashes = [];
+  const owners = []; // owners[i]: the item that hashes[i] came from
+  const seen = new Set();
+  let item = null;
+  const add = (key, hash) => {
+    if (!seen.has(key)) {
+      seen.add(key);
+      hashes.push(hash);
+      owners.push(item);
+    }
+  };
+  for (item of state.items) {
+    if (item.status !== "done") continue;
+    const r = item.result;
+    if (r.kind === "image") {
+      add(`pdq:${r.pdq}`, { type: "pdq", value: r.pdq, quality: r.quality });
+    } else {
+      add(`md5:${r.md5}`, { type: "md5", value: r.md5 });
+      const frames = r.frames
+        .filter((f) => f.quality >= MIN_QUALITY)
+        .map((f) => ({ pdq: f.pdq, quality: f.quality, timestamp: f.timestamp }));
+      if (frames.length) add(`vpdq:${r.md5}`, { type: "vpdq", frames });
+    }
+  }
+  return { hashes, owners };
+}
+
+function renderReview() {
+  const review = $("review");
+  const done = hashingDone();
+  const photos = state.items.filter((i) => i.status === "done" && i.kind === "image").length;
+  const videos = state.items.filter((i) => i.status === "done" && i.kind === "video").length;
+  const left = state.items.filter((i) => ["low", "failed", "refused"].includes(i.status)).length;
+  review.hidden = !done;
+  const parts = [];
+  if (photos) parts.push(tn("review.photos", photos));
+  if (videos) parts.push(tn("review.videos", videos));
+  let summary = parts.length ? t("review.summary", { items: parts.join(t("review.and")) }) : t("review.nothing");
+  if (left) summary += ` ${tn("review.leftOut", left)}`;
+  $("review-summary").textContent = summary;
+  $("submit-case").disabled = !done || photos + videos === 0 || state.submitting === true;
+}
+
+async function onSubmit() {
+  const button = $("submit-case");
+  const error = $("submit-error");
+  const { hashes, owners } = collectHashes();
+  error.hidden = true;
+  const max = maxHashes();
+  if (max !== null && hashes.length > max) {
+    showError(error, t("errors.tooManyFiles", { max }));
+    return;
+  }
+  state.submitting = true;
+  button.disabled = true;
+  button.textContent = t("review.sending");
+  const result = await createCase({ ...state.answers }, hashes, language());
+  state.submitting = false;
+  button.textContent = t("review.send");
+  if (result.ok && result.data && result.data.case_number && result.data.pin) {
+    state.created = {
+      case_number: result.data.case_number,
+      pin: String(result.data.pin),
+      hash_count: result.data.hash_count,
+    };
+    state.noted = false;
+    clearItems();
+    location.hash = "#/done"; // the done view shows them (views/done.js)
+    return;
+  }
+  const refused = result.data && result.data.code === "hash_rejected" ? owners[result.data.index] : null;
+  if (refused) {
+    // Leave that file out and say which one: the person can send the rest straight away.
+    refused.status = "refused";
+    renderItem(refused);
+    renderReview();
+    showError(error, t("errors.hashRefused", { name: refused.name }));
+    return;
+  }
+  renderReview();
+  showError(error, errorMessage(result, "create"));
+}
+
+export function bind() {
+  $("file-input").addEventListener("change", (event) => {
+    addFiles([...event.target.files]);
+    event.target.value = "";
+  });
+  const drop = $("dropzone");
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    if (event.dataTransfer && event.dataTransfer.files.length) addFiles([...event.dataTransfer.files]);
+  });
+  // Files dropped outside the zone must not make the browser open them (and leave the page).
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+  $("submit-case").addEventListener("click", onSubmit);
+  $("clear-files").addEventListener("click", clearItems);
+}
+
+export function render() {
+  renderItems();
+  renderReview();
+}
+
+/** Start the hashing workers as the file step opens: the first photo picked then finds them
+ * loaded (a fresh worker takes 30-100 ms to load its modules). */
+export function enter() {
+  ensureWorkers();
+}
