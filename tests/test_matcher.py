@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from openncii.errors import InvalidHashError
 from openncii.partner.matcher import BankChanges, BankRecord, BankSnapshot, Matcher, PdqQuery
 from openncii.signals.pdq import PdqHash, hamming_distance
+from openncii.signals.registry import MD5, PDQ, VPDQ
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
 from partner_helpers import balanced_pdq, flip_pdq
 
@@ -189,6 +190,63 @@ def test_vpdq_videos_match_by_the_frame_rule() -> None:
     assert matcher.match_vpdq([copy[:8]])[0].key == 1
     # Low-quality frames are ignored on the query side.
     assert matcher.match_vpdq([_video(frames, quality=10)]) == []
+
+
+def test_the_matcher_agrees_with_the_registrys_match_rules() -> None:
+    """Brute force over every (query, bank) pair with each type's own rule (the registry's
+    ``compare``) finds exactly what the matcher's indexes find, for every signal type."""
+    rng = np.random.default_rng(21)
+    source = ListSource()
+    pdq_bank = [balanced_pdq(rng) for _ in range(40)]
+    md5_bank = [f"{i:032x}" for i in range(1, 6)]
+    video_frames = [[balanced_pdq(rng) for _ in range(10)] for _ in range(4)]
+    video_bank = [format_vpdq_text(_video(frames)) for frames in video_frames]
+    key = 0
+    keys: dict[str, dict[int, str]] = {"pdq": {}, "md5": {}, "vpdq": {}}
+    for kind, values in (("pdq", pdq_bank), ("md5", md5_bank), ("vpdq", video_bank)):
+        for value in values:
+            key += 1
+            keys[kind][key] = value
+            source.upsert(BankRecord(key, kind, value, (f"ref-{key}",)))
+    matcher = Matcher(source)
+    matcher.refresh()
+
+    pdq_queries = [
+        flip_pdq(pdq_bank[i], int(d), rng) for i, d in enumerate(rng.integers(0, 50, 40))
+    ]
+    found = {
+        (m.query, m.key, m.distance) for m in matcher.match_pdq([PdqQuery(q) for q in pdq_queries])
+    }
+    expected = {
+        (qi, k, PDQ.compare(q, v).distance)
+        for qi, q in enumerate(pdq_queries)
+        for k, v in keys["pdq"].items()
+        if PDQ.compare(q, v).match
+    }
+    assert found == expected and len(expected) >= 15
+
+    md5_queries = [md5_bank[1].upper(), "f" * 32, md5_bank[4]]
+    found = {(m.query, m.key) for m in matcher.match_md5(md5_queries)}
+    assert found == {
+        (qi, k)
+        for qi, q in enumerate(md5_queries)
+        for k, v in keys["md5"].items()
+        if MD5.compare(q, v).match
+    }
+    assert len(found) == 2
+
+    clips = [
+        [flip_pdq(h, 5, rng) for h in frames[:n]]
+        for frames, n in zip(video_frames, (10, 9, 7, 3), strict=True)
+    ]
+    found = {(m.query, m.key) for m in matcher.match_vpdq([_video(c) for c in clips])}
+    expected = {
+        (qi, k)
+        for qi, clip in enumerate(clips)
+        for k, v in keys["vpdq"].items()
+        if VPDQ.compare(format_vpdq_text(_video(clip)), v).match
+    }
+    assert found == expected and len(expected) == 2
 
 
 def test_match_file_finds_mirrored_copies(tmp_path: Path, testdata: Path) -> None:
