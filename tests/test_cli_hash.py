@@ -186,3 +186,11 @@ def test_image_bytes_are_only_read(media_dir: Path) -> None:
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
     with Image.open(path) as image:
         assert image.size == (1600, 1004)
+
+
+def test_video_fps_help_names_the_library_default() -> None:
+    from openncii.hashing import DEFAULT_VIDEO_FPS
+
+    shown = CliRunner().invoke(app, ["hash", "--help"], terminal_width=200)
+    text = " ".join(shown.output.replace("│", " ").split())
+    assert f"(0 = every frame; default: {DEFAULT_VIDEO_FPS:g})" in text

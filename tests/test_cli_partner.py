@@ -22,13 +22,7 @@ from typer.testing import CliRunner
 
 from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item
 from openncii.cli import app
-from openncii.cli.partner import (
-    EXIT_AUTH,
-    EXIT_NOT_FOUND,
-    EXIT_STORE,
-    EXIT_UNAVAILABLE,
-    EXIT_USAGE,
-)
+from openncii.cli.common import ExitCode
 from openncii.partner import PartnerStore, hash_key
 from partner_helpers import FeedReader, new_partner
 from server_helpers import ServerProcess, free_port, start_server
@@ -92,10 +86,10 @@ def test_sync_incremental_sync_keys_and_feedback(
 
     # A wrong key, no key: nothing fetched.
     bad = run("sync", *where, key="onp_wrong")
-    assert bad.exit_code == EXIT_AUTH
+    assert bad.exit_code == ExitCode.AUTH
     assert "refused the partner key" in bad.stderr
     missing = run("sync", *where, stdin="")
-    assert missing.exit_code == EXIT_USAGE
+    assert missing.exit_code == ExitCode.USAGE
     assert "OPENNCII_PARTNER_KEY" in missing.stderr
 
     # The first sync, with the key typed at the hidden prompt.
@@ -129,15 +123,20 @@ def test_sync_incremental_sync_keys_and_feedback(
 
     unknown = "0123456789abcdef" * 2
     missing_hash = run("feedback", unknown, "NotBlocked", *where, key=key)
-    assert missing_hash.exit_code == EXIT_NOT_FOUND
+    assert missing_hash.exit_code == ExitCode.FAILED
     with PartnerStore.open(store) as local:
         recorded = local.outcomes()
     assert [(o.hash_value, o.signal_type, o.feedback, o.tags, o.recorded) for o in recorded] == [
         (value, "pdq", "Blocked", ("nudity",), True),
         (unknown, "md5", "NotBlocked", (), False),
     ]
-    assert run("feedback", value, "Maybe", "--store", str(store), key=key).exit_code == EXIT_USAGE
-    assert run("feedback", "xyz", "Blocked", "--store", str(store), key=key).exit_code == EXIT_USAGE
+    assert (
+        run("feedback", value, "Maybe", "--store", str(store), key=key).exit_code == ExitCode.USAGE
+    )
+    assert (
+        run("feedback", "xyz", "Blocked", "--store", str(store), key=key).exit_code
+        == ExitCode.USAGE
+    )
     never_synced = str(tmp_path / "empty.sqlite3")
     assert run("feedback", value, "Blocked", "--store", never_synced, key=key).exit_code == 2
 
@@ -146,12 +145,12 @@ def test_unreachable_server_and_unusable_store(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     store = str(tmp_path / "partner.sqlite3")
     down = run("sync", "--server", url, "--store", store, "--retries", "1", key="k")
-    assert down.exit_code == EXIT_UNAVAILABLE
+    assert down.exit_code == ExitCode.UNAVAILABLE
     assert "unavailable" in down.stderr
     not_a_store = tmp_path / "notes.txt"
     not_a_store.write_text("hello, this is not SQLite\n" * 100)
     bad = run("sync", "--server", url, "--store", str(not_a_store), key="k")
-    assert bad.exit_code == EXIT_STORE
+    assert bad.exit_code == ExitCode.STORE
     assert "not an OpenNCII partner store" in bad.stderr
 
 

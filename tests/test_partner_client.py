@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from case_helpers import CASES, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
+from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
 from conftest import FakeClock
 from openncii.errors import (
     FeedAuthError,
@@ -31,12 +31,15 @@ from openncii.errors import (
 )
 from openncii.feed import purge_withdrawn
 from openncii.partner import (
+    DEFAULT_PAGE_SIZE,
     FeedbackItem,
     FeedClient,
     PartnerStore,
     RetryPolicy,
     hash_key,
     parse_page,
+    report_outcomes,
+    signal_type_of,
 )
 from partner_helpers import FeedReader, new_partner
 
@@ -340,6 +343,40 @@ def test_submit_feedback_reaches_the_server(api_client: ApiClient, db_sessions: 
     ]
     with pytest.raises(ValueError, match="feedback is one of"):
         FeedbackItem(value, "Maybe")
+
+
+def test_report_outcomes_sends_batches_and_records_each_outcome(
+    api_client: ApiClient, db_sessions: Any, store: PartnerStore, clock: FakeClock
+) -> None:
+    http = api_client(max_hashes_per_case=DEFAULT_PAGE_SIZE + 10)
+    key = new_partner(db_sessions, "Acme")
+    case = open_case(http, *(md5_item() for _ in range(DEFAULT_PAGE_SIZE + 1)), pdq_item())
+    bank = {h["value"]: h["type"] for h in case["hashes"]}
+    unknown = {"f" * 32: "md5", "e" * 64: None}
+    calls: list[str] = []
+    client = FeedClient(BASE, key, client=_forwarding(http, calls=calls))
+    client.sync(store)
+    pdq = next(v for v, t in bank.items() if t == "pdq")
+    assert signal_type_of(store, pdq) == "pdq"
+    assert signal_type_of(store, "e" * 64) is None
+    assert signal_type_of(store, "f" * 32) == "md5"
+    calls.clear()
+
+    hashes = {**bank, **unknown}
+    report = report_outcomes(client, store, hashes, "Blocked", ("nudity",), clock=clock)
+
+    assert calls == ["/v1/SubmitFeedback", "/v1/SubmitFeedback"]  # 1003 hashes: 1000 + 3
+    assert report.sent == tuple(sorted(hashes))
+    assert set(report.not_found) == set(unknown)
+    outcomes = {o.hash_value: o for o in store.outcomes()}
+    assert len(outcomes) == len(bank) + len(unknown)
+    assert {v for v, o in outcomes.items() if not o.recorded} == set(unknown)
+    assert all(o.feedback == "Blocked" and o.tags == ("nudity",) for o in outcomes.values())
+    assert outcomes[pdq].signal_type == "pdq" and outcomes["e" * 64].signal_type is None
+    assert {o.sent_at for o in outcomes.values()} == {clock()}
+    status = http.post(STATUS, json={"case_number": case["case_number"], "pin": case["pin"]})
+    seen = [[(o["partner"], o["outcome"]) for o in h["outcomes"]] for h in status.json()["hashes"]]
+    assert seen == [[("Acme", "Blocked")]] * len(bank)
 
 
 def test_a_refused_request_is_not_retried(api_client: ApiClient, db_sessions: Any) -> None:

@@ -1,4 +1,5 @@
-"""The ``openncii`` command line (typer). Each command group lives in its own module."""
+"""The ``openncii`` command line (typer). Each command group lives in its own module; they are
+assembled in :mod:`openncii.cli._app`."""
 
 from __future__ import annotations
 

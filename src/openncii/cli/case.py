@@ -13,17 +13,16 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from openncii.cli._app import app
+from openncii.cli.common import ExitCode, fail
 
-__all__ = ["case_app"]
+__all__ = ["app"]
 
-case_app = typer.Typer(
+app = typer.Typer(
     name="case",
     help="Open a case from files on this computer (only their hashes are sent), check it, "
     "withdraw it.",
     no_args_is_help=True,
 )
-app.add_typer(case_app)
 
 DEFAULT_SERVER: Final = "http://127.0.0.1:8000"
 _TIMEOUT_S: Final = 60.0
@@ -41,11 +40,6 @@ Server = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
 def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
@@ -54,7 +48,7 @@ def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as client:
             response = client.post(url, json=body)
     except httpx.HTTPError as exc:
-        raise _fail(f"Cannot reach the server at {server}: {type(exc).__name__}.", 2) from None
+        fail(None, f"Cannot reach the server at {server}: {type(exc).__name__}.", ExitCode.USAGE)
     try:
         payload = response.json()
     except ValueError:
@@ -65,7 +59,7 @@ def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         detail = payload.get("detail") or f"the server answered {response.status_code}"
         if response.status_code == 429 and "Retry-After" in response.headers:
             detail = f"{detail} (retry after {response.headers['Retry-After']} s)"
-        raise _fail(str(detail))
+        fail(None, str(detail), ExitCode.FAILED)
     return payload
 
 
@@ -79,11 +73,13 @@ def _hash_items(files: list[Path]) -> list[dict[str, Any]]:
         try:
             result = hash_file(path)
         except (MediaError, OSError) as exc:
-            raise _fail(f"{path}: {exc}") from None
+            fail(None, f"{path}: {exc}", ExitCode.FAILED)
         if result.media == "image":
             if not result.shareable or result.pdq is None or result.quality is None:
-                raise _fail(
-                    f"{path}: this image is too plain to fingerprint reliably; it cannot be used."
+                fail(
+                    None,
+                    f"{path}: this image is too plain to fingerprint reliably; it cannot be used.",
+                    ExitCode.FAILED,
                 )
             items.append({"type": "pdq", "value": result.pdq, "quality": result.quality})
         else:
@@ -107,7 +103,7 @@ def _hash_items(files: list[Path]) -> list[dict[str, Any]]:
     return items
 
 
-@case_app.command("create")
+@app.command("create")
 def create(
     files: Annotated[
         list[Path],
@@ -154,7 +150,7 @@ CaseNumber = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print the status as JSON.")]
 
 
-@case_app.command("status")
+@app.command("status")
 def status(
     case_number: CaseNumber = None, server: Server = DEFAULT_SERVER, as_json: AsJson = False
 ) -> None:
@@ -162,7 +158,7 @@ def status(
     _print_status(_post(server, "/api/v1/cases/status", _credentials(case_number)), as_json)
 
 
-@case_app.command("withdraw")
+@app.command("withdraw")
 def withdraw(
     case_number: CaseNumber = None,
     server: Server = DEFAULT_SERVER,
@@ -172,5 +168,5 @@ def withdraw(
     """Withdraw a case: its hashes are withdrawn from every partner. The PIN is asked."""
     credentials = _credentials(case_number)
     if not yes and not typer.confirm("Withdraw this case from every partner?", default=False):
-        raise _fail("Nothing was changed.", 1)
+        fail(None, "Nothing was changed.", ExitCode.FAILED)
     _print_status(_post(server, "/api/v1/cases/withdraw", credentials), as_json)

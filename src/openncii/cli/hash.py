@@ -14,18 +14,21 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from openncii.cli._app import app
+from openncii.cli.common import ExitCode
 from openncii.errors import OpenNCIIError
-from openncii.hashing import DEFAULT_VIDEO_FPS, FileHashes, hash_file
 
-__all__ = ["MEDIA_SUFFIXES", "collect_paths", "hash_command"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from openncii.hashing import FileHashes
+
+__all__ = ["MEDIA_SUFFIXES", "app", "collect_paths", "hash_command"]
+
+app = typer.Typer()
 
 #: File endings picked up when a folder is given (files named explicitly are always tried).
 MEDIA_SUFFIXES = frozenset(
@@ -56,8 +59,12 @@ def collect_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _hash_one(path: Path, dihedral: bool, video_fps: float, fast: bool) -> FileHashes | str:
+def _hash_one(path: Path, dihedral: bool, video_fps: float | None, fast: bool) -> FileHashes | str:
     """Hash one file, or return a one-line error message (never raise, never a traceback)."""
+    from openncii.hashing import DEFAULT_VIDEO_FPS, hash_file
+
+    if video_fps is None:
+        video_fps = DEFAULT_VIDEO_FPS
     try:
         return hash_file(path, dihedral=dihedral, video_fps=video_fps, fast=fast)
     except OpenNCIIError as exc:
@@ -88,13 +95,13 @@ def hash_command(
         typer.Option("--dihedral", help="Also give the 8 PDQ hashes of rotations and flips."),
     ] = False,
     video_fps: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--video-fps",
             min=0.0,
-            help="Video frames hashed per second (0 = every frame).",
+            help="Video frames hashed per second (0 = every frame; default: 1).",
         ),
-    ] = DEFAULT_VIDEO_FPS,
+    ] = None,
     full_resolution: Annotated[
         bool,
         typer.Option(
@@ -109,7 +116,16 @@ def hash_command(
     Images: JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC/HEIF. Videos: MP4, MOV, WebM, MKV, AVI and
     what FFmpeg reads. Hashes of quality below 50 are reported but marked not shareable.
     """
-    if not math.isfinite(video_fps):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    if video_fps is not None and not math.isfinite(video_fps):
         raise typer.BadParameter("must be a finite number", param_hint="--video-fps")
     files = list(collect_paths(paths))
     out = Console(soft_wrap=True, highlight=False)
@@ -142,9 +158,9 @@ def hash_command(
         _print_table(out, results)
     if not files:
         err.print("openncii: no media files found", markup=False)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _json_record(path: Path, result: FileHashes | str) -> dict[str, Any]:
@@ -159,6 +175,8 @@ def _write_json(record: dict[str, Any]) -> None:
 
 
 def _print_table(console: Console, results: list[tuple[Path, FileHashes | str]]) -> None:
+    from rich.table import Table
+
     hashed = [(p, r) for p, r in results if not isinstance(r, str)]
     if not hashed:
         return

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from openncii.cli._app import app
-from openncii.cli.partner import EXIT_STORE, StoreOption, default_store_path
+from openncii.cli.common import (
+    ExitCode,
+    LogLevelOption,
+    StoreOption,
+    fail,
+    log_config,
+    open_partner_store,
+)
 
-__all__ = ["matcher_app"]
+__all__ = ["app"]
 
-matcher_app = typer.Typer(
+app = typer.Typer(
     name="matcher",
     help="Match uploads against the partner's local copy of the bank (a FastAPI service).",
     no_args_is_help=True,
 )
-app.add_typer(matcher_app)
 
 
 def _loopback(host: str) -> bool:
@@ -31,7 +35,7 @@ def _loopback(host: str) -> bool:
         return False
 
 
-@matcher_app.command("serve")
+@app.command("serve")
 def serve(
     store: StoreOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -50,7 +54,7 @@ def serve(
             min=0, max=64, help="Default PDQ distance threshold (OPENNCII_MATCHER_THRESHOLD, 31)."
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option(help="Log level of the server.")] = "info",
+    log_level: LogLevelOption = "info",
 ) -> None:
     """Serve POST /match, GET /metrics and GET /healthz over the local store.
 
@@ -62,9 +66,6 @@ def serve(
     """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
     import uvicorn
 
-    from openncii.cli.serve import log_config
-    from openncii.errors import PartnerStoreError
-    from openncii.partner import PartnerStore
     from openncii.partner.matcher import StoreBank
     from openncii.partner.matcher_app import MatcherSettings, create_matcher_app
 
@@ -75,19 +76,14 @@ def serve(
         overrides["threshold"] = threshold
     settings = MatcherSettings(**overrides)
     if settings.token is None and not _loopback(host):
-        typer.echo(
-            f"openncii matcher serve: listening on {host} exposes bank hashes to the network; "
-            "set OPENNCII_MATCHER_TOKEN (clients then send Authorization: Bearer <token>) or "
-            "listen on 127.0.0.1.",
-            err=True,
+        fail(
+            "matcher serve",
+            f"listening on {host} exposes bank hashes to the network; set "
+            "OPENNCII_MATCHER_TOKEN (clients then send Authorization: Bearer <token>) or listen "
+            "on 127.0.0.1.",
+            ExitCode.USAGE,
         )
-        raise typer.Exit(2)
-    path: Path = store or default_store_path()
-    try:
-        opened = PartnerStore.open(path)
-    except (PartnerStoreError, OSError) as exc:
-        typer.echo(f"openncii matcher serve: {exc}", err=True)
-        raise typer.Exit(EXIT_STORE) from None
+    opened = open_partner_store("matcher serve", store)
     web = create_matcher_app(StoreBank(opened), settings, on_close=opened.close)
     uvicorn.run(
         web,

@@ -10,43 +10,32 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from openncii.cli._app import app
+from openncii.cli.common import DatabaseUrlOption, exit_on_error
 
-__all__ = ["partners_app"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-partners_app = typer.Typer(
+__all__ = ["app"]
+
+app = typer.Typer(
     name="partners",
     help="Manage participating companies (helpline): add, list, revoke.",
     no_args_is_help=True,
 )
-app.add_typer(partners_app)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL (OPENNCII_DATABASE_URL); default: SQLite in the user data dir.",
-    ),
-]
 
 
 @contextmanager
 def _session(database_url: str | None) -> Iterator[Session]:
     from openncii.db import make_engine, make_session_factory, migrate
-    from openncii.errors import ConfigurationError
     from openncii.settings import Settings
 
     settings = Settings() if database_url is None else Settings(database_url=database_url)
-    try:
+    with exit_on_error("partners"):
         engine = make_engine(settings.database_url)
-    except ConfigurationError as exc:
-        typer.echo(f"openncii partners: {exc}", err=True)
-        raise typer.Exit(2) from None
     try:
         migrate(engine)
         with make_session_factory(engine)() as session:
@@ -59,25 +48,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@partners_app.command("add")
+@app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Public name of the company.")],
     as_json: Annotated[bool, typer.Option("--json", help='Print {"name", "key"}.')] = False,
     can_submit: Annotated[
         bool, typer.Option("--can-submit", help="Allow it to contribute hashes.")
     ] = False,
-    database_url: DatabaseUrl = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Create a partner and print its API key once (it is stored only hashed)."""
-    from openncii.errors import ServiceError
     from openncii.partners import add_partner
 
-    with _session(database_url) as session:
-        try:
-            created = add_partner(session, name, _now(), can_submit=can_submit)
-        except ServiceError as exc:
-            typer.echo(f"openncii partners add: {exc}", err=True)
-            raise typer.Exit(1) from None
+    with _session(database_url) as session, exit_on_error("partners add"):
+        created = add_partner(session, name, _now(), can_submit=can_submit)
     if as_json:
         typer.echo(json.dumps({"name": created.partner.name, "key": created.key}))
         return
@@ -85,10 +69,10 @@ def add(
     typer.echo(created.key)
 
 
-@partners_app.command("list")
+@app.command("list")
 def list_(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    database_url: DatabaseUrl = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """List partners: name, whether they may submit hashes, created, revoked."""
     from openncii.partners import list_partners
@@ -113,19 +97,14 @@ def list_(
         typer.echo("No partners yet. Add one with: openncii partners add NAME", err=True)
 
 
-@partners_app.command("revoke")
+@app.command("revoke")
 def revoke(
     name: Annotated[str, typer.Argument(help="Name of the partner.")],
-    database_url: DatabaseUrl = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Revoke a partner's API key; it stops working on its next request."""
-    from openncii.errors import ServiceError
     from openncii.partners import revoke_partner
 
-    with _session(database_url) as session:
-        try:
-            revoked = revoke_partner(session, name, _now())
-        except ServiceError as exc:
-            typer.echo(f"openncii partners revoke: {exc}", err=True)
-            raise typer.Exit(1) from None
+    with _session(database_url) as session, exit_on_error("partners revoke"):
+        revoked = revoke_partner(session, name, _now())
     typer.echo(f"Partner {revoked.name!r} revoked.")

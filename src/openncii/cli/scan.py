@@ -1,45 +1,38 @@
 """``openncii partner scan``: hash a folder of media and report what matches the local bank.
 
-Exit statuses: 0 done (with or without matches); 1 some media files could not be hashed
-(corrupt, truncated, too large: they are in the report; files that are not media are
-skipped, not failures); for ``--feedback`` the others of ``openncii partner`` (2 usage,
-3 key refused, 4 server unavailable, 5 refused answer, 6 unusable store).
+Exit statuses (the table in :mod:`openncii.cli.common`): 0 done, with or without matches; 1 some
+media files could not be hashed (corrupt, truncated, too large: they are in the report; files
+that are not media are skipped, not failures); with ``--feedback``, those of ``openncii partner
+feedback``.
 """
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Final, Literal
+from typing import Annotated, Literal
 
 import typer
 
-from openncii.cli.partner import (
-    EXIT_STORE,
+from openncii.cli.common import (
+    ExitCode,
+    PartnerServerOption,
     RetriesOption,
-    ServerOption,
     StoreOption,
-    _fail,
-    _feedback_client,
-    _feedback_value,
-    _key,
-    _map_errors,
-    _open_store,
-    partner_app,
+    fail,
+    feedback_value,
+    open_partner_store,
+    partner_key,
+    send_outcomes,
 )
 
-if TYPE_CHECKING:
-    from openncii.partner import PartnerStore
-    from openncii.partner.scan import ScanResult
+__all__ = ["app", "scan"]
 
-__all__ = ["scan"]
-
-#: Exit status when some media files could not be hashed (they are in the report).
-EXIT_SOME_FAILED: Final = 1
+#: ``scan`` joins the ``openncii partner`` group (assembled in :mod:`openncii.cli._app`).
+app = typer.Typer()
 
 
-@partner_app.command("scan")
+@app.command("scan")
 def scan(
     paths: Annotated[
         list[Path],
@@ -72,7 +65,7 @@ def scan(
             help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
         ),
     ] = None,
-    server: ServerOption = None,
+    server: PartnerServerOption = None,
     retries: RetriesOption = 6,
 ) -> None:
     """Hash every image and video under PATH... and report the ones that match the local bank.
@@ -89,22 +82,22 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from openncii.partner.matcher import Matcher, StoreBank
-    from openncii.partner.scan import media_files, totals, write_report
+    from openncii.partner.scan import matched_hashes, media_files, totals, write_report
     from openncii.partner.scan import scan as scan_files
 
-    chosen = None if feedback is None else _feedback_value("scan", "--feedback", feedback)
+    chosen = None if feedback is None else feedback_value("scan", "--feedback", feedback)
     fmt: Literal["json", "csv"] = report_format or (
         "csv" if report is not None and report.suffix.lower() == ".csv" else "json"
     )
-    key = _key("scan") if chosen is not None else None
-    local = _open_store("scan", store)
+    key = partner_key("scan") if chosen is not None else None
+    local = open_partner_store("scan", store)
     try:
         files = list(media_files(paths))
         matcher = Matcher(StoreBank(local), threshold=threshold)
         try:
             matcher.refresh()
         except Exception as exc:
-            _fail("scan", f"cannot read the store: {exc}", EXIT_STORE)
+            fail("scan", f"cannot read the store: {exc}", ExitCode.STORE)
         bank = {str(kind): count for kind, count in matcher.counts().items()}
         if sum(bank.values()) == 0:
             typer.echo(
@@ -136,46 +129,13 @@ def scan(
             err=True,
         )
         if chosen is not None and key is not None:
-            _send_feedback(local, results, chosen, key, server, retries)
+            matched = matched_hashes(results)
+            if matched:
+                sent = send_outcomes(
+                    "scan", local, matched, chosen, key=key, server=server, retries=retries
+                )
+                typer.echo(f"Reported {chosen} for {len(sent.sent)} matched hashes.", err=True)
     finally:
         local.close()
     if done["failed"]:
-        raise typer.Exit(EXIT_SOME_FAILED)
-
-
-def _send_feedback(
-    local: PartnerStore,
-    results: list[ScanResult],
-    value: str,
-    key: str,
-    server: str | None,
-    retries: int,
-) -> None:
-    from openncii.errors import PartnerClientError
-    from openncii.partner import DEFAULT_PAGE_SIZE, FeedbackItem, Outcome
-
-    matched: dict[str, str] = {}
-    for result in results:
-        for match in result.matches:
-            matched.setdefault(match.hash, match.signal)
-    if not matched:
-        return
-    client = _feedback_client("scan", server, local, key, retries)
-    hashes = sorted(matched)
-    try:
-        for start in range(0, len(hashes), DEFAULT_PAGE_SIZE):  # the most items per request
-            batch = hashes[start : start + DEFAULT_PAGE_SIZE]
-            answer = client.submit_feedback([FeedbackItem(h, value) for h in batch])
-            missing = set(answer.not_found)
-            now = datetime.now(UTC)
-            for position, value_hash in enumerate(batch):
-                local.record_outcome(
-                    Outcome(
-                        value_hash, matched[value_hash], value, (), now, position not in missing
-                    )
-                )
-    except PartnerClientError as exc:
-        _map_errors("scan", exc)
-    finally:
-        client.close()
-    typer.echo(f"Reported {value} for {len(hashes)} matched hashes.", err=True)
+        raise typer.Exit(ExitCode.FAILED)

@@ -7,52 +7,24 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from openncii.cli._app import app
+from openncii.cli.common import DatabaseUrlOption, ExitCode, LogLevelOption, fail, log_config
 
-__all__ = ["log_config", "serve"]
+__all__ = ["FACTORY", "app", "serve"]
 
-_LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Import string of the app factory that worker processes call (settings from OPENNCII_*).
 FACTORY: Final = "openncii.api.app:create_app_from_environment"
 
-
-def log_config(level: str = "INFO") -> dict[str, Any]:
-    """Logging for the server: our own access log (no client IPs unless enabled), uvicorn's off."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": _LOG_FORMAT}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "plain",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "loggers": {
-            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
-            "uvicorn.error": {"handlers": ["stderr"], "level": level, "propagate": False},
-            # uvicorn's access log prints the client's address and the query string: never used.
-            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
-            "openncii": {"handlers": ["stderr"], "level": level, "propagate": False},
-        },
-    }
+app = typer.Typer()
 
 
-@app.command()
+@app.command("serve")
 def serve(
     host: Annotated[
         str | None, typer.Option(help="Address to listen on (OPENNCII_HOST, 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (OPENNCII_PORT, 8000).")] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="SQLAlchemy URL (OPENNCII_DATABASE_URL); default: SQLite in the user data dir.",
-        ),
-    ] = None,
-    log_level: Annotated[str, typer.Option(help="Log level of the server.")] = "info",
+    database_url: DatabaseUrlOption = None,
+    log_level: LogLevelOption = "info",
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes (they share the database's counters).")
     ] = 1,
@@ -82,8 +54,7 @@ def serve(
             engine.dispose()
         application = create_app(settings)
     except ConfigurationError as exc:
-        typer.echo(f"openncii serve: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail("serve", str(exc), ExitCode.USAGE)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,

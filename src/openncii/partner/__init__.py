@@ -5,6 +5,7 @@
 - :class:`PartnerStore` is the local copy of the bank, with the reads a matcher needs
   (:meth:`~PartnerStore.pdq_codes`, :meth:`~PartnerStore.active`,
   :meth:`~PartnerStore.changes_since`).
+- :func:`report_outcomes` reports outcomes in batches and records them in the store.
 
 No server code is imported here (no ``openncii.api``, ``cases``, ``feed`` or ``db``).
 """
@@ -33,6 +34,7 @@ from openncii.partner.client import (
     SyncProgress,
     SyncResult,
 )
+from openncii.partner.feedback import FeedbackReport, report_outcomes, signal_type_of
 from openncii.partner.store import (
     SCHEMA_VERSION,
     ChangeSet,
@@ -58,6 +60,7 @@ __all__ = [
     "FeedPage",
     "FeedbackAnswer",
     "FeedbackItem",
+    "FeedbackReport",
     "HashRecord",
     "Outcome",
     "PageCounts",
@@ -69,4 +72,6 @@ __all__ = [
     "SyncState",
     "hash_key",
     "parse_page",
+    "report_outcomes",
+    "signal_type_of",
 ]

@@ -20,7 +20,15 @@ from typing import Any, Literal, TextIO
 from openncii.errors import MediaError, UnsupportedMediaError
 from openncii.partner.matcher import Match, Matcher
 
-__all__ = ["ScanResult", "media_files", "report_json", "scan", "totals", "write_report"]
+__all__ = [
+    "ScanResult",
+    "matched_hashes",
+    "media_files",
+    "report_json",
+    "scan",
+    "totals",
+    "write_report",
+]
 
 ReportFormat = Literal["json", "csv"]
 
@@ -107,6 +115,15 @@ def totals(results: Sequence[ScanResult]) -> dict[str, int]:
         "failed": sum(1 for r in results if r.failed),
         "skipped": sum(1 for r in results if r.skipped),
     }
+
+
+def matched_hashes(results: Sequence[ScanResult]) -> dict[str, str | None]:
+    """Every bank hash some file matched, with its signal type (what ``--feedback`` reports)."""
+    matched: dict[str, str | None] = {}
+    for result in results:
+        for match in result.matches:
+            matched.setdefault(match.hash, match.signal)
+    return matched
 
 
 def report_json(results: Sequence[ScanResult], bank: dict[str, int]) -> dict[str, Any]:

@@ -1,0 +1,138 @@
+"""The shape of the command line: no import circle, one exit-status table, one error mapping."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import openncii
+from openncii import errors
+from openncii.cli import app
+from openncii.cli.common import (
+    EXIT_MEANINGS,
+    ExitCode,
+    exit_code_for,
+    exit_statuses_help,
+    exit_statuses_markdown,
+)
+
+PACKAGE_DIR = Path(openncii.__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the openncii modules it imports (anywhere in it, type-checking imports too).
+
+    ``from package import name`` points at ``package.name`` when that is a module, else at the
+    package; the implicit import of a module's parent packages is not an edge.
+    """
+    modules = {_module_name(p): p for p in PACKAGE_DIR.rglob("*.py")}
+    compiled = {_module_name(p) for p in PACKAGE_DIR.rglob("*.pyi")} - set(modules)
+    graph: dict[str, set[str]] = {name: set() for name in [*modules, *compiled]}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                for alias in node.names:
+                    child = f"{base}.{alias.name}"
+                    targets.append(child if child in graph else base)
+            graph[name].update(t for t in targets if t in graph and t != name)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]], nodes: set[str]) -> list[str] | None:
+    """A circle through ``nodes`` only, or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph[node] & nodes):
+            if state.get(target) == 1:
+                return [*stack[stack.index(target) :], target]
+            if target not in state and (found := visit(target)) is not None:
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(nodes):
+        if node not in state and (found := visit(node)) is not None:
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(graph, set(graph)) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}, {"a", "b"}) is None
+
+
+def test_the_command_line_has_no_import_circle() -> None:
+    graph = import_graph()
+    cli = {name for name in graph if name == "openncii.cli" or name.startswith("openncii.cli.")}
+    assert {"openncii.cli._app", "openncii.cli.common", "openncii.cli.scan"} <= cli
+    # The whole package: the command line's modules and everything they reach.
+    assert find_cycle(graph, set(graph)) is None
+    # Only the assembly imports the command modules; they import none of each other.
+    commands = cli - {"openncii.cli", "openncii.cli._app", "openncii.cli.common"}
+    for name in sorted(commands):
+        assert not graph[name] & (cli - {"openncii.cli.common"}), name
+    assert graph["openncii.cli._app"] >= commands
+
+
+def test_every_exit_status_has_a_meaning_in_help_and_docs() -> None:
+    assert set(EXIT_MEANINGS) == set(ExitCode)
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5, 6, 130]
+    docs = (REPO_ROOT / "docs" / "partners.md").read_text("utf-8")
+    assert exit_statuses_markdown() in docs, "regenerate the list from openncii.cli.common"
+    for args in ([], ["partner"]):
+        shown = CliRunner().invoke(app, [*args, "--help"], terminal_width=200)
+        assert shown.exit_code == 0
+        text = " ".join(shown.output.replace("│", " ").split())
+        assert exit_statuses_help() in text
+
+
+def test_errors_map_to_exit_statuses_by_their_most_specific_class() -> None:
+    assert exit_code_for(errors.FeedAuthError("no")) is ExitCode.AUTH
+    assert exit_code_for(errors.FeedUnavailableError("down")) is ExitCode.UNAVAILABLE
+    assert exit_code_for(errors.FeedProtocolError("junk")) is ExitCode.PROTOCOL
+    assert exit_code_for(errors.FeedRejectedError("no", status=400)) is ExitCode.PROTOCOL
+    assert exit_code_for(errors.PartnerStoreError("bad")) is ExitCode.STORE
+    assert exit_code_for(errors.ConfigurationError("url")) is ExitCode.USAGE
+    assert exit_code_for(errors.PartnerExistsError("dup")) is ExitCode.FAILED
+    assert exit_code_for(errors.MediaError("bad")) is None
+    assert exit_code_for(ValueError("bug")) is None
+
+
+@pytest.mark.parametrize("kind", errors.PartnerClientError.__subclasses__())
+def test_every_partner_side_error_has_an_exit_status(kind: type[Exception]) -> None:
+    error = kind.__new__(kind)
+    code = exit_code_for(error)
+    assert code is not None and code not in (ExitCode.OK, ExitCode.FAILED), kind
+
+
+def test_no_command_module_writes_its_own_exit_status() -> None:
+    """Exit statuses are named from the table, never written as bare numbers."""
+    pattern = re.compile(r"Exit\((?!ExitCode\.|int\(code\)\)|\))")
+    for path in sorted((PACKAGE_DIR / "cli").glob("*.py")):
+        assert not pattern.search(path.read_text("utf-8")), path.name
