@@ -57,6 +57,9 @@ def _assemble() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        # Plain help and usage errors for every command (the root's mode applies to all):
+        # Rich's help renderer would more than double the start-up time of `openncii --help`.
+        rich_markup_mode=None,
     )
     root.callback()(_root)
     for group, extension in _GROUP_EXTENSIONS:

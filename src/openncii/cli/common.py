@@ -86,10 +86,19 @@ EXIT_MEANINGS: Final[Mapping[ExitCode, str]] = {
 }
 
 
-def exit_statuses_help(codes: tuple[ExitCode, ...] = tuple(ExitCode)) -> str:
-    """One paragraph for ``--help``: ``Exit statuses: 0 done; 1 ...``."""
-    parts = "; ".join(f"{int(c)} {EXIT_MEANINGS[c]}" for c in codes)
-    return f"Exit statuses: {parts}.".replace("`", "")
+def exit_statuses_help(width: int = 78) -> str:
+    """The table for ``--help``: one entry a code, wrapped here and kept as is (``\\b``)."""
+    import textwrap
+
+    lines = ["\b", "Exit statuses:"]
+    for code in ExitCode:
+        lines += textwrap.wrap(
+            EXIT_MEANINGS[code].replace("`", "") + ".",
+            width=width - 2,
+            initial_indent=f"  {int(code):<5}",
+            subsequent_indent=" " * 7,
+        )
+    return "\n".join(lines)
 
 
 def exit_statuses_markdown() -> str:
