@@ -154,6 +154,25 @@ def test_unreachable_server_and_unusable_store(tmp_path: Path) -> None:
     assert "not an OpenNCII partner store" in bad.stderr
 
 
+def test_server_and_store_come_from_the_environment(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    store = tmp_path / "from-env.sqlite3"
+    env = {"OPENNCII_PARTNER_KEY": "k", "OPENNCII_PARTNER_STORE": str(store)}
+    missing = runner.invoke(app, ["partner", "sync"], env=env)
+    assert missing.exit_code == ExitCode.USAGE
+    assert "--server or set OPENNCII_PARTNER_SERVER" in missing.stderr
+    env["OPENNCII_PARTNER_SERVER"] = url
+    down = runner.invoke(app, ["partner", "sync", "--retries", "1", "-q"], env=env)
+    assert down.exit_code == ExitCode.UNAVAILABLE, down.output
+    assert url in down.stderr and store.is_file()
+    # An option wins over its variable.
+    other = tmp_path / "from-option.sqlite3"
+    again = runner.invoke(
+        app, ["partner", "sync", "--store", str(other), "--retries", "1"], env=env
+    )
+    assert again.exit_code == ExitCode.UNAVAILABLE and other.is_file()
+
+
 def test_help_texts() -> None:
     top = runner.invoke(app, ["partner", "--help"])
     assert top.exit_code == 0 and "Exit statuses" in top.output

@@ -20,7 +20,8 @@ from PIL import Image, ImageOps
 from openncii import hash_file
 from openncii.partner import PartnerStore
 from openncii.partner.matcher import StoreBank
-from openncii.partner.matcher_app import MatcherSettings, create_matcher_app
+from openncii.partner.matcher_app import create_matcher_app
+from openncii.settings import MatcherSettings
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
 from partner_helpers import balanced_pdq, flip_pdq
 from partner_helpers import feed_record as _record

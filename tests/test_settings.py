@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from openncii.settings import Settings, default_database_url
+from openncii.settings import (
+    SETTINGS_CLASSES,
+    CaseClientSettings,
+    MatcherSettings,
+    OpenNCIISettings,
+    PartnerSettings,
+    Settings,
+    default_database_url,
+    settings_markdown,
+)
 
 
 def test_environment_variables_carry_the_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,3 +64,107 @@ def test_nothing_reads_settings_at_import_time(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "imported"
     assert not (tmp_path / ".local" / "share" / "openncii").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# One pattern for every settings class, and one table of every variable.
+# --------------------------------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SRC = REPO_ROOT / "src" / "openncii"
+#: Variables that are not settings of OpenNCII: the test suite's own.
+TEST_ONLY_VARIABLES = {"OPENNCII_TEST_DATABASE_URL"}
+
+
+def documented_variables() -> set[str]:
+    return {cls.env_name(name) for cls in SETTINGS_CLASSES for name in cls.model_fields}
+
+
+def test_the_settings_table_is_generated_from_the_classes() -> None:
+    current = (REPO_ROOT / "docs" / "settings.md").read_text("utf-8")
+    assert current == settings_markdown(), (
+        "docs/settings.md is stale: run `.venv/bin/python -m openncii.settings > docs/settings.md`"
+    )
+    for variable in documented_variables():
+        assert f"| `{variable}` |" in current
+
+
+def test_every_setting_has_a_description_and_a_stable_default() -> None:
+    for cls in SETTINGS_CLASSES:
+        assert issubclass(cls, OpenNCIISettings) and cls.read_by, cls
+        assert cls.model_config["frozen"] and cls.model_config["extra"] == "ignore", cls
+        for name, field in cls.model_fields.items():
+            assert field.description, f"{cls.__name__}.{name} has no description"
+            if field.default_factory is not None and name != "threshold":
+                # A default computed on this machine is documented in words.
+                assert isinstance(field.json_schema_extra, dict), f"{cls.__name__}.{name}"
+
+
+def test_every_variable_named_anywhere_is_documented() -> None:
+    """README, docs, help texts, the CI script and the benches name only real variables."""
+    known = documented_variables() | TEST_ONLY_VARIABLES
+    prefixes = {cls.model_config["env_prefix"] for cls in SETTINGS_CLASSES}
+    places = [REPO_ROOT / "README.md", REPO_ROOT / "Makefile", REPO_ROOT / ".ci" / "run"]
+    places += sorted((REPO_ROOT / "docs").glob("*.md"))
+    places += sorted(SRC.rglob("*.py")) + sorted((REPO_ROOT / "bench").glob("*.py"))
+    places += sorted(SRC.glob("web/static/js/*.js"))
+    pattern = re.compile(r"\bOPENNCII_[A-Z0-9_]*")
+    unknown: set[tuple[str, str]] = set()
+    for path in places:
+        for name in pattern.findall(path.read_text("utf-8")):
+            if name not in known and name not in prefixes:
+                unknown.add((path.name, name))
+    assert not unknown, unknown
+
+
+def test_only_the_settings_classes_read_the_environment() -> None:
+    """No hand-read variables and no option reading one behind the classes' back."""
+    reads = re.compile(r"envvar\s*=|os\.getenv|environ\.get\(|getenv\(|environ\[[^\]]+\](?!\s*=)")
+    assert reads.search('key = os.environ.get("OPENNCII_X", "")')
+    assert reads.search('typer.Option("--x", envvar="OPENNCII_X")')
+    assert reads.search('value = os.environ["OPENNCII_X"]')
+    assert not reads.search("os.environ[Settings.env_name(name)] = str(value)")  # passing on
+    offenders = [
+        str(path.relative_to(SRC))
+        for path in sorted(SRC.rglob("*.py"))
+        if reads.search(path.read_text("utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_each_class_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OPENNCII_MATCHER_THRESHOLD", "12")
+    monkeypatch.setenv("OPENNCII_MATCHER_TOKEN", "s3cret")
+    monkeypatch.setenv("OPENNCII_PARTNER_KEY", "onp_key")
+    monkeypatch.setenv("OPENNCII_PARTNER_STORE", str(tmp_path / "bank.sqlite3"))
+    monkeypatch.setenv("OPENNCII_PARTNER_SERVER", "")  # empty: unset
+    monkeypatch.setenv("OPENNCII_SERVER_URL", "https://ncii.example.org")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    matcher = MatcherSettings()
+    assert (matcher.threshold, matcher.refresh_seconds) == (12, 5.0)
+    assert matcher.token is not None and matcher.token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(matcher)
+    partner = PartnerSettings()
+    assert partner.key is not None and partner.key.get_secret_value() == "onp_key"
+    assert partner.store == tmp_path / "bank.sqlite3" and partner.server is None
+    assert CaseClientSettings().server_url == "https://ncii.example.org"
+    monkeypatch.delenv("OPENNCII_PARTNER_STORE")
+    assert PartnerSettings().store == tmp_path / "data" / "openncii" / "partner.sqlite3"
+    assert MatcherSettings(threshold=3).threshold == 3  # an argument wins
+    assert MatcherSettings.env_name("max_upload_bytes") == "OPENNCII_MATCHER_MAX_UPLOAD_BYTES"
+    with pytest.raises(KeyError):
+        Settings.env_name("no_such_field")
+    with pytest.raises(ValidationError):
+        matcher.threshold = 1  # type: ignore[misc]
+
+
+def test_an_unusable_variable_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    from server_helpers import run_openncii
+
+    done = run_openncii(
+        "matcher", "serve", "--store", str(tmp_path / "s.sqlite3"),
+        env={"OPENNCII_MATCHER_THRESHOLD": "99"},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "openncii matcher serve: unusable setting: OPENNCII_MATCHER_THRESHOLD" in done.stderr
+    assert "Traceback" not in done.stderr

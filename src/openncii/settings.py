@@ -1,24 +1,43 @@
-"""The one settings class of the service, read from ``OPENNCII_*`` environment variables.
+"""Every setting of OpenNCII, read from ``OPENNCII_*`` environment variables: one home.
 
-Nothing here is read at import time: ``Settings()`` is built by the CLI (``openncii serve``) or by
-whoever calls :func:`openncii.api.create_app`, and passed down explicitly.
+One pydantic-settings pattern for all: each class below derives from :class:`OpenNCIISettings`
+(the ``OPENNCII_`` prefix, unknown variables ignored, immutable) and is built where it is used
+(``create_app(settings)``, ``create_matcher_app(source, settings)``, a CLI command), never at
+import time, then passed down explicitly:
+
+- :class:`Settings`: the case service (``openncii serve``, ``openncii partners``).
+- :class:`MatcherSettings`: ``openncii matcher serve`` (``OPENNCII_MATCHER_*``).
+- :class:`PartnerSettings`: the partner-side commands (``OPENNCII_PARTNER_*``).
+- :class:`CaseClientSettings`: ``openncii case`` (the server it talks to).
+
+To add a setting, add a field with a ``description`` to its class (a new class: add it to
+:data:`SETTINGS_CLASSES`), then regenerate the table of every variable in ``docs/settings.md``
+with ``python -m openncii.settings > docs/settings.md`` (a test checks that it is current).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from platformdirs import user_data_path
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ARGON2_OWASP_MIN_MEMORY_KIB",
     "ARGON2_OWASP_MIN_TIME_COST",
     "ENV_PREFIX",
+    "SETTINGS_CLASSES",
+    "CaseClientSettings",
+    "MatcherSettings",
+    "OpenNCIISettings",
+    "PartnerSettings",
     "Settings",
     "default_database_url",
+    "default_partner_store",
+    "settings_markdown",
 ]
 
 #: Prefix of every environment variable that configures OpenNCII.
@@ -28,6 +47,7 @@ ARGON2_OWASP_MIN_MEMORY_KIB: Final = 19 * 1024
 ARGON2_OWASP_MIN_TIME_COST: Final = 2
 _APP_NAME: Final = "openncii"
 _DB_FILE: Final = "openncii.sqlite3"
+_PARTNER_STORE_FILE: Final = "partner.sqlite3"
 
 
 def default_database_url() -> str:
@@ -36,15 +56,53 @@ def default_database_url() -> str:
     return f"sqlite:///{path}"
 
 
-class Settings(BaseSettings):
+def default_partner_store() -> Path:
+    """The partner's local store: ``partner.sqlite3`` in the user data directory."""
+    return user_data_path(_APP_NAME, appauthor=False) / _PARTNER_STORE_FILE
+
+
+def _match_threshold() -> int:
+    # The PDQ module needs numpy: imported only when a matcher's settings are built.
+    from openncii.signals.pdq import MATCH_THRESHOLD
+
+    return MATCH_THRESHOLD
+
+
+def _shown(default: str) -> dict[str, Any]:
+    """The default as the documentation states it (for a default computed on this machine)."""
+    return {"shown_default": default}
+
+
+class OpenNCIISettings(BaseSettings):
+    """What every settings class shares: ``OPENNCII_*`` variables, unknown ones ignored,
+    immutable once built; an empty variable counts as unset. ``read_by`` names the ``openncii``
+    commands that read the class."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    read_by: ClassVar[str] = ""
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable of ``field``, e.g. ``OPENNCII_DATABASE_URL``."""
+        if field not in cls.model_fields:
+            raise KeyError(field)
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+
+class Settings(OpenNCIISettings):
     """Configuration of the case service. Every field maps to ``OPENNCII_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    read_by: ClassVar[str] = "`serve`, `partners`"
 
     # Storage -------------------------------------------------------------------------------
     database_url: str = Field(
         default_factory=default_database_url,
-        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db.",
+        description="SQLAlchemy URL: `sqlite:///path` or `postgresql+psycopg://user@host/db` "
+        "(`--database-url`).",
+        json_schema_extra=_shown("SQLite file in the user data dir"),
     )
     database_pool_size: int = Field(default=10, ge=1, description="PostgreSQL pool size.")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
@@ -54,11 +112,16 @@ class Settings(BaseSettings):
     )
 
     # HTTP ----------------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body.")
+    host: str = Field(default="127.0.0.1", description="Where `openncii serve` listens (`--host`).")
+    port: int = Field(
+        default=8000, ge=0, le=65535, description="TCP port of `openncii serve` (`--port`)."
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest request body (256 KiB)."
+    )
     log_client_ips: bool = Field(
-        default=False, description="Write client IP addresses to the access log (off by default)."
+        default=False,
+        description="Write client IP addresses to the logs (they stay out unless this is set).",
     )
     trusted_proxies: str = Field(
         default="",
@@ -67,28 +130,46 @@ class Settings(BaseSettings):
     )
 
     # Cases ---------------------------------------------------------------------------------
-    max_hashes_per_case: int = Field(default=200, ge=1)
+    max_hashes_per_case: int = Field(default=200, ge=1, description="Hashes one case may hold.")
     denylist_extra_path: Path | None = Field(
         default=None,
-        description="Extra deny-list file (one PDQ hex per line, # comments) on top of the "
-        "shipped one.",
+        description="The helpline's own file of PDQ hashes to refuse (one hex a line, `#` "
+        "comments: trivial or widely shared benign images), added to the shipped list.",
     )
 
     # PIN hashing (argon2id) ----------------------------------------------------------------
-    argon2_time_cost: int = Field(default=ARGON2_OWASP_MIN_TIME_COST, ge=1)
-    argon2_memory_kib: int = Field(default=ARGON2_OWASP_MIN_MEMORY_KIB, ge=8)
-    argon2_parallelism: int = Field(default=1, ge=1)
+    argon2_time_cost: int = Field(
+        default=ARGON2_OWASP_MIN_TIME_COST,
+        ge=1,
+        description="argon2id passes for PIN hashes (the OWASP minimum is 2).",
+    )
+    argon2_memory_kib: int = Field(
+        default=ARGON2_OWASP_MIN_MEMORY_KIB,
+        ge=8,
+        description="argon2id memory in KiB for PIN hashes (the OWASP minimum is 19 MiB).",
+    )
+    argon2_parallelism: int = Field(default=1, ge=1, description="argon2id lanes.")
 
     # Abuse controls ------------------------------------------------------------------------
-    lockout_failures: int = Field(default=5, ge=1, description="Failed PINs before a lockout.")
-    lockout_base_seconds: int = Field(default=15 * 60, ge=1, description="First lockout.")
-    lockout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1, description="Longest lockout.")
-    rate_window_seconds: int = Field(default=60, ge=1)
+    lockout_failures: int = Field(
+        default=5, ge=1, description="Wrong PINs before a case is locked."
+    )
+    lockout_base_seconds: int = Field(
+        default=15 * 60,
+        ge=1,
+        description="First lockout; it doubles after each further lockout.",
+    )
+    lockout_max_seconds: int = Field(
+        default=7 * 24 * 3600, ge=1, description="Longest lockout (a week)."
+    )
+    rate_window_seconds: int = Field(
+        default=60, ge=1, description="The window of the per-client rate limits."
+    )
     rate_limit_create: int = Field(
-        default=10, ge=1, description="Case creations per client/window."
+        default=10, ge=1, description="Case creations per client and window."
     )
     rate_limit_status: int = Field(
-        default=30, ge=1, description="Status/withdraw per client/window."
+        default=30, ge=1, description="Status checks or withdrawals per client and window."
     )
 
     # Partner feed (openncii.feed) ------------------------------------------------------------
@@ -107,3 +188,121 @@ class Settings(BaseSettings):
         description="How often (at most) the server purges expired withdrawn hashes, from "
         "a FetchHashes request after answering it (0: never).",
     )
+
+
+class MatcherSettings(OpenNCIISettings):
+    """Settings of ``openncii matcher serve`` (``OPENNCII_MATCHER_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}MATCHER_")
+    read_by: ClassVar[str] = "`matcher serve`"
+
+    refresh_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the bank is refreshed from the store (`--refresh-seconds`).",
+    )
+    threshold: int = Field(
+        default_factory=_match_threshold,
+        ge=0,
+        le=64,
+        description="Default PDQ distance threshold (`--threshold`).",
+    )
+    max_upload_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="Largest uploaded file (2 GiB)."
+    )
+    max_json_bytes: int = Field(
+        default=8 * 1024**2, ge=1024, description="Largest JSON request body (8 MiB)."
+    )
+    upload_dir: Path | None = Field(
+        default=None, description="Where uploads are spooled while hashed (none: system temp)."
+    )
+    token: SecretStr | None = Field(
+        default=None,
+        description="When set, POST /match needs `Authorization: Bearer <token>`: its answers "
+        "hold bank hashes and case references, which only the platform's own services may see "
+        "(required beyond the loopback address).",
+    )
+
+
+class PartnerSettings(OpenNCIISettings):
+    """Settings of the partner-side commands (``OPENNCII_PARTNER_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}PARTNER_")
+    read_by: ClassVar[str] = "`partner`, `matcher serve`"
+
+    key: SecretStr | None = Field(
+        default=None,
+        description="The partner API key (otherwise asked at a hidden prompt; never an argument).",
+    )
+    server: str | None = Field(
+        default=None,
+        description="The OpenNCII server, e.g. https://ncii.example.org (`--server`; "
+        "`feedback` and `scan` default to the one the store was synced with).",
+    )
+    store: Path = Field(
+        default_factory=default_partner_store,
+        description="The local store, a SQLite file (`--store`).",
+        json_schema_extra=_shown("partner.sqlite3 in the user data dir"),
+    )
+
+
+class CaseClientSettings(OpenNCIISettings):
+    """Settings of ``openncii case`` (``OPENNCII_<FIELD>``)."""
+
+    read_by: ClassVar[str] = "`case`"
+
+    server_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The OpenNCII server a person opens, checks or withdraws a case on "
+        "(`--server`).",
+    )
+
+
+#: Every settings class, in the order of the documentation's table.
+SETTINGS_CLASSES: Final[tuple[type[OpenNCIISettings], ...]] = (
+    Settings,
+    MatcherSettings,
+    PartnerSettings,
+    CaseClientSettings,
+)
+
+
+def _default_text(cls: type[OpenNCIISettings], name: str) -> str:
+    field = cls.model_fields[name]
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and "shown_default" in extra:
+        return str(extra["shown_default"])
+    value = field.get_default(call_default_factory=True)
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"`{value}`"
+
+
+def settings_markdown() -> str:
+    """``docs/settings.md``: the table of every environment variable, made from the classes."""
+    lines = [
+        "# Settings",
+        "",
+        "<!-- Generated by `python -m openncii.settings > docs/settings.md`: do not edit. -->",
+        "",
+        "Every setting is an environment variable with the prefix `OPENNCII_`, read by one of "
+        "the settings classes of `openncii.settings` when a command starts (never at import "
+        "time). A command-line option, where there is one, wins over the variable.",
+        "",
+        "| variable | default | read by `openncii` | meaning |",
+        "|---|---|---|---|",
+    ]
+    for cls in SETTINGS_CLASSES:
+        for name, field in cls.model_fields.items():
+            meaning = (field.description or "").replace("|", "\\|")
+            lines.append(
+                f"| `{cls.env_name(name)}` | {_default_text(cls, name)} | {cls.read_by} "
+                f"| {meaning} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_markdown())

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from openncii.cli.common import ExitCode, fail
+from openncii.cli.common import ExitCode, fail, load_settings
 
 __all__ = ["app"]
 
@@ -24,7 +24,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DEFAULT_SERVER: Final = "http://127.0.0.1:8000"
 _TIMEOUT_S: Final = 60.0
 _QUESTIONS: Final = (
     ("in_image", "Are you the person in these images or videos?"),
@@ -35,14 +34,25 @@ _QUESTIONS: Final = (
 )
 
 Server = Annotated[
-    str,
-    typer.Option("--server", envvar="OPENNCII_SERVER_URL", help="Address of the OpenNCII server."),
+    str | None,
+    typer.Option(
+        "--server",
+        help="Address of the OpenNCII server (OPENNCII_SERVER_URL; default: the one on this "
+        "computer).",
+    ),
 ]
 
 
-def _post(server: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _server(server: str | None) -> str:
+    from openncii.settings import CaseClientSettings
+
+    return load_settings("case", CaseClientSettings, server_url=server).server_url
+
+
+def _post(given: str | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
+    server = _server(given)
     url = server.rstrip("/") + path
     try:
         with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as client:
@@ -109,7 +119,7 @@ def create(
         list[Path],
         typer.Argument(exists=True, dir_okay=False, readable=True, help="Images or videos."),
     ],
-    server: Server = DEFAULT_SERVER,
+    server: Server = None,
     language: Annotated[str | None, typer.Option(help="Your language (BCP 47), e.g. en.")] = None,
 ) -> None:
     """Hash FILES here, send only the hashes, and print the case number and PIN."""
@@ -151,9 +161,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the status as JSON."
 
 
 @app.command("status")
-def status(
-    case_number: CaseNumber = None, server: Server = DEFAULT_SERVER, as_json: AsJson = False
-) -> None:
+def status(case_number: CaseNumber = None, server: Server = None, as_json: AsJson = False) -> None:
     """Show a case's status. The PIN is asked at a prompt."""
     _print_status(_post(server, "/api/v1/cases/status", _credentials(case_number)), as_json)
 
@@ -161,7 +169,7 @@ def status(
 @app.command("withdraw")
 def withdraw(
     case_number: CaseNumber = None,
-    server: Server = DEFAULT_SERVER,
+    server: Server = None,
     as_json: AsJson = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:

@@ -5,6 +5,9 @@
   it.
 - :func:`fail` ends a command with a message on stderr and an exit status;
   :func:`exit_code_for` and :func:`exit_on_error` map OpenNCII's error classes to exit statuses.
+- :func:`load_settings` builds a settings class of :mod:`openncii.settings` with the options a
+  command was given (an option wins over its environment variable); an unusable value is a
+  usage error, not a traceback.
 - The ``Annotated`` options several commands take (``--store``, ``--server``, ``--retries``,
   ``--database-url``, ``--log-level``) and the values they resolve to (the partner key, the
   local store, a feed client).
@@ -18,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Final, NoReturn, TypeVar
 
 import typer
 
@@ -26,6 +29,9 @@ from openncii import errors
 
 if TYPE_CHECKING:
     from openncii.partner import FeedbackReport, FeedClient, PartnerStore
+    from openncii.settings import OpenNCIISettings, PartnerSettings
+
+    AnySettings = TypeVar("AnySettings", bound=OpenNCIISettings)
 
 __all__ = [
     "EXIT_MEANINGS",
@@ -42,9 +48,11 @@ __all__ = [
     "fail",
     "feed_client",
     "feedback_value",
+    "load_settings",
     "log_config",
     "open_partner_store",
     "partner_key",
+    "partner_settings",
     "send_outcomes",
 ]
 
@@ -149,6 +157,27 @@ def exit_on_error(command: str) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------------------------
+# Settings
+# ------------------------------------------------------------------------------------------------
+
+
+def load_settings(command: str, cls: type[AnySettings], **options: Any) -> AnySettings:
+    """``cls`` from the environment, with the options given (``None``: not given) on top; an
+    unusable value ends the command with a usage error naming its variable."""
+    from pydantic import ValidationError
+
+    try:
+        return cls(**{name: value for name, value in options.items() if value is not None})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = cls.env_name(field) if field in cls.model_fields else field
+            problems.append(f"{name}: {error['msg']}")
+        fail(command, "unusable setting: " + "; ".join(problems) + ".", ExitCode.USAGE)
+
+
+# ------------------------------------------------------------------------------------------------
 # Options more than one command takes
 # ------------------------------------------------------------------------------------------------
 
@@ -166,7 +195,6 @@ StoreOption = Annotated[
     Path | None,
     typer.Option(
         "--store",
-        envvar="OPENNCII_PARTNER_STORE",
         help="The local store (SQLite file; OPENNCII_PARTNER_STORE). "
         "Default: partner.sqlite3 in the user data directory.",
         dir_okay=False,
@@ -177,8 +205,8 @@ PartnerServerOption = Annotated[
     str | None,
     typer.Option(
         "--server",
-        envvar="OPENNCII_PARTNER_SERVER",
-        help="The OpenNCII server (default: the one the store was synced with).",
+        help="The OpenNCII server (OPENNCII_PARTNER_SERVER; default: the one the store was "
+        "synced with).",
     ),
 ]
 
@@ -192,23 +220,19 @@ RetriesOption = Annotated[
     ),
 ]
 
-#: Environment variable holding the partner key.
-PARTNER_KEY_ENV: Final = "OPENNCII_PARTNER_KEY"
-_STORE_FILE: Final = "partner.sqlite3"
+
+def partner_settings(
+    command: str, *, store: Path | None = None, server: str | None = None
+) -> PartnerSettings:
+    """The partner-side settings, with ``--store`` and ``--server`` when given."""
+    from openncii.settings import PartnerSettings
+
+    return load_settings(command, PartnerSettings, store=store, server=server)
 
 
-def default_store_path() -> Path:
-    """``partner.sqlite3`` in the user data directory (as the server's default database)."""
-    from platformdirs import user_data_path
-
-    return user_data_path("openncii", appauthor=False) / _STORE_FILE
-
-
-def partner_key(command: str) -> str:
+def partner_key(command: str, settings: PartnerSettings) -> str:
     """The partner key: ``OPENNCII_PARTNER_KEY``, else a hidden prompt; a usage error if none."""
-    import os
-
-    key = os.environ.get(PARTNER_KEY_ENV, "").strip()
+    key = settings.key.get_secret_value().strip() if settings.key is not None else ""
     if key:
         return key
     try:
@@ -216,9 +240,10 @@ def partner_key(command: str) -> str:
     except typer.Abort:
         key = ""
     if not key:
+        variable = settings.env_name("key")
         fail(
             command,
-            f"a partner key is required: set {PARTNER_KEY_ENV} or type it at the prompt.",
+            f"a partner key is required: set {variable} or type it at the prompt.",
             ExitCode.USAGE,
         )
     return key
@@ -234,29 +259,29 @@ def feedback_value(command: str, what: str, value: str) -> str:
     return chosen
 
 
-def open_partner_store(command: str, path: Path | None) -> PartnerStore:
-    """The local store at ``path`` (default :func:`default_store_path`); exit 6 if unusable."""
+def open_partner_store(command: str, settings: PartnerSettings) -> PartnerStore:
+    """The local store of ``settings``; exit 6 if unusable."""
     from openncii.partner import PartnerStore
 
     try:
-        return PartnerStore.open(path or default_store_path())
+        return PartnerStore.open(settings.store)
     except (errors.PartnerStoreError, OSError) as exc:
         fail(command, str(exc), ExitCode.STORE)
 
 
 def feed_client(
     command: str,
-    server: str | None,
+    settings: PartnerSettings,
     key: str,
     *,
     retries: int,
     page_size: int | None = None,
     store: PartnerStore | None = None,
 ) -> FeedClient:
-    """A feed client for ``server``, else for the server ``store`` was synced with."""
+    """A feed client for the server of ``settings``, else the one ``store`` was synced with."""
     from openncii.partner import DEFAULT_PAGE_SIZE, FeedClient, RetryPolicy
 
-    target = server or (store.sync_state().server if store is not None else None)
+    target = settings.server or (store.sync_state().server if store is not None else None)
     if not target:
         fail(command, "no --server given and the store was never synced.", ExitCode.USAGE)
     try:
@@ -272,21 +297,21 @@ def feed_client(
 
 def send_outcomes(
     command: str,
+    settings: PartnerSettings,
     store: PartnerStore,
     hashes: Mapping[str, str | None],
     feedback: str,
     *,
     key: str,
-    server: str | None,
     retries: int,
     tags: tuple[str, ...] = (),
 ) -> FeedbackReport:
-    """Report ``feedback`` for ``hashes`` (value -> signal type) to ``server`` (else the one the
-    store was synced with) and record the outcomes in the store; client errors end the command
-    with their exit status."""
+    """Report ``feedback`` for ``hashes`` (value -> signal type) to the server of ``settings``
+    (else the one the store was synced with) and record the outcomes in the store; client
+    errors end the command with their exit status."""
     from openncii.partner import report_outcomes
 
-    client = feed_client(command, server, key, retries=retries, store=store)
+    client = feed_client(command, settings, key, retries=retries, store=store)
     try:
         with exit_on_error(command):
             return report_outcomes(client, store, hashes, feedback, tags)

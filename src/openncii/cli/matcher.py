@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -11,8 +11,10 @@ from openncii.cli.common import (
     LogLevelOption,
     StoreOption,
     fail,
+    load_settings,
     log_config,
     open_partner_store,
+    partner_settings,
 )
 
 __all__ = ["app"]
@@ -67,14 +69,12 @@ def serve(
     import uvicorn
 
     from openncii.partner.matcher import StoreBank
-    from openncii.partner.matcher_app import MatcherSettings, create_matcher_app
+    from openncii.partner.matcher_app import create_matcher_app
+    from openncii.settings import MatcherSettings
 
-    overrides: dict[str, Any] = {}
-    if refresh_seconds is not None:
-        overrides["refresh_seconds"] = refresh_seconds
-    if threshold is not None:
-        overrides["threshold"] = threshold
-    settings = MatcherSettings(**overrides)
+    settings = load_settings(
+        "matcher serve", MatcherSettings, refresh_seconds=refresh_seconds, threshold=threshold
+    )
     if settings.token is None and not _loopback(host):
         fail(
             "matcher serve",
@@ -83,7 +83,7 @@ def serve(
             "on 127.0.0.1.",
             ExitCode.USAGE,
         )
-    opened = open_partner_store("matcher serve", store)
+    opened = open_partner_store("matcher serve", partner_settings("matcher serve", store=store))
     web = create_matcher_app(StoreBank(opened), settings, on_close=opened.close)
     uvicorn.run(
         web,

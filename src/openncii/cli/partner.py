@@ -28,6 +28,7 @@ from openncii.cli.common import (
     feedback_value,
     open_partner_store,
     partner_key,
+    partner_settings,
     send_outcomes,
 )
 from openncii.stopncii import FEEDBACK_VALUES
@@ -47,13 +48,13 @@ app = typer.Typer(
 @app.command("sync")
 def sync(
     server: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--server",
-            envvar="OPENNCII_PARTNER_SERVER",
-            help="The OpenNCII server, e.g. https://ncii.example.org (OPENNCII_PARTNER_SERVER).",
+            help="The OpenNCII server, e.g. https://ncii.example.org (OPENNCII_PARTNER_SERVER; "
+            "required).",
         ),
-    ],
+    ] = None,
     store: StoreOption = None,
     full: Annotated[
         bool, typer.Option("--full", help="Fetch the whole bank again (a full resync).")
@@ -79,9 +80,16 @@ def sync(
 
     from openncii.partner import SyncProgress
 
-    key = partner_key("sync")
-    client = feed_client("sync", server, key, retries=retries, page_size=page_size)
-    local = open_partner_store("sync", store)
+    settings = partner_settings("sync", store=store, server=server)
+    if settings.server is None:
+        fail(
+            "sync",
+            f"which server? Give --server or set {settings.env_name('server')}.",
+            ExitCode.USAGE,
+        )
+    key = partner_key("sync", settings)
+    client = feed_client("sync", settings, key, retries=retries, page_size=page_size)
+    local = open_partner_store("sync", settings)
     console = Console(stderr=True)
     started = datetime.now(UTC)
     try:
@@ -177,12 +185,13 @@ def feedback(
     tags = tuple(dict.fromkeys(t.strip() for t in tag or []))
     if len(tags) > 20 or any(not 0 < len(t) <= 100 for t in tags):
         fail("feedback", "tags are 1 to 100 characters, at most 20 of them.", ExitCode.USAGE)
-    key = partner_key("feedback")
-    local = open_partner_store("feedback", store)
+    settings = partner_settings("feedback", store=store, server=server)
+    key = partner_key("feedback", settings)
+    local = open_partner_store("feedback", settings)
     try:
         hashes = {normalised: signal_type_of(local, normalised)}
         report = send_outcomes(
-            "feedback", local, hashes, chosen, key=key, server=server, retries=retries, tags=tags
+            "feedback", settings, local, hashes, chosen, key=key, retries=retries, tags=tags
         )
     finally:
         local.close()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from openncii.cli.common import DatabaseUrlOption, exit_on_error
+from openncii.cli.common import DatabaseUrlOption, exit_on_error, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ def _session(database_url: str | None) -> Iterator[Session]:
     from openncii.db import make_engine, make_session_factory, migrate
     from openncii.settings import Settings
 
-    settings = Settings() if database_url is None else Settings(database_url=database_url)
+    settings = load_settings("partners", Settings, database_url=database_url)
     with exit_on_error("partners"):
         engine = make_engine(settings.database_url)
     try:

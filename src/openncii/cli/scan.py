@@ -23,6 +23,7 @@ from openncii.cli.common import (
     feedback_value,
     open_partner_store,
     partner_key,
+    partner_settings,
     send_outcomes,
 )
 
@@ -89,8 +90,9 @@ def scan(
     fmt: Literal["json", "csv"] = report_format or (
         "csv" if report is not None and report.suffix.lower() == ".csv" else "json"
     )
-    key = partner_key("scan") if chosen is not None else None
-    local = open_partner_store("scan", store)
+    settings = partner_settings("scan", store=store, server=server)
+    key = partner_key("scan", settings) if chosen is not None else None
+    local = open_partner_store("scan", settings)
     try:
         files = list(media_files(paths))
         matcher = Matcher(StoreBank(local), threshold=threshold)
@@ -132,7 +134,7 @@ def scan(
             matched = matched_hashes(results)
             if matched:
                 sent = send_outcomes(
-                    "scan", local, matched, chosen, key=key, server=server, retries=retries
+                    "scan", settings, local, matched, chosen, key=key, retries=retries
                 )
                 typer.echo(f"Reported {chosen} for {len(sent.sent)} matched hashes.", err=True)
     finally:

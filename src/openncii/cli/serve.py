@@ -7,7 +7,14 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from openncii.cli.common import DatabaseUrlOption, ExitCode, LogLevelOption, fail, log_config
+from openncii.cli.common import (
+    DatabaseUrlOption,
+    ExitCode,
+    LogLevelOption,
+    fail,
+    load_settings,
+    log_config,
+)
 
 __all__ = ["FACTORY", "app", "serve"]
 
@@ -35,16 +42,10 @@ def serve(
     from openncii.api import create_app
     from openncii.db import make_engine, migrate
     from openncii.errors import ConfigurationError
-    from openncii.settings import ENV_PREFIX, Settings
+    from openncii.settings import Settings
 
-    overrides: dict[str, Any] = {}
-    if host is not None:
-        overrides["host"] = host
-    if port is not None:
-        overrides["port"] = port
-    if database_url is not None:
-        overrides["database_url"] = database_url
-    settings = Settings(**overrides)
+    overrides = {"host": host, "port": port, "database_url": database_url}
+    settings = load_settings("serve", Settings, **overrides)
 
     try:
         engine = make_engine(settings.database_url)
@@ -69,5 +70,6 @@ def serve(
     # Several processes: each builds its app from the environment, so pass the overrides on.
     application.state.runtime.close()
     for name, value in overrides.items():
-        os.environ[ENV_PREFIX + name.upper()] = str(value)
+        if value is not None:
+            os.environ[Settings.env_name(name)] = str(value)
     uvicorn.run(FACTORY, factory=True, workers=workers, **options)

@@ -42,8 +42,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -53,41 +52,14 @@ from openncii.hashing import FileHashes, hash_file
 from openncii.partner.matcher import BankSource, Match, Matcher, PdqQuery
 from openncii.serving.errors import error_response, install_error_handlers
 from openncii.serving.limits import BodyLimitMiddleware, BodyTooLargeError, Scope
-from openncii.signals.pdq import MATCH_THRESHOLD
+from openncii.settings import MatcherSettings
 from openncii.signals.vpdq import VpdqFeature, parse_vpdq_text
 
-__all__ = ["MatcherSettings", "create_matcher_app"]
+__all__ = ["create_matcher_app"]
 
 _log = logging.getLogger("openncii.matcher")
 
 _CHUNK: Final = 1 << 20
-
-
-class MatcherSettings(BaseSettings):
-    """Settings of ``openncii matcher serve`` (environment prefix ``OPENNCII_MATCHER_``)."""
-
-    model_config = SettingsConfigDict(env_prefix="OPENNCII_MATCHER_", extra="ignore")
-
-    refresh_seconds: float = Field(
-        default=5.0, gt=0, description="How often the bank is refreshed from the store."
-    )
-    threshold: int = Field(
-        default=MATCH_THRESHOLD, ge=0, le=64, description="Default PDQ distance threshold."
-    )
-    max_upload_bytes: int = Field(
-        default=2 * 1024**3, ge=1024, description="Largest uploaded file (default 2 GiB)."
-    )
-    max_json_bytes: int = Field(
-        default=8 * 1024**2, ge=1024, description="Largest JSON request body (default 8 MiB)."
-    )
-    upload_dir: Path | None = Field(
-        default=None, description="Where uploads are spooled while hashed (default: system temp)."
-    )
-    token: SecretStr | None = Field(
-        default=None,
-        description="When set, POST /match needs `Authorization: Bearer <token>`: its answers "
-        "hold bank hashes and case references, which only the platform's own services may see.",
-    )
 
 
 class _VpdqFrameIn(BaseModel):
