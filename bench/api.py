@@ -20,8 +20,6 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from openncii.settings import Settings
+from openncii.testing import ServerProcess, create_schema, start_server
 
 ELIGIBLE = dict.fromkeys(
     ("in_image", "adult_when_taken", "adult_now", "has_content", "intimate"), True
@@ -96,71 +97,6 @@ def _argon2_ms(memory_kib: int, time_cost: int) -> float:
         hasher.hash("12345678")
         samples.append(time.perf_counter() - start)
     return statistics.median(samples) * 1000
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _prepare_postgres(url: str) -> str:
-    """Use a fresh schema of the given database (created if needed) for this run."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": parsed.database}
-        ).first()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    server.dispose()
-    schema = f"bench_{os.getpid()}_{int(time.time())}"
-    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-
-
-def start_server(
-    database_url: str, workers: int, extra_env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
-    env.update(
-        {
-            "OPENNCII_RATE_LIMIT_CREATE": "10000000",
-            "OPENNCII_RATE_LIMIT_STATUS": "10000000",
-            "OPENNCII_DATABASE_POOL_SIZE": "20",
-            **(extra_env or {}),
-        }
-    )
-    log = Path(tempfile.gettempdir()) / f"openncii-bench-{port}.log"
-    command = [sys.executable, "-c", "from openncii.cli import main; main()", "serve"]
-    command += ["--port", str(port), "--database-url", database_url, "--log-level", "warning"]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()}")
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start")
 
 
 async def _run_phase(
@@ -242,14 +178,14 @@ def main() -> None:
     parser.add_argument("--argon2-time-cost", type=int, help="override (default: production 2)")
     args = parser.parse_args()
 
-    process = None
+    server: ServerProcess | None = None
     base = args.server
     label = "server " + str(args.server)
     if base is None:
         url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         if backend == "PostgreSQL":
-            url = _prepare_postgres(url)
+            url = create_schema(url, f"bench_{os.getpid()}_{int(time.time())}")
         extra: dict[str, str] = {}
         if args.argon2_memory_kib:
             extra["OPENNCII_ARGON2_MEMORY_KIB"] = str(args.argon2_memory_kib)
@@ -261,14 +197,18 @@ def main() -> None:
             else "argon2id 19 MiB t=2 p=1"
         )
         label = f"{backend}, {args.workers} worker(s), {argon2}"
-        process, base = start_server(url, args.workers, extra)
+        # Production argon2 unless overridden; rate limits out of the way; a larger pool.
+        extra[Settings.env_name("database_pool_size")] = "20"
+        server = start_server(
+            url, extra, fast=False, workers=args.workers, log_level="warning", timeout=60
+        )
+        base = server.base_url
     try:
-        pid = process.pid if process is not None else None
+        pid = server.process.pid if server is not None else None
         phases = asyncio.run(bench(base, args.clients, args.creates, args.statuses, pid))
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        if server is not None:
+            server.stop()
     load = os.getloadavg()[0]
     argon2_now = _argon2_ms(args.argon2_memory_kib or 19456, args.argon2_time_cost or 2)
     print(f"# {label}, {args.clients} concurrent clients (load average after: {load:.1f})")

@@ -38,13 +38,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +52,7 @@ import openncii
 # Run as a script, bench/ is on sys.path: the 12 MP maker is shared with bench/hashing.py.
 from hashing import make_12mp
 from openncii.signals.md5 import md5_file
+from openncii.testing import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "testdata" / "photos"
@@ -197,39 +195,12 @@ def make_video() -> Path:
 
 @contextmanager
 def serve() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    """``openncii serve`` on a fresh SQLite database; its address."""
     folder = Path(tempfile.mkdtemp(prefix="openncii-bench-"))
-    executable = Path(sys.executable).with_name("openncii")
-    process = subprocess.Popen(
-        [
-            str(executable),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--database-url",
-            f"sqlite:///{folder / 'bench.sqlite3'}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("openncii serve did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with start_server(
+        f"sqlite:///{folder / 'bench.sqlite3'}", fast=False, log_dir=folder
+    ) as server:
+        yield server.base_url
 
 
 def add_input(page: Any, element_id: str, files: list[Path]) -> str:

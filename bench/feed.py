@@ -28,9 +28,7 @@ import argparse
 import gc
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,13 +39,12 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from openncii.db import make_engine, make_session_factory, migrate
 from openncii.feed import rebuild_record_cache
 from openncii.partner import FeedClient, PartnerStore
 from openncii.partners import add_partner
+from openncii.testing import ServerProcess, create_schema, drop_schema, start_server
 
 HASHES_PER_CASE = 5
 CHUNK = 50_000
@@ -58,11 +55,6 @@ ELIGIBLE = {
     "has_content": True,
     "intimate": True,
 }
-
-
-def _schema_url(url: str, schema: str) -> str:
-    parsed = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return parsed.render_as_string(hide_password=False)
 
 
 def build_bank(url: str, records: int, seed: int = 1) -> str:
@@ -148,52 +140,6 @@ def build_bank(url: str, records: int, seed: int = 1) -> str:
         f"record cache rebuilt in {time.perf_counter() - loaded:.1f} s"
     )
     return reader_key
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
-    env.update(
-        {
-            "OPENNCII_ARGON2_TIME_COST": "2",
-            "OPENNCII_RATE_LIMIT_CREATE": "100000",
-            "OPENNCII_RATE_LIMIT_STATUS": "100000",
-        }
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from openncii.cli import main; main()",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("openncii serve did not start")
 
 
 def full_sync(base: str, key: str, page_size: int) -> tuple[int, int, float]:
@@ -291,14 +237,13 @@ def main() -> None:
     if not args.database_url or not args.database_url.startswith("postgresql"):
         raise SystemExit("--database-url postgresql+psycopg://... is required")
     schema = f"bench_feed_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = _schema_url(args.database_url, schema)
-    process = None
+    url = create_schema(args.database_url, schema)
+    server: ServerProcess | None = None
     try:
         key = build_bank(url, args.records)
-        process, base = start_server(url)
+        # Production argon2, rate limits out of the way.
+        server = start_server(url, fast=False, log_level="warning")
+        base = server.base_url
         rates = []
         checkpoint = 0
         for run in range(args.syncs):
@@ -328,13 +273,10 @@ def main() -> None:
             f"median {statistics.median(delays) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms"
         )
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
+        if server is not None:
+            server.stop()
         if not args.keep:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+            drop_schema(args.database_url, schema)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Fixtures shared by the whole suite. Keep each one generic and documented."""
+"""Fixtures shared by the whole suite. Keep each one generic and documented.
+
+Helpers that are not fixtures (servers in subprocesses, FakeClock, skip_or_fail) live in
+:mod:`openncii.testing`, which the benchmarks use too: tests import that, never this file.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,23 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openncii.testing import (
+    FAST_ARGON2,
+    FakeClock,
+    ensure_database,
+    skip_or_fail,
+    with_search_path,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The steering repo's shared folder (reference media and hashes), beside the repo.
 SHARED_DIR = REPO_ROOT.parent / "shared"
-
-
-def in_ci() -> bool:
-    """Whether we run in CI (``CI=true``), where missing prerequisites fail instead of skip."""
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip the test with ``reason`` outside CI; fail it in CI."""
-    if in_ci():
-        pytest.fail(f"{reason} (required in CI)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +46,6 @@ def testdata() -> Path:
 
 #: Environment variable naming the PostgreSQL server for the PostgreSQL half of the suite.
 TEST_DATABASE_ENV = "OPENNCII_TEST_DATABASE_URL"
-#: Cheap argon2 for tests that are not about argon2 (the production defaults are tested apart).
-FAST_ARGON2: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_kib": 64}
 
 
 def postgres_server_url() -> str:
@@ -61,32 +59,13 @@ def postgres_server_url() -> str:
     return url
 
 
-def _with_search_path(url: str, schema: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return parsed.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-
-
 @pytest.fixture(scope="session")
 def _postgres_admin() -> Iterator[Any]:
     """An engine on the test PostgreSQL database (created if missing), for schema set-up."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import create_engine
 
-    url = make_url(postgres_server_url())
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
-            ).first()
-            if exists is None:
-                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    finally:
-        server.dispose()
+    url = postgres_server_url()
+    ensure_database(url)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
@@ -115,7 +94,7 @@ def fresh_postgres_url(_postgres_admin: Any) -> Iterator[str]:
     with _postgres_admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield _with_search_path(_postgres_admin.url.render_as_string(hide_password=False), schema)
+        yield with_search_path(_postgres_admin.url.render_as_string(hide_password=False), schema)
     finally:
         with _postgres_admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -160,19 +139,6 @@ def make_settings(database_url: str) -> Callable[..., Any]:
         return Settings(**values)
 
     return make
-
-
-class FakeClock:
-    """A settable UTC clock: ``clock()`` is the time, ``clock.advance(seconds=...)`` moves it."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

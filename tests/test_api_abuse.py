@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from case_helpers import CASES, STATUS, WITHDRAW, case_body
-from conftest import FakeClock
+from openncii.testing import FakeClock
 
 ApiClient = Callable[..., Any]
 UNKNOWN = "ABCD-EFGH-JKMN"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
-from server_helpers import start_server
+from openncii.testing import start_server
 
 #: The test client connects from this loopback address, the server listens on 127.0.0.1.
 CLIENT_IP = "127.0.0.2"

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import openncii
 from openncii.cli import app
-from server_helpers import ServerProcess, start_server
+from openncii.testing import ServerProcess, start_server
 
 runner = CliRunner()
 YES_TO_ALL = "y\n" * 5
@@ -125,7 +125,7 @@ def test_unhashable_file_stops_before_sending(live_server: ServerProcess, tmp_pa
 
 
 def test_unreachable_server(testdata: Path) -> None:
-    from server_helpers import free_port
+    from openncii.testing import free_port
 
     result = _run(
         ["case", "status", "--server", f"http://127.0.0.1:{free_port()}", "--case-number", "X"],

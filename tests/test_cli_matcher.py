@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,16 +12,8 @@ import pytest
 
 from openncii import hash_file
 from openncii.partner import PartnerStore
+from openncii.testing import free_port, run_openncii, start_openncii
 from partner_helpers import feed_record, store_page
-from server_helpers import free_port, run_openncii
-
-
-def _command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from openncii.cli import main; main()", *args]
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
 
 
 @pytest.fixture
@@ -45,42 +34,14 @@ def store_path(tmp_path: Path, photo_hash: str) -> Path:
 @pytest.fixture
 def matcher_url(store_path: Path, tmp_path: Path, photo_hash: str) -> Iterator[str]:
     port = free_port()
-    log = (tmp_path / "matcher.log").open("wb")
-    process = subprocess.Popen(
-        _command(
-            "matcher",
-            "serve",
-            "--store",
-            str(store_path),
-            "--port",
-            str(port),
-            "--refresh-seconds",
-            "0.1",
-        ),
-        env=_env(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    args = ("--store", str(store_path), "--port", str(port), "--refresh-seconds", "0.1")
+    server = start_openncii("matcher", "serve", *args, port=port, log_dir=tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "matcher.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the matcher never answered /healthz"
-            time.sleep(0.1)
-        yield url
+        yield server.base_url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        server.stop()
         # Hashes and case references are never logged (the log is not empty: uvicorn's lines).
-        logged = (tmp_path / "matcher.log").read_text()
+        logged = server.log()
         assert "Uvicorn running" in logged or "Application startup complete" in logged
         assert photo_hash not in logged
         assert "ref-fruits" not in logged

@@ -7,10 +7,8 @@ kill-and-restart test runs ``openncii partner sync`` as a real subprocess and SI
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +22,14 @@ from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item
 from openncii.cli import app
 from openncii.cli.common import ExitCode
 from openncii.partner import PartnerStore, hash_key
+from openncii.testing import (
+    ServerProcess,
+    clean_environment,
+    free_port,
+    openncii_command,
+    start_server,
+)
 from partner_helpers import FeedReader, new_partner
-from server_helpers import ServerProcess, free_port, start_server
 
 runner = CliRunner()
 
@@ -189,14 +193,10 @@ def test_help_texts() -> None:
 
 
 def _start_sync(url: str, store: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
-    env["OPENNCII_PARTNER_KEY"] = key
-    command = [
-        sys.executable,
-        "-c",
-        "from openncii.cli import main; main()",
-        *("partner", "sync", "--server", url, "--store", str(store), "--page-size", "10", "-q"),
-    ]
+    env = clean_environment({"OPENNCII_PARTNER_KEY": key})
+    command = openncii_command(
+        "partner", "sync", "--server", url, "--store", str(store), "--page-size", "10", "-q"
+    )
     with log.open("ab") as sink:
         return subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
 

@@ -17,7 +17,6 @@ from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from case_helpers import random_md5, random_pdq
-from conftest import FAST_ARGON2
 from openncii.api.runtime import Runtime
 from openncii.cases import Eligibility, Md5Submission, PdqSubmission, create_case, withdraw_case
 from openncii.db import make_engine, migrate
@@ -27,6 +26,7 @@ from openncii.partners import add_partner, record_feedback
 from openncii.partners.service import key_digest
 from openncii.settings import Settings
 from openncii.signals.registry import by_key
+from openncii.testing import FAST_ARGON2
 
 pytestmark = pytest.mark.postgres
 

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import text
 
 from case_helpers import CASES, WITHDRAW, case_body, md5_item, pdq_item, random_pdq, vpdq_item
-from conftest import FakeClock
 from openncii.db import make_engine, migrate
 from openncii.db.migrate import downgrade
 from openncii.feed import purge_withdrawn, rebuild_record_cache
 from openncii.feed.pages import build_records
 from openncii.partners import record_feedback, revoke_partner
+from openncii.testing import FakeClock
 from partner_helpers import FEEDBACK, SUBMIT, FeedReader, key_headers, new_partner
 
 pytestmark = pytest.mark.postgres

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
-from conftest import FakeClock
 from openncii.db.models import Case, FeedCheckpoint, FeedRecordCache, HashRecord
 from openncii.feed import MAX_LEAD_SECONDS, PageToken, encode_page_token, purge_withdrawn
 from openncii.partners import revoke_partner
+from openncii.testing import FakeClock
 from partner_helpers import FEEDBACK, FETCH, SUBMIT, FeedReader, key_headers, new_partner
 
 ApiClient = Callable[..., Any]

@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
-from conftest import FakeClock
 from openncii.errors import (
     FeedAuthError,
     FeedProtocolError,
@@ -41,6 +40,7 @@ from openncii.partner import (
     report_outcomes,
     signal_type_of,
 )
+from openncii.testing import FakeClock
 from partner_helpers import FeedReader, new_partner
 
 ApiClient = Callable[..., Any]

@@ -20,7 +20,7 @@ from PIL import Image, ImageOps
 
 from case_helpers import CASES, ELIGIBLE, STATUS, WITHDRAW
 from openncii import hash_file
-from server_helpers import ServerProcess, run_openncii, start_server
+from openncii.testing import ServerProcess, run_openncii, start_server
 
 ENROLLED = ["mate_garden.jpg", "opencv_fruits.jpg", "opencv_baboon.jpg", "mate_storm.jpg"]
 UNRELATED = [

@@ -10,7 +10,7 @@ import pytest
 
 from case_helpers import CASES, STATUS, case_body, md5_item, pdq_item
 from openncii.db import current_revision, head_revision, make_engine
-from server_helpers import start_server
+from openncii.testing import start_server
 
 pytestmark = pytest.mark.slow
 

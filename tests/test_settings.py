@@ -159,7 +159,7 @@ def test_each_class_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_an_unusable_variable_is_a_usage_error_naming_it(tmp_path: Path) -> None:
-    from server_helpers import run_openncii
+    from openncii.testing import run_openncii
 
     done = run_openncii(
         "matcher", "serve", "--store", str(tmp_path / "s.sqlite3"),

@@ -18,16 +18,15 @@ from typing import Any
 import pytest
 
 from openncii.signals.pdq import hamming_distance
+from openncii.testing import ServerProcess
 
-from .conftest import (
+from .harness import (
     DESKTOP,
     LANGUAGES,
     PHONE,
     REPO_ROOT,
     Recorder,
-    Server,
     open_app,
-    require_testdata,
     run_axe,
     screenshot,
 )
@@ -71,7 +70,9 @@ def expect_h1(page: Any, title: str) -> None:
     expect(page.locator("main h1:visible")).to_have_text(title, timeout=5000)
 
 
-def assert_requests_are_clean(recorder: Recorder, server: Server, files: list[bytes]) -> None:
+def assert_requests_are_clean(
+    recorder: Recorder, server: ServerProcess, files: list[bytes]
+) -> None:
     """Only our origin; bodies only JSON, small, and free of any piece of the files."""
     assert recorder.requests, "no request was recorded"
     probes: list[bytes] = []
@@ -80,7 +81,9 @@ def assert_requests_are_clean(recorder: Recorder, server: Server, files: list[by
             piece = data[max(0, start) : max(0, start) + 48]
             probes += [piece, base64.b64encode(piece), piece.hex().encode()]
     for request in recorder.requests:
-        assert request.url.startswith(server.url + "/"), f"request to another origin: {request.url}"
+        assert request.url.startswith(server.base_url + "/"), (
+            f"request to another origin: {request.url}"
+        )
         body = request.body or b""
         assert len(body) <= MAX_BODY, f"{request.method} {request.url}: {len(body)} bytes"
         if request.method != "GET":
@@ -103,9 +106,8 @@ def answer_all_yes(page: Any) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_whole_flow(
-    page: Any, server: Server, recorder: Recorder, axe_source: str, lang: str
+    testdata: Path, page: Any, server: ServerProcess, recorder: Recorder, axe_source: str, lang: str
 ) -> None:
-    testdata = require_testdata()
     text = catalogue(lang)
     photos = [testdata / p for p in PHOTOS]
     video = testdata / VIDEO

@@ -12,7 +12,7 @@ import pytest
 from openncii import hash_file
 from openncii.signals.pdq import hamming_distance
 
-from .conftest import WORKER_HASH_JS, require_testdata, serve_test_files
+from .harness import WORKER_HASH_JS, serve_test_files
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +57,7 @@ def _check(result: dict[str, Any], data: bytes, chunk: int, what: object) -> Non
 def test_md5_matches_hashlib(page: Any, server: Any, script: str) -> None:
     files = {f"{size}.bin": _random_bytes(size, size) for size in SIZES}
     serve_test_files(page, files)
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     for size in SIZES:
         data = files[f"{size}.bin"]
         for chunk in CHUNKS:
@@ -74,7 +74,7 @@ def test_md5_on_random_sizes_and_slices(page: Any, server: Any) -> None:
     cases += [(rng.randrange(0, 300_000), 64 * rng.randrange(1, 500)) for _ in range(10)]
     files = {f"r{i}.bin": _random_bytes(size, i) for i, (size, _) in enumerate(cases)}
     serve_test_files(page, files)
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     for i, (size, chunk) in enumerate(cases):
         result = page.evaluate(MD5_JS, {"name": f"r{i}.bin", "chunk": chunk})
         _check(result, files[f"r{i}.bin"], chunk, (size, chunk))
@@ -118,7 +118,7 @@ def test_md5_of_files_on_disk_across_slices(page: Any, server: Any, tmp_path: Pa
         path = tmp_path / f"video{i}.mp4"
         path.write_bytes(head + _random_bytes(size - len(head), 100 + i))
         paths.append(path)
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     page.evaluate(
         """() => { const i = document.createElement('input'); i.type = 'file';
             i.multiple = true; i.id = 'md5-files'; document.body.append(i); }"""
@@ -133,12 +133,11 @@ def test_md5_of_files_on_disk_across_slices(page: Any, server: Any, tmp_path: Pa
         assert answer["progress"] <= -(-size // slice_size) + 3, answer
 
 
-def test_videos_in_the_worker(page: Any, server: Any) -> None:
-    testdata = require_testdata()
+def test_videos_in_the_worker(testdata: Path, page: Any, server: Any) -> None:
     names = ["bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4", "tree.avi"]
     files = {name: (testdata / "videos" / name).read_bytes() for name in names}
     serve_test_files(page, files)
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     answers = page.evaluate(WORKER_HASH_JS, names)
     for name in names:
         answer = answers[name]
@@ -183,7 +182,7 @@ def test_worker_refuses_what_it_cannot_hash(page: Any, server: Any) -> None:
         "huge.png": huge_png,
     }
     serve_test_files(page, files)
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     answers = page.evaluate(WORKER_HASH_JS, list(files))
     assert answers["notes.txt"]["type"] == "failed"
     assert answers["notes.txt"]["reason"] == "unsupported"

@@ -4,8 +4,6 @@ partner outcomes in plain words, the participating companies, leaving before not
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +14,13 @@ try:
 except ImportError:  # the browser fixtures skip (or fail in CI) with a clear message
     PlaywrightTimeoutError = TimeoutError  # type: ignore[misc,assignment]
 
-from .conftest import (
+from openncii.testing import ServerProcess, run_openncii
+
+from .harness import (
     DESKTOP,
     LANGUAGES,
     Recorder,
-    Server,
     open_app,
-    require_testdata,
 )
 from .test_flow import QUESTIONS, catalogue, check_page, expect_h1
 
@@ -33,7 +31,7 @@ PHOTO = "photos/sklearn_flower.jpg"
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_not_eligible_is_kind_and_points_elsewhere(
-    page: Any, server: Server, recorder: Recorder, axe_source: str, lang: str
+    page: Any, server: ServerProcess, recorder: Recorder, axe_source: str, lang: str
 ) -> None:
     text = catalogue(lang)
     open_app(page, server, "/eligibility", lang=lang)
@@ -61,7 +59,7 @@ def test_not_eligible_is_kind_and_points_elsewhere(
     assert page.locator("#view-not-eligible .links a").count() >= 2
     check_page(page, axe_source, f"2b-not-eligible-other-{lang}", phone=lang == "en")
     # The select page cannot be reached by typing its address.
-    page.goto(f"{server.url}/?lang={lang}#/select")
+    page.goto(f"{server.base_url}/?lang={lang}#/select")
     page.wait_for_selector("body[data-ready='true']")
     expect_h1(page, text["eligibility.title"])
     assert not recorder.api_calls("/api/v1/cases")
@@ -89,8 +87,7 @@ def _assert_focus_visible(page: Any) -> None:
     assert style["style"] != "none" and style["width"] >= 2, style
 
 
-def test_keyboard_only_flow(page: Any, server: Server) -> None:
-    testdata = require_testdata()
+def test_keyboard_only_flow(testdata: Path, page: Any, server: ServerProcess) -> None:
     page.bring_to_front()
     open_app(page, server, "/")
     _tab_to(page, "[data-testid=start]")
@@ -153,7 +150,7 @@ def test_keyboard_only_flow(page: Any, server: Server) -> None:
     ("locale", "expected"), [("nl-NL", "nl"), ("fr-CA", "fr"), ("de-DE", "en"), ("en-US", "en")]
 )
 def test_language_follows_the_browser(
-    browser: Any, server: Server, locale: str, expected: str
+    browser: Any, server: ServerProcess, locale: str, expected: str
 ) -> None:
     context = browser.new_context(locale=locale, viewport=DESKTOP)
     try:
@@ -165,7 +162,7 @@ def test_language_follows_the_browser(
         context.close()
 
 
-def test_switching_language_keeps_everything(page: Any, server: Server) -> None:
+def test_switching_language_keeps_everything(page: Any, server: ServerProcess) -> None:
     open_app(page, server, "/eligibility", lang="en")
     page.check("[data-testid=eligibility-in_image]")
     page.check("[data-testid=eligibility-adult_now-no]")
@@ -183,7 +180,7 @@ def test_switching_language_keeps_everything(page: Any, server: Server) -> None:
         assert page.title().startswith(text["eligibility.title"])
 
 
-def test_outcomes_and_errors_in_plain_words(page: Any, server: Server) -> None:
+def test_outcomes_and_errors_in_plain_words(page: Any, server: ServerProcess) -> None:
     """Partner outcomes as the status API reports them, rendered as sentences (the answer is
     stubbed here: partners report through the partner API, tested with the case service)."""
     status = {
@@ -243,21 +240,10 @@ def test_outcomes_and_errors_in_plain_words(page: Any, server: Server) -> None:
         ]
 
 
-def test_participating_companies(page: Any, server: Server, axe_source: str) -> None:
-    executable = Path(sys.executable).with_name("openncii")
-    result = subprocess.run(
-        [
-            str(executable),
-            "partners",
-            "add",
-            "Example Photos",
-            "--json",
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+def test_participating_companies(page: Any, server: ServerProcess, axe_source: str) -> None:
+    assert server.database_url is not None
+    result = run_openncii(
+        "partners", "add", "Example Photos", "--json", "--database-url", server.database_url
     )
     assert result.returncode == 0, result.stderr
     open_app(page, server, "/partners", lang="nl")
@@ -266,8 +252,9 @@ def test_participating_companies(page: Any, server: Server, axe_source: str) -> 
     check_page(page, axe_source, "7-partners-nl")
 
 
-def test_leaving_before_noting_the_pin_asks_first(page: Any, server: Server) -> None:
-    testdata = require_testdata()
+def test_leaving_before_noting_the_pin_asks_first(
+    testdata: Path, page: Any, server: ServerProcess
+) -> None:
     open_app(page, server, "/eligibility")
     for q in QUESTIONS:
         page.check(f"[data-testid=eligibility-{q}]")
@@ -279,7 +266,7 @@ def test_leaving_before_noting_the_pin_asks_first(page: Any, server: Server) -> 
     case_number = page.inner_text("[data-testid=case-number]")
     pin = page.inner_text("[data-testid=pin]")
     # Copy buttons put the exact values on the clipboard.
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
     for button, value, said in [
         ("#copy-case", case_number, "done.copiedCase"),
         ("#copy-pin", pin, "done.copiedPin"),
@@ -308,7 +295,7 @@ def test_leaving_before_noting_the_pin_asks_first(page: Any, server: Server) -> 
     page.wait_for_selector("#view-check:visible")
 
 
-def _to_select_page(page: Any, server: Server) -> None:
+def _to_select_page(page: Any, server: ServerProcess) -> None:
     open_app(page, server, "/eligibility")
     for q in QUESTIONS:
         page.check(f"[data-testid=eligibility-{q}]")
@@ -332,10 +319,11 @@ DROP_JS = """async ({names, b64s}) => {
 }"""
 
 
-def test_drop_files_remove_one_and_a_refused_fingerprint(page: Any, server: Server) -> None:
+def test_drop_files_remove_one_and_a_refused_fingerprint(
+    testdata: Path, page: Any, server: ServerProcess
+) -> None:
     import base64
 
-    testdata = require_testdata()
     names = ["skimage_coffee.jpg", "skimage_chelsea.jpg", "skimage_rocket.jpg"]
     b64s = [base64.b64encode((testdata / "photos" / n).read_bytes()).decode() for n in names]
     _to_select_page(page, server)
@@ -404,27 +392,15 @@ def test_the_per_case_limit_comes_from_the_server(
 
 
 def test_a_partners_real_feedback_in_plain_words(
-    page: Any, server: Server, recorder: Recorder
+    testdata: Path, page: Any, server: ServerProcess, recorder: Recorder
 ) -> None:
     """End to end: a case from the browser, a partner reports "Blocked" for its photo through
     the partner API, and the person reads it in the status page, in Dutch."""
     import urllib.request
 
-    testdata = require_testdata()
-    executable = Path(sys.executable).with_name("openncii")
-    added = subprocess.run(
-        [
-            str(executable),
-            "partners",
-            "add",
-            "Beeldbank",
-            "--json",
-            "--database-url",
-            server.database_url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    assert server.database_url is not None
+    added = run_openncii(
+        "partners", "add", "Beeldbank", "--json", "--database-url", server.database_url
     )
     assert added.returncode == 0, added.stderr
     key = json.loads(added.stdout)["key"]
@@ -441,7 +417,7 @@ def test_a_partners_real_feedback_in_plain_words(
 
     feedback = {"count": 1, "hashFeedbacks": [{"hashValue": pdq, "feedbackValue": "Blocked"}]}
     request = urllib.request.Request(
-        f"{server.url}/v1/SubmitFeedback",
+        f"{server.base_url}/v1/SubmitFeedback",
         data=json.dumps(feedback).encode(),
         headers={"Content-Type": "application/json", "Ocp-Apim-Subscription-Key": key},
         method="POST",

@@ -13,7 +13,7 @@ import pytest
 
 from openncii.signals.pdq import _dct_matrix, hamming_distance, pdq_from_rgb
 
-from .conftest import WORKER_HASH_JS, require_testdata, serve_test_files
+from .harness import WORKER_HASH_JS, serve_test_files
 
 pytestmark = pytest.mark.browser
 
@@ -91,18 +91,17 @@ def _rgb_from_page(result: dict[str, Any]) -> np.ndarray[Any, Any]:
 
 
 def test_dct_table_is_the_python_one(page: Any, server: Any) -> None:
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     table = page.evaluate("async () => Array.from((await import('/js/pdq.js')).dctTable())")
     expected = _dct_matrix().ravel()
     assert np.array_equal(np.array(table, dtype=np.float32), expected)
 
 
 @pytest.mark.parametrize("name", PHOTOS + PDQ_IMAGES)
-def test_same_pixels_same_hash(page: Any, server: Any, name: str) -> None:
-    testdata = require_testdata()
+def test_same_pixels_same_hash(testdata: Path, page: Any, server: Any, name: str) -> None:
     path = testdata / name
     serve_test_files(page, {path.name: path.read_bytes()})
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     # Hash big files on a smaller decode as the app does; the small ones at full size.
     result = page.evaluate(PIXELS_FROM_FILE_JS, {"name": path.name, "shortSide": 1024})
     expected = pdq_from_rgb(np.ascontiguousarray(_rgb_from_page(result)))
@@ -130,7 +129,7 @@ def _synthetic_images() -> list[tuple[str, np.ndarray[Any, Any]]]:
 
 
 def test_synthetic_pixels_same_hash(page: Any, server: Any) -> None:
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     for label, rgb in _synthetic_images():
         height, width, _ = rgb.shape
         rgba = np.concatenate([rgb, np.full((height, width, 1), 255, np.uint8)], axis=2)
@@ -148,8 +147,7 @@ def _reference_rows(testdata: Path) -> list[dict[str, str]]:
         return [row for row in csv.DictReader(f) if int(row["quality"]) >= 80]
 
 
-def test_files_within_10_bits_of_reference(page: Any, server: Any) -> None:
-    testdata = require_testdata()
+def test_files_within_10_bits_of_reference(testdata: Path, page: Any, server: Any) -> None:
     rows = _reference_rows(testdata)
     assert len(rows) > 40
     files = {
@@ -157,7 +155,7 @@ def test_files_within_10_bits_of_reference(page: Any, server: Any) -> None:
         for i, row in enumerate(rows)
     }
     serve_test_files(page, files)
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     answers = page.evaluate(WORKER_HASH_JS, list(files))
     distances = {}
     for (name, _), row in zip(files.items(), rows, strict=True):
@@ -170,19 +168,20 @@ def test_files_within_10_bits_of_reference(page: Any, server: Any) -> None:
     assert not too_far, f"more than 10 bits from the reference: {too_far}"
 
 
-def test_12mp_photo_hashes_like_the_python_library(page: Any, server: Any, tmp_path: Path) -> None:
+def test_12mp_photo_hashes_like_the_python_library(
+    testdata: Path, page: Any, server: Any, tmp_path: Path
+) -> None:
     """A 12-megapixel JPEG takes the fast path (decoded at 1/4 scale by the JPEG decoder) and
     gives the Python library's fast-path hash."""
     from PIL import Image
 
     from openncii import hash_file
 
-    testdata = require_testdata()
     big = tmp_path / "castle-12mp.jpg"
     with Image.open(testdata / "photos" / "scratch_castle.jpg") as image:
         image.convert("RGB").resize((4032, 3024), Image.Resampling.BILINEAR).save(big, quality=90)
     serve_test_files(page, {big.name: big.read_bytes()})
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     answer = page.evaluate(WORKER_HASH_JS, [big.name])[big.name]
     assert answer["type"] == "done"
     expected = hash_file(big)
