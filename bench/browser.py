@@ -52,7 +52,7 @@ import openncii
 # Run as a script, bench/ is on sys.path: the 12 MP maker is shared with bench/hashing.py.
 from hashing import make_12mp
 from openncii.signals.md5 import md5_file
-from openncii.testing import start_server
+from openncii.testing import CHROMIUM, CHROMIUM_ARGS, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "testdata" / "photos"
@@ -60,17 +60,6 @@ VIDEO_SOURCE = ROOT.parent / "shared" / "testdata" / "videos" / "bigbuckbunny.mp
 CACHE = ROOT / "bench" / ".cache" / "browser-12mp"
 VIDEO = ROOT / "bench" / ".cache" / "browser-video-100mb.mp4"
 VIDEO_BYTES = 100 * 1000 * 1000
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUESTIONS = ["in_image", "adult_when_taken", "adult_now", "has_content", "intimate"]
 
 #: In the page: start the main-thread probes (heartbeat, animation frames, long tasks).
@@ -312,7 +301,7 @@ def main() -> None:
     drift: list[int] = []
 
     with serve() as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
         try:
             context = browser.new_context()
             if args.js_from:

@@ -4,6 +4,7 @@
   returns once ``GET /healthz`` answers 200; :func:`start_openncii` does the same for any
   ``openncii`` server command (``matcher serve``); :func:`run_openncii` runs a command to its end.
 - :class:`FakeClock`: a settable UTC clock for the code that takes a ``clock``.
+- :data:`CHROMIUM` and :data:`CHROMIUM_ARGS`: the browser of the browser tests and benchmarks.
 - :func:`skip_or_fail`: a missing prerequisite skips a test, except in CI (``CI=true``), where
   it fails it.
 - :func:`create_schema` / :func:`drop_schema`: a PostgreSQL schema of one's own in a shared
@@ -32,6 +33,8 @@ import httpx
 from openncii.settings import ENV_PREFIX, Settings
 
 __all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
     "FAST_ARGON2",
     "FAST_SERVER_ENV",
     "NO_RATE_LIMITS_ENV",
@@ -64,6 +67,18 @@ FAST_SERVER_ENV: Final[Mapping[str, str]] = {
     **{Settings.env_name(name): str(value) for name, value in FAST_ARGON2.items()},
     **NO_RATE_LIMITS_ENV,
 }
+#: Debian's Chromium, and how the browser tests and benchmarks launch it (headless, quiet).
+CHROMIUM: Final = Path("/usr/bin/chromium")
+CHROMIUM_ARGS: Final[tuple[str, ...]] = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 #: How ``openncii`` is started: the interpreter running this code, whatever its PATH.
 _MAIN: Final = "from openncii.cli import main; main()"
 _HEALTHZ: Final = "/healthz"

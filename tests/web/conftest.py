@@ -36,7 +36,7 @@ def playwright_instance() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
-    b = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    b = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
     yield b
     b.close()
 

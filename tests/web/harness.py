@@ -15,17 +15,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page, Request
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Where the tests install axe-core from npm (git-ignored), and where screenshots go.
 NODE_DIR = Path(__file__).resolve().parent / ".node"
 AXE_JS = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
