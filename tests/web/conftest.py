@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from openncii.testing import ServerProcess, skip_or_fail, start_server
+from openncii.testing import CHROMIUM, CHROMIUM_ARGS, ServerProcess, skip_or_fail, start_server
 
-from .harness import AXE_JS, CHROMIUM, CHROMIUM_ARGS, DESKTOP, NODE_DIR, Recorder
+from .harness import AXE_JS, DESKTOP, NODE_DIR, Recorder
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
