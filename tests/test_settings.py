@@ -125,9 +125,10 @@ def test_only_the_settings_classes_read_the_environment() -> None:
     assert reads.search('value = os.environ["OPENNCII_X"]')
     assert not reads.search("os.environ[Settings.env_name(name)] = str(value)")  # passing on
     offenders = [
-        str(path.relative_to(SRC))
+        f"{path.relative_to(SRC)}: {line.strip()}"
         for path in sorted(SRC.rglob("*.py"))
-        if reads.search(path.read_text("utf-8"))
+        for line in path.read_text("utf-8").splitlines()
+        if reads.search(line) and '"CI"' not in line  # the CI flag of the test helpers
     ]
     assert offenders == []
 
