@@ -195,7 +195,7 @@ class SubmissionNotAllowedError(PartnerRequestError):
 
 
 # Partner-side errors (openncii.partner): the sync client, the local store. The
-# ``openncii partner`` commands map each to an exit status.
+# ``openncii partner`` commands map each to an exit status (the table in openncii.cli.common).
 
 __all__ += [
     "FeedAuthError",
