@@ -114,6 +114,7 @@ def test_scan_refuses_an_unknown_feedback_value(store_path: Path, tmp_path: Path
         env={"OPENNCII_PARTNER_KEY": "k"},
     )
     assert done.returncode == 2
+    assert "openncii partner scan: --feedback must be one of" in done.stderr
     assert "PendingReview" in done.stderr
 
 

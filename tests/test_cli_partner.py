@@ -164,7 +164,9 @@ def test_server_and_store_come_from_the_environment(tmp_path: Path) -> None:
     env = {"OPENNCII_PARTNER_KEY": "k", "OPENNCII_PARTNER_STORE": str(store)}
     missing = runner.invoke(app, ["partner", "sync"], env=env)
     assert missing.exit_code == ExitCode.USAGE
-    assert "--server or set OPENNCII_PARTNER_SERVER" in missing.stderr
+    assert "openncii partner sync: which server? Give --server or set OPENNCII_PARTNER_SERVER" in (
+        missing.stderr
+    )
     env["OPENNCII_PARTNER_SERVER"] = url
     down = runner.invoke(app, ["partner", "sync", "--retries", "1", "-q"], env=env)
     assert down.exit_code == ExitCode.UNAVAILABLE, down.output

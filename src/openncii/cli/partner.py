@@ -80,21 +80,21 @@ def sync(
 
     from openncii.partner import SyncProgress
 
-    settings = partner_settings("sync", store=store, server=server)
+    settings = partner_settings("partner sync", store=store, server=server)
     if settings.server is None:
         fail(
-            "sync",
+            "partner sync",
             f"which server? Give --server or set {settings.env_name('server')}.",
             ExitCode.USAGE,
         )
-    key = partner_key("sync", settings)
-    client = feed_client("sync", settings, key, retries=retries, page_size=page_size)
-    local = open_partner_store("sync", settings)
+    key = partner_key("partner sync", settings)
+    client = feed_client("partner sync", settings, key, retries=retries, page_size=page_size)
+    local = open_partner_store("partner sync", settings)
     console = Console(stderr=True)
     started = datetime.now(UTC)
     try:
         with (
-            exit_on_error("sync"),
+            exit_on_error("partner sync"),
             Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
@@ -117,7 +117,11 @@ def sync(
 
             result = client.sync(local, full=full, progress=report)
     except KeyboardInterrupt:
-        fail("sync", "interrupted; run it again to resume where it stopped.", ExitCode.INTERRUPTED)
+        fail(
+            "partner sync",
+            "interrupted; run it again to resume where it stopped.",
+            ExitCode.INTERRUPTED,
+        )
     finally:
         client.close()
         counts = local.counts()
@@ -177,24 +181,28 @@ def feedback(
     normalised = hash_value.strip().lower()
     if _HEX.fullmatch(normalised) is None:
         fail(
-            "feedback",
+            "partner feedback",
             "HASH must be 32 (MD5) or 64 (PDQ, vPDQ digest) hex characters.",
             ExitCode.USAGE,
         )
-    chosen = feedback_value("feedback", "VALUE", value)
+    chosen = feedback_value("partner feedback", "VALUE", value)
     tags = tuple(dict.fromkeys(t.strip() for t in tag or []))
     if len(tags) > 20 or any(not 0 < len(t) <= 100 for t in tags):
-        fail("feedback", "tags are 1 to 100 characters, at most 20 of them.", ExitCode.USAGE)
-    settings = partner_settings("feedback", store=store, server=server)
-    key = partner_key("feedback", settings)
-    local = open_partner_store("feedback", settings)
+        fail(
+            "partner feedback", "tags are 1 to 100 characters, at most 20 of them.", ExitCode.USAGE
+        )
+    settings = partner_settings("partner feedback", store=store, server=server)
+    key = partner_key("partner feedback", settings)
+    local = open_partner_store("partner feedback", settings)
     try:
         hashes = {normalised: signal_type_of(local, normalised)}
         report = send_outcomes(
-            "feedback", settings, local, hashes, chosen, key=key, retries=retries, tags=tags
+            "partner feedback", settings, local, hashes, chosen, key=key, retries=retries, tags=tags
         )
     finally:
         local.close()
     if report.not_found:
-        fail("feedback", f"the server does not hold the hash {normalised}.", ExitCode.FAILED)
+        fail(
+            "partner feedback", f"the server does not hold the hash {normalised}.", ExitCode.FAILED
+        )
     typer.echo(f"Reported {chosen} for {normalised}.", err=True)

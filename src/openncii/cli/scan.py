@@ -86,20 +86,20 @@ def scan(
     from openncii.partner.scan import matched_hashes, media_files, totals, write_report
     from openncii.partner.scan import scan as scan_files
 
-    chosen = None if feedback is None else feedback_value("scan", "--feedback", feedback)
+    chosen = None if feedback is None else feedback_value("partner scan", "--feedback", feedback)
     fmt: Literal["json", "csv"] = report_format or (
         "csv" if report is not None and report.suffix.lower() == ".csv" else "json"
     )
-    settings = partner_settings("scan", store=store, server=server)
-    key = partner_key("scan", settings) if chosen is not None else None
-    local = open_partner_store("scan", settings)
+    settings = partner_settings("partner scan", store=store, server=server)
+    key = partner_key("partner scan", settings) if chosen is not None else None
+    local = open_partner_store("partner scan", settings)
     try:
         files = list(media_files(paths))
         matcher = Matcher(StoreBank(local), threshold=threshold)
         try:
             matcher.refresh()
         except Exception as exc:
-            fail("scan", f"cannot read the store: {exc}", ExitCode.STORE)
+            fail("partner scan", f"cannot read the store: {exc}", ExitCode.STORE)
         bank = {str(kind): count for kind, count in matcher.counts().items()}
         if sum(bank.values()) == 0:
             typer.echo(
@@ -134,7 +134,7 @@ def scan(
             matched = matched_hashes(results)
             if matched:
                 sent = send_outcomes(
-                    "scan", settings, local, matched, chosen, key=key, retries=retries
+                    "partner scan", settings, local, matched, chosen, key=key, retries=retries
                 )
                 typer.echo(f"Reported {chosen} for {len(sent.sent)} matched hashes.", err=True)
     finally:
