@@ -127,7 +127,12 @@ def test_errors_map_to_exit_statuses_by_their_most_specific_class() -> None:
     assert exit_code_for(ValueError("bug")) is None
 
 
-@pytest.mark.parametrize("kind", errors.PartnerClientError.__subclasses__())
+def _leaves(family: type[Exception]) -> list[type[Exception]]:
+    below = family.__subclasses__()
+    return [leaf for kind in below for leaf in _leaves(kind)] if below else [family]
+
+
+@pytest.mark.parametrize("kind", _leaves(errors.PartnerClientError), ids=lambda k: k.__name__)
 def test_every_partner_side_error_has_an_exit_status(kind: type[Exception]) -> None:
     error = kind.__new__(kind)
     code = exit_code_for(error)

@@ -363,13 +363,12 @@ def test_drop_files_remove_one_and_a_refused_fingerprint(
 
 
 def test_the_per_case_limit_comes_from_the_server(
-    page: Any, server: Server, recorder: Recorder
+    testdata: Path, page: Any, server: ServerProcess, recorder: Recorder
 ) -> None:
     """The page reads the limit from GET /api/v1/limits: with a limit of 1, two photos are not
     sent, and the person is told the server's number."""
     import base64
 
-    testdata = require_testdata()
     limits = {"max_hashes_per_case": 1, "max_body_bytes": 262144}
     page.route(
         "**/api/v1/limits",
