@@ -15,10 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from openncii.errors import UnsupportedMediaError
-from openncii.media.images import load_image_for_hashing
+from openncii.media.images import open_image_strips
 from openncii.media.sniff import MediaKind, sniff_media
 from openncii.signals.md5 import md5_file
-from openncii.signals.pdq import MIN_QUALITY, pdq_from_rgb
+from openncii.signals.pdq import MIN_QUALITY, PdqHash
+from openncii.signals.pdq_strips import PdqStrips, pdq_from_rgb_bounded, strip_rows
 
 __all__ = ["DEFAULT_VIDEO_FPS", "FileHashes", "VideoFrameHash", "hash_file"]
 
@@ -113,8 +114,7 @@ def hash_file(
         # hashlib and Pillow's decoders release the GIL: the MD5 runs beside the decode.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="openncii-md5") as pool:
             md5_future = pool.submit(md5_file, p)
-            rgb = load_image_for_hashing(p, fast=fast)
-            pdq = pdq_from_rgb(rgb)
+            pdq = _image_pdq(p, fast)
             md5 = md5_future.result()
         variants = tuple(h.hex for h in pdq.dihedral()) if dihedral else None
         return FileHashes(
@@ -136,6 +136,15 @@ def hash_file(
     return FileHashes(path=str(path), media="video", md5=md5, pdq=None, quality=None, vpdq=frames)
 
 
+def _image_pdq(path: Path, fast: bool) -> PdqHash:
+    """PDQ of an image file in bounded memory: decoded within the budget, hashed in strips."""
+    with open_image_strips(path, fast=fast) as image:
+        hasher = PdqStrips(image.height, image.width)
+        for strip in image.strips(strip_rows(image.width), grey=True):
+            hasher.add(strip)
+    return hasher.hash()
+
+
 def _frame_hash(index: int, timestamp: float, rgb: npt.NDArray[np.uint8]) -> VideoFrameHash:
-    pdq = pdq_from_rgb(rgb)
+    pdq = pdq_from_rgb_bounded(rgb)
     return VideoFrameHash(frame=index, timestamp=timestamp, pdq=pdq.hex, quality=pdq.quality)
