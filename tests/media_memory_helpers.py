@@ -92,7 +92,10 @@ def write_png(
     """A ``width x height`` 8-bit greyscale (1) or RGB (3) PNG, written row by row."""
     colour_type = {1: 0, 3: 2}[channels]
     compressor = zlib.compressobj(6)
-    parts = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))]
+    parts = [
+        b"\x89PNG\r\n\x1a\n",
+        _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)),
+    ]
     pending = bytearray()
     period = 64  # rows repeat in bands: fast to generate, compresses to little
     cache: dict[int, bytes] = {}
@@ -125,7 +128,9 @@ def pattern_image(width: int, height: int, mode: str = "RGB") -> Image.Image:
     return image if mode == "RGB" else image.convert(mode)
 
 
-def write_video(path: Path, width: int, height: int, frames: int = 3, codec: str = "libx264") -> Path:
+def write_video(
+    path: Path, width: int, height: int, frames: int = 3, codec: str = "libx264"
+) -> Path:
     """A short video of ``width x height`` frames with moving structure."""
     import av
 

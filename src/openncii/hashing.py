@@ -128,10 +128,13 @@ def hash_file(
     # A video: PyAV is imported only when one is met.
     from openncii.media.video import iter_video_frames
 
-    frames = tuple(
-        _frame_hash(frame.index, frame.timestamp, frame.rgb)
-        for frame in iter_video_frames(p, fps=video_fps)
-    )
+    hashed: list[VideoFrameHash] = []
+    for frame in iter_video_frames(p, fps=video_fps):
+        hashed.append(_frame_hash(frame.index, frame.timestamp, frame.rgb))
+        # Let go of this frame's pixels before the next one is decoded (a frame of 8K video
+        # is 100 MB of RGB: two at once would double the peak).
+        del frame
+    frames = tuple(hashed)
     md5 = md5_file(p)
     return FileHashes(path=str(path), media="video", md5=md5, pdq=None, quality=None, vpdq=frames)
 

@@ -216,6 +216,18 @@ class MatcherSettings(OpenNCIISettings):
     upload_dir: Path | None = Field(
         default=None, description="Where uploads are spooled while hashed (none: system temp)."
     )
+    max_concurrent_hashes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Uploads hashed at once (none: one per core, at most half the memory at "
+        "320 MB each); others wait up to `hash_wait_seconds`, then get 503 with Retry-After.",
+    )
+    hash_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long an upload waits for a free hashing slot before 503.",
+    )
     token: SecretStr | None = Field(
         default=None,
         description="When set, POST /match needs `Authorization: Bearer <token>`: its answers "

@@ -11,9 +11,9 @@ which Pillow holds whole, and the decoders' own buffers. Both are known from the
 - JPEG is decoded at reduced scale (``draft``) when hashing fast, so the image Pillow keeps is
   small; but a progressive JPEG, or one whose first scan lacks a component, makes libjpeg keep
   every DCT coefficient of the full-size image (2 bytes per sample) until the end.
-- WebP is decoded by libwebp into its own RGBA buffer, then copied; HEIC by libheif into YUV
-  planes and an RGB buffer, then copied; TIFF strips are read whole by libtiff: an extra
-  ``_DECODER_BYTES_PER_PIXEL`` each (measured, see ``docs/security.md``).
+- WebP is decoded by libwebp into its own RGBA canvas, copied to bytes, then into Pillow's
+  image; HEIC by libheif into YUV planes and an RGB buffer, then copied: an extra
+  ``_DECODER_BYTES_PER_PIXEL`` per pixel for each format (measured, see ``docs/security.md``).
 
 :func:`check_decode_budget` refuses a file whose estimate is over :data:`DECODE_BUDGET_BYTES`
 with a message that states the real limit for that kind of image.
@@ -48,10 +48,10 @@ MAX_IMAGE_PIXELS: Final = 2 * 89_478_485
 
 # Extra bytes per full-size pixel that a format's decoder holds beside Pillow's image.
 _DECODER_BYTES_PER_PIXEL: Final[Mapping[str, float]] = {
-    "WEBP": 4.0,  # libwebp's RGBA output, copied into Pillow's image
-    "HEIF": 5.0,  # libheif: YUV planes (up to 16-bit) and the interleaved RGB(A) buffer
-    "AVIF": 5.0,
-    "TIFF": 4.0,  # a whole strip or tile of raw samples (a strip may be the whole image)
+    "WEBP": 10.0,  # libwebp's RGBA canvas, the bytes Pillow copies it to, YUV for lossy
+    "HEIF": 2.0,  # libheif's YUV planes and its interleaved RGB buffer while Pillow copies it
+    "AVIF": 2.0,
+    "TIFF": 1.0,  # libtiff's strip or tile buffer
 }
 _MB: Final = 1024 * 1024
 

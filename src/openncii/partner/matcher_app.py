@@ -14,7 +14,9 @@ The bank is the partner's local store (kept current by ``openncii partner sync``
 thread applies its changes every ``refresh_seconds`` while requests are answered.
 
 Uploaded media is written to a private temporary file only for as long as hashing takes.
-Hashes are never logged.
+At most ``max_concurrent_hashes`` uploads are hashed at once (each may take ~300 MB and a core,
+see :mod:`openncii.partner.admission`); an upload that waits longer than
+``hash_wait_seconds`` for a slot gets 503 with ``Retry-After``. Hashes are never logged.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ from starlette.datastructures import UploadFile
 from openncii import __version__
 from openncii.errors import InvalidHashError, OpenNCIIError
 from openncii.hashing import FileHashes, hash_file
+from openncii.partner.admission import (
+    HashSlots,
+    OverloadedError,
+    default_hash_slots,
+    release_free_memory,
+)
 from openncii.partner.matcher import BankSource, Match, Matcher, PdqQuery
 from openncii.serving.errors import error_response, install_error_handlers
 from openncii.serving.limits import BodyLimitMiddleware, BodyTooLargeError, Scope
@@ -127,6 +135,16 @@ class _Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.hashing = Gauge(
+            "openncii_matcher_hashing_uploads",
+            "Uploads being hashed now.",
+            registry=self.registry,
+        )
+        self.hash_slots = Gauge(
+            "openncii_matcher_hash_slots",
+            "Uploads the matcher hashes at once at most.",
+            registry=self.registry,
+        )
         self.last_refresh = Gauge(
             "openncii_matcher_last_refresh_timestamp_seconds",
             "When the bank was last refreshed successfully (Unix time).",
@@ -195,6 +213,10 @@ def create_matcher_app(
     matcher = Matcher(source, threshold=config.threshold)
     metrics = _Metrics()
     refresher = _Refresher(matcher, metrics, config.refresh_seconds)
+    slots = HashSlots(
+        config.max_concurrent_hashes or default_hash_slots(), config.hash_wait_seconds
+    )
+    metrics.hash_slots.set(slots.slots)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -229,6 +251,7 @@ def create_matcher_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=body_limit, on_refused=refused)
     app.state.matcher = matcher
     app.state.refresher = refresher
+    app.state.hash_slots = slots
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -260,7 +283,7 @@ def create_matcher_app(
         started = time.perf_counter()
         try:
             if kind == "file":
-                answer = await _match_upload(request, matcher, config)
+                answer = await _match_upload(request, matcher, config, slots, metrics)
             else:
                 answer = await _match_json_body(request, matcher)
         except (OpenNCIIError, RequestValidationError):
@@ -269,7 +292,8 @@ def create_matcher_app(
         finally:
             metrics.latency.labels(kind).observe(time.perf_counter() - started)
         if isinstance(answer, JSONResponse):  # a refusal
-            metrics.requests.labels(kind, "error").inc()
+            outcome = "shed" if answer.status_code == 503 else "error"
+            metrics.requests.labels(kind, outcome).inc()
             return answer
         matches, extra = answer
         metrics.requests.labels(kind, "ok").inc()
@@ -327,7 +351,13 @@ def _match_all(
     return matches
 
 
-async def _match_upload(request: Request, matcher: Matcher, config: MatcherSettings) -> _Answer:
+async def _match_upload(
+    request: Request,
+    matcher: Matcher,
+    config: MatcherSettings,
+    slots: HashSlots,
+    metrics: _Metrics,
+) -> _Answer:
     # The body limit (max_upload_bytes) is enforced while it streams in.
     try:
         # Starlette spools file parts to a temporary file: a video is never whole in memory.
@@ -349,13 +379,34 @@ async def _match_upload(request: Request, matcher: Matcher, config: MatcherSetti
         path = Path(name)
         try:
             await run_in_threadpool(_copy_upload, upload, fd)
-            hashes: FileHashes = await run_in_threadpool(hash_file, path, True)
+            try:
+                # At most `slots` hashings at once: each may take ~300 MB and a core.
+                async with slots.slot():
+                    metrics.hashing.inc()
+                    try:
+                        hashes: FileHashes = await run_in_threadpool(_hash_upload, path)
+                    finally:
+                        metrics.hashing.dec()
+            except OverloadedError as exc:
+                return error_response(
+                    503,
+                    "The matcher is busy hashing other uploads; try again shortly.",
+                    "unavailable",
+                    {"Retry-After": str(exc.retry_after)},
+                )
             matches = await run_in_threadpool(matcher.match_hashes, hashes)
         finally:
             path.unlink(missing_ok=True)
     finally:
         await form.close()
     return matches, {"media": hashes.media, "quality": hashes.quality}
+
+
+def _hash_upload(path: Path) -> FileHashes:
+    try:
+        return hash_file(path, True)
+    finally:
+        release_free_memory()
 
 
 def _copy_upload(upload: UploadFile, fd: int) -> None:

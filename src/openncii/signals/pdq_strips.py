@@ -55,8 +55,8 @@ __all__ = [
     "strip_rows",
 ]
 
-#: Pixels per strip: the float working set is about 40 bytes per strip pixel (~80 MB).
-STRIP_PIXELS: Final = 1 << 21
+#: Pixels per strip: the float working set is about 30 bytes per strip pixel (~30 MB).
+STRIP_PIXELS: Final = 1 << 20
 
 
 def strip_rows(cols: int, pixels: int = STRIP_PIXELS) -> int:

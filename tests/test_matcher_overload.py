@@ -1,0 +1,155 @@
+"""The matcher service hashes a bounded number of uploads at once and sheds the rest with 503.
+
+A real `openncii matcher serve` process with one hashing slot receives three uploads of a
+49-megapixel image (each hashing takes ~250 MB) at the same moment. The first is hashed; the
+others wait the configured 0.3 s, get 503 with Retry-After, retry as told, and are hashed in
+turn. The server's peak memory (the kernel's high-water mark) grows by one hashing, not three.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from media_memory_helpers import MB, write_png
+from openncii.partner import PartnerStore
+from openncii.partner.admission import HASH_MEMORY_BYTES, HashSlots, default_hash_slots
+from server_helpers import free_port
+
+GiB = 1024**3
+
+
+def test_slots_follow_cores_and_memory() -> None:
+    assert default_hash_slots(cpus=2, memory_bytes=24 * GiB) == 2
+    assert default_hash_slots(cpus=16, memory_bytes=2 * GiB) == 3  # 1 GiB / 320 MB
+    assert default_hash_slots(cpus=4, memory_bytes=256 * MB) == 1  # never zero
+    assert default_hash_slots(cpus=1, memory_bytes=64 * GiB) == 1
+    assert HASH_MEMORY_BYTES >= 300 * MB
+    with pytest.raises(ValueError, match="slot"):
+        HashSlots(0, 1.0)
+
+
+def _high_water_mark(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture
+def matcher(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    store = tmp_path / "bank.sqlite3"
+    PartnerStore.open(store).close()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
+    env |= {
+        "OPENNCII_MATCHER_MAX_CONCURRENT_HASHES": "1",
+        "OPENNCII_MATCHER_HASH_WAIT_SECONDS": "0.3",
+    }
+    log = (tmp_path / "matcher.log").open("wb")
+    command = [sys.executable, "-c", "from openncii.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "matcher", "serve", "--store", str(store), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "matcher.log").read_text()
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the matcher never answered /healthz"
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass
+class _Client:
+    statuses: list[int] = field(default_factory=list)
+    retry_after: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+def _upload_until_hashed(url: str, data: bytes, client: _Client, start: threading.Event) -> None:
+    try:
+        start.wait()
+        with httpx.Client(timeout=300) as http:
+            for _ in range(60):
+                response = http.post(f"{url}/match", files={"file": ("big.png", data)})
+                client.statuses.append(response.status_code)
+                if response.status_code != 503:
+                    return
+                client.retry_after.append(response.headers.get("retry-after", ""))
+                time.sleep(float(response.headers["retry-after"]))
+    except BaseException as exc:  # handed to the test thread
+        client.error = exc
+
+
+@pytest.mark.slow
+def test_concurrent_uploads_are_hashed_one_at_a_time_and_shed_with_503(
+    matcher: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    url, process = matcher
+    data = write_png(tmp_path / "big.png", 7000, 7000, channels=3).read_bytes()
+    metrics = httpx.get(f"{url}/metrics").text
+    assert "openncii_matcher_hash_slots 1.0" in metrics
+
+    # A first small upload loads the decoders (Pillow's plugins, libheif): the resting size of
+    # a matcher that has hashed.
+    small = write_png(tmp_path / "small.png", 96, 64, channels=3).read_bytes()
+    assert httpx.post(f"{url}/match", files={"file": ("s.png", small)}).status_code == 200
+    rest = _rss(process.pid)
+    Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # the peak restarts from here
+    start = threading.Event()
+    clients = [_Client() for _ in range(3)]
+    threads = [
+        threading.Thread(target=_upload_until_hashed, args=(url, data, c, start)) for c in clients
+    ]
+    for thread in threads:
+        thread.start()
+    start.set()
+    for thread in threads:
+        thread.join(timeout=600)
+    growth = _high_water_mark(process.pid) - rest
+
+    assert [c.error for c in clients] == [None, None, None]
+    assert all(c.statuses[-1] == 200 for c in clients), [c.statuses for c in clients]
+    shed = [status for c in clients for status in c.statuses if status == 503]
+    assert len(shed) >= 2  # the two that found the slot taken, at least once each
+    assert {value for c in clients for value in c.retry_after} == {"1"}
+    # One hashing at a time: the peak is that of one upload (~250 MB), not of three.
+    assert growth <= 300 * MB, f"the matcher grew by {growth / MB:.0f} MB"
+    print(f"matcher: 3 uploads of 49 MP, one slot: peak growth {growth / MB:.0f} MB")
+    metrics = httpx.get(f"{url}/metrics").text
+    assert (
+        f'openncii_matcher_requests_total{{input="file",outcome="shed"}} {len(shed)}.0' in metrics
+    )
+    assert 'openncii_matcher_requests_total{input="file",outcome="ok"} 4.0' in metrics
+    assert "openncii_matcher_hashing_uploads 0.0" in metrics
