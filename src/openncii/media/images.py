@@ -5,9 +5,14 @@
 - Colour: no ICC profile is applied (the reference does not). Alpha is dropped the way Pillow's
   ``convert("RGB")`` drops it, which is how the reference hashes were made; palette, grey,
   CMYK and other modes go through the same conversion.
-- Hostile files: a pixel budget guards against decompression bombs (a PNG that claims
-  50000 x 50000 pixels is refused before its pixels are decoded), and every decoder failure
-  becomes a :class:`~openncii.errors.MediaError` with a plain message.
+- Hostile files: the memory decoding will take is estimated from the header and checked
+  against a budget before any pixel is decoded (:mod:`openncii.media.budget`: a PNG that claims
+  50000 x 50000 pixels, or a 177-megapixel colour PNG, is refused at once, with the limit that
+  applies in the message), and every decoder failure becomes a
+  :class:`~openncii.errors.MediaError` with a plain message.
+- Bounded memory: :func:`open_image_strips` keeps the image as Pillow decoded it (1 byte per
+  pixel for grey images) and gives it as upright RGB strips, so it is never copied, turned or
+  converted whole.
 - Fast path: a 12-megapixel JPEG is decoded at 1/2, 1/4 or 1/8 scale by the JPEG decoder itself
   (Pillow's draft mode), so that the short side stays at least :data:`FAST_MIN_SIDE` pixels.
   PDQ blurs and samples the image down to 64 x 64 anyway, so the hash moves only a few bits.
