@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,13 @@ from openncii.integrations.threatexchange import (
     OpenNCIISignalExchangeAPI,
     OpenNCIIVideoPdqSignal,
 )
-from openncii.integrations.threatexchange.vpdq import from_feed_value, to_feed_value
+from openncii.integrations.threatexchange.exchange import _signals
+from openncii.integrations.threatexchange.vpdq import (
+    from_feed_value,
+    to_feed_value,
+    to_stock_signal,
+)
+from openncii.partner import parse_page
 from partner_helpers import new_partner
 
 TYPES = [PdqSignal, VideoMD5Signal, OpenNCIIVideoPdqSignal]
@@ -135,6 +142,49 @@ def test_vpdq_signal_strings() -> None:
         OpenNCIIVideoPdqSignal.validate_signal_str("0,90,zz,0.000")
     index = OpenNCIIVideoPdqSignal.get_index_cls().build([(signal, "a"), (other, "b")])
     assert [m.metadata for m in index.query(signal)] == ["a"]
+
+
+def test_vpdq_records_in_the_stock_vpdq_form() -> None:
+    """python-threatexchange's own vpdq type (it needs the compiled `vpdq` package, not
+    installed here) gets the record as its JSON list of "pdq,quality,timestamp"; checked by
+    hand against the C++ vpdq 0.2.5 on carphone_pristine.mp4: the same string, byte for byte."""
+    text = (
+        "0,100,"
+        + "ab" * 32
+        + ",0.000\n29,90,"
+        + "cd" * 32
+        + ",0.968\n58,90,"
+        + "ef" * 32
+        + ",1.935"
+    )
+    record = parse_page(
+        json.dumps(
+            {
+                "count": 1,
+                "nextPageToken": None,
+                "nextSetTimestamp": 1,
+                "hasMoreRecords": False,
+                "hashRecords": [
+                    {
+                        "lastModtimestamp": 1,
+                        "signalType": "VideoPDQ",
+                        "hashValue": text,
+                        "hashStatus": "Active",
+                        "caseNumbers": {"ref": "Active"},
+                        "CSPFeedbacks": [],
+                    }
+                ],
+            }
+        ).encode()
+    ).records[0]
+    keys = dict(_signals(record))
+    assert keys["openncii_vpdq"] == from_feed_value(text)
+    assert json.loads(keys["vpdq"]) == [
+        "ab" * 32 + ",100,0.0",
+        "cd" * 32 + ",90,0.968",
+        "ef" * 32 + ",90,1.94",
+    ]
+    assert to_stock_signal(text) == keys["vpdq"]
 
 
 def test_credentials_never_show_the_key() -> None:

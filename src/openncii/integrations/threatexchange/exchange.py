@@ -7,8 +7,10 @@ OpenNCII's own client (:class:`~openncii.partner.FeedClient`: strict parsing, re
 ``Retry-After``) and turns every record whose ``hashStatus`` is not ``Active`` into a deletion.
 
 - Records: ``ImagePDQ`` -> ``pdq``, ``VideoMD5`` -> ``video_md5``, ``VideoPDQ`` ->
-  ``openncii_vpdq`` (:mod:`.vpdq`), each only when that signal type is enabled; others are
-  skipped. The metadata holds the opaque case references and other platforms' feedback.
+  ``openncii_vpdq`` (:mod:`.vpdq`) and python-threatexchange's own ``vpdq`` (when its
+  extension, which needs the compiled ``vpdq`` package, is loaded), each only when that signal
+  type is enabled; others are skipped. The metadata holds the opaque case references and
+  other platforms' feedback.
 - Checkpoints: the feed's ``nextSetTimestamp``; a checkpoint not used for 30 days is stale
   (the server forgets withdrawals after its retention window), so the tools fetch everything
   again and drop what the server no longer sends.
@@ -34,9 +36,11 @@ from openncii.integrations.threatexchange._config import (
     OpenNCIICredentials,
 )
 from openncii.integrations.threatexchange.vpdq import (
+    STOCK_VPDQ_NAME,
     OpenNCIIVideoPdqSignal,
     from_feed_value,
     to_feed_value,
+    to_stock_signal,
 )
 from openncii.partner import (
     MAX_CHECKPOINT_AGE,
@@ -131,14 +135,18 @@ def _metadata(record: HashRecord) -> OpenNCIISignalMetadata:
     )
 
 
-def _signal(record: HashRecord) -> tuple[str, str] | None:
-    """The record's (signal type name, signal string), or ``None`` for unknown types."""
+def _signals(record: HashRecord) -> list[tuple[str, str]]:
+    """The record's (signal type name, signal string) keys: none for unknown types; a vPDQ
+    record is both an ``openncii_vpdq`` and a stock ``vpdq`` signal (whichever is enabled)."""
     signal_type = _SIGNAL_TYPES.get(record.signal_type)
     if signal_type is None:
-        return None
+        return []
     if signal_type is OpenNCIIVideoPdqSignal:
-        return signal_type.get_name(), from_feed_value(record.value)
-    return signal_type.get_name(), record.value
+        return [
+            (signal_type.get_name(), from_feed_value(record.value)),
+            (STOCK_VPDQ_NAME, to_stock_signal(record.value)),
+        ]
+    return [(signal_type.get_name(), record.value)]
 
 
 class OpenNCIISignalExchangeAPI(
@@ -201,10 +209,9 @@ class OpenNCIISignalExchangeAPI(
         for page in self.client.iter_pages(start):
             updates: dict[tuple[str, str], OpenNCIISignalMetadata | None] = {}
             for record in page.records:
-                key = _signal(record)
-                if key is None or key[0] not in wanted:
-                    continue
-                updates[key] = _metadata(record) if record.active else None
+                for key in _signals(record):
+                    if key[0] in wanted:
+                        updates[key] = _metadata(record) if record.active else None
             yield state.FetchDelta(
                 updates, OpenNCIICheckpoint(page.next_set_timestamp, int(time.time()))
             )
@@ -215,7 +222,17 @@ class OpenNCIISignalExchangeAPI(
         signal: str,
         opinion: state.SignalOpinion,
     ) -> None:
-        """Send the opinion as feedback: Blocked, NotBlocked or PendingReview, with its tags."""
+        """Send the opinion as feedback: Blocked, NotBlocked or PendingReview, with its tags.
+
+        Not for stock ``vpdq`` signals (:class:`NotImplementedError`): their form has no frame
+        numbers, so the signature the server knows cannot be rebuilt from them; report the
+        same video's ``openncii_vpdq`` signal instead.
+        """
+        if s_type.get_name() == STOCK_VPDQ_NAME:
+            raise NotImplementedError(
+                "feedback on stock vpdq signals is not possible (they lack frame numbers); "
+                "report the video's openncii_vpdq signal"
+            )
         if opinion.category == state.SignalOpinionCategory.POSITIVE_CLASS:
             value = "Blocked"
         elif opinion.category == state.SignalOpinionCategory.NEGATIVE_CLASS:

@@ -13,6 +13,7 @@ per line).
 
 from __future__ import annotations
 
+import json
 import pathlib
 import typing as t
 from dataclasses import dataclass
@@ -25,11 +26,13 @@ from openncii.errors import InvalidHashError
 from openncii.signals.vpdq import VpdqFeature, parse_vpdq_text, vpdq_match
 
 __all__ = [
+    "STOCK_VPDQ_NAME",
     "OpenNCIIVideoPdqSignal",
     "VpdqIndex",
     "VpdqSimilarity",
     "from_feed_value",
     "to_feed_value",
+    "to_stock_signal",
 ]
 
 _SEPARATOR: t.Final = ";"
@@ -43,6 +46,19 @@ def from_feed_value(text: str) -> str:
 def to_feed_value(signal: str) -> str:
     """The feed's form of a signal string (what ``SubmitFeedback`` recognises)."""
     return "\n".join(part.strip() for part in signal.split(_SEPARATOR) if part.strip())
+
+
+#: The name of python-threatexchange's own vPDQ signal type (``threatexchange.extensions.vpdq``).
+STOCK_VPDQ_NAME: t.Final = "vpdq"
+
+
+def to_stock_signal(text: str) -> str:
+    """A feed vPDQ signature in the form of python-threatexchange's own ``vpdq`` type.
+
+    That form is a JSON list of ``"pdq,quality,timestamp"`` strings (the timestamp with three
+    significant digits, as its ``VpdqCompactFeature`` writes it); it has no frame numbers.
+    """
+    return json.dumps([f"{f.pdq},{f.quality},{f.timestamp:.3}" for f in parse_vpdq_text(text)])
 
 
 def _features(signal: str) -> list[VpdqFeature]:
