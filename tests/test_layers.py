@@ -42,6 +42,8 @@ FORBIDDEN: dict[str, set[str]] = {
     # The partner side runs at a platform: no server code.
     "partner": _SERVER | {"cli", "web"} | _DATABASE_LIBRARIES,
     "api": {"partner", "cli"},
+    # Adapters for other tools (optional extras): the partner side's rules, and no CLI.
+    "integrations": _SERVER | {"serving", "cli", "web"} | _DATABASE_LIBRARIES,
 }
 
 
@@ -69,3 +71,9 @@ def test_imports_point_down_only(owner: str) -> None:
     imported = _imports()[owner]
     assert imported, f"no module of {owner} found"
     assert imported & FORBIDDEN[owner] == set()
+
+
+def test_nothing_imports_the_integrations() -> None:
+    """They need optional extras (python-threatexchange): no other package may import them."""
+    importers = {owner for owner, names in _imports().items() if "integrations" in names}
+    assert importers <= {"integrations"}

@@ -8,9 +8,6 @@ turn. The server's peak memory (the kernel's high-water mark) grows by one hashi
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +20,7 @@ import pytest
 from media_memory_helpers import MB, write_png
 from openncii.partner import PartnerStore
 from openncii.partner.admission import HASH_MEMORY_BYTES, HashSlots, default_hash_slots
-from server_helpers import free_port
+from openncii.testing import ServerProcess, free_port, start_openncii
 
 GiB = 1024**3
 
@@ -53,41 +50,17 @@ def _rss(pid: int) -> int:
 
 
 @pytest.fixture
-def matcher(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def matcher(tmp_path: Path) -> Iterator[ServerProcess]:
     store = tmp_path / "bank.sqlite3"
     PartnerStore.open(store).close()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENNCII_")}
-    env |= {
+    env = {
         "OPENNCII_MATCHER_MAX_CONCURRENT_HASHES": "1",
         "OPENNCII_MATCHER_HASH_WAIT_SECONDS": "0.3",
     }
-    log = (tmp_path / "matcher.log").open("wb")
-    command = [sys.executable, "-c", "from openncii.cli import main; main()"]
-    process = subprocess.Popen(
-        [*command, "matcher", "serve", "--store", str(store), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "matcher.log").read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the matcher never answered /healthz"
-            time.sleep(0.1)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    port = free_port()
+    args = ("matcher", "serve", "--store", str(store), "--port", str(port))
+    with start_openncii(*args, port=port, env=env, log_dir=tmp_path) as server:
+        yield server
 
 
 @dataclass
@@ -114,9 +87,9 @@ def _upload_until_hashed(url: str, data: bytes, client: _Client, start: threadin
 
 @pytest.mark.slow
 def test_concurrent_uploads_are_hashed_one_at_a_time_and_shed_with_503(
-    matcher: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+    matcher: ServerProcess, tmp_path: Path
 ) -> None:
-    url, process = matcher
+    url, process = matcher.base_url, matcher.process
     data = write_png(tmp_path / "big.png", 7000, 7000, channels=3).read_bytes()
     metrics = httpx.get(f"{url}/metrics").text
     assert "openncii_matcher_hash_slots 1.0" in metrics

@@ -22,7 +22,7 @@ import pytest
 
 from case_helpers import CASES, ELIGIBLE, STATUS, WITHDRAW
 from openncii import hash_file
-from server_helpers import ServerProcess, run_openncii, start_server
+from openncii.testing import ServerProcess, run_openncii, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -31,11 +31,8 @@ EXTENSION = "openncii.integrations.threatexchange"
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = start_server(database_url, log_dir=tmp_path)
-    try:
+    with start_server(database_url, log_dir=tmp_path) as process:
         yield process
-    finally:
-        process.stop()
 
 
 class ThreatExchangeCLI:
