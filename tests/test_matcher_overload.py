@@ -67,6 +67,7 @@ def matcher(tmp_path: Path) -> Iterator[ServerProcess]:
 class _Client:
     statuses: list[int] = field(default_factory=list)
     retry_after: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
     error: BaseException | None = None
 
 
@@ -80,6 +81,7 @@ def _upload_until_hashed(url: str, data: bytes, client: _Client, start: threadin
                 if response.status_code != 503:
                     return
                 client.retry_after.append(response.headers.get("retry-after", ""))
+                client.codes.append(response.json()["code"])
                 time.sleep(float(response.headers["retry-after"]))
     except BaseException as exc:  # handed to the test thread
         client.error = exc
@@ -117,6 +119,7 @@ def test_concurrent_uploads_are_hashed_one_at_a_time_and_shed_with_503(
     shed = [status for c in clients for status in c.statuses if status == 503]
     assert len(shed) >= 2  # the two that found the slot taken, at least once each
     assert {value for c in clients for value in c.retry_after} == {"1"}
+    assert {code for c in clients for code in c.codes} == {"unavailable"}
     # One hashing at a time: the peak is that of one upload (~250 MB), not of three.
     assert growth <= 300 * MB, f"the matcher grew by {growth / MB:.0f} MB"
     print(f"matcher: 3 uploads of 49 MP, one slot: peak growth {growth / MB:.0f} MB")
