@@ -9,7 +9,9 @@ The core library hashes media on the person's own device::
 Only the hashes ever leave the device.
 
 ``import openncii`` is light: the hashing code (numpy, Pillow, PyAV) is imported when
-:func:`hash_file`, :class:`FileHashes` or :class:`VideoFrameHash` is first used.
+:func:`hash_file`, :class:`FileHashes`, :class:`VideoFrameHash` or one of the robust-matching
+names (:func:`enroll_file`, :func:`query_file`, :func:`match_variants`, :class:`PdqVariant`,
+:class:`VariantMatch`, :class:`Kind`) is first used.
 """
 
 from __future__ import annotations
@@ -31,20 +33,28 @@ from openncii.errors import (
 
 if TYPE_CHECKING:
     from openncii.hashing import FileHashes, VideoFrameHash, hash_file
+    from openncii.robust import enroll_file, query_file
+    from openncii.signals.variants import Kind, PdqVariant, VariantMatch, match_variants
 
 __all__ = [
     "CorruptMediaError",
     "FileHashes",
     "InvalidHashError",
+    "Kind",
     "LowQualityError",
     "MediaError",
     "MediaTooLargeError",
     "OpenNCIIError",
+    "PdqVariant",
     "SignalError",
     "UnsupportedMediaError",
+    "VariantMatch",
     "VideoFrameHash",
     "__version__",
+    "enroll_file",
     "hash_file",
+    "match_variants",
+    "query_file",
 ]
 
 #: Public names imported on first use (PEP 562), and the module that defines each.
@@ -52,6 +62,12 @@ _LAZY: Final = {
     "FileHashes": "openncii.hashing",
     "VideoFrameHash": "openncii.hashing",
     "hash_file": "openncii.hashing",
+    "enroll_file": "openncii.robust",
+    "query_file": "openncii.robust",
+    "Kind": "openncii.signals.variants",
+    "PdqVariant": "openncii.signals.variants",
+    "VariantMatch": "openncii.signals.variants",
+    "match_variants": "openncii.signals.variants",
 }
 
 
