@@ -3,6 +3,9 @@
 //
 // Messages in:  {type: "hash", id, file}        -> progress..., then done or failed
 //               {type: "pixels", id, rgba, width, height}  -> {type: "pixels", id, pdq, quality}
+//               {type: "variants", id, file}     -> {type: "variants", id, variants: [{hex, kind,
+//                quality}], width, height, ms}: the robust-matching enrolment of a photo
+//                (variants.js), not yet part of the person's flow
 // Messages out: {type: "progress", id, fraction}
 //               {type: "done", id, kind: "image", pdq, quality, thumb}
 //               {type: "done", id, kind: "video", md5, frames: [{pdq, quality, timestamp}],
@@ -13,6 +16,7 @@ import { md5Blob } from "./md5.js";
 import { openMp4 } from "./mp4.js";
 import { pdqFromRGBA } from "./pdq.js";
 import { imageInfo, sniffKind } from "./probe.js";
+import { enrolPixels } from "./variants.js";
 
 /** Big images are decoded smaller: a JPEG at 1/2, 1/4 or 1/8 scale (which its decoder does
  * almost for free) keeping the short side at least MIN_SIDE, as the Python library does; other
@@ -47,6 +51,14 @@ self.onmessage = async (event) => {
     post({ type: "pixels", id: msg.id, pdq: hex, quality });
     return;
   }
+  if (msg.type === "variants") {
+    try {
+      post({ type: "variants", id: msg.id, ...(await enrolFile(msg.file)) });
+    } catch (err) {
+      post({ type: "failed", id: msg.id, reason: err instanceof HashError ? err.reason : "unreadable" });
+    }
+    return;
+  }
   if (msg.type !== "hash") return;
   try {
     const kind = await sniffKind(msg.file);
@@ -64,8 +76,10 @@ function scaledSize(width, height, side) {
 }
 
 /** Decode an image upright, without colour conversion, small enough to hash quickly: an
- * ImageBitmap, or a VideoFrame from WebCodecs' ImageDecoder. */
-async function decodeImage(file) {
+ * ImageBitmap, or a VideoFrame from WebCodecs' ImageDecoder. With `shrinkOthers` false, only a
+ * JPEG is decoded smaller (by its own decoder); other formats at full size, as the Python
+ * library's working bitmap is made. */
+async function decodeImage(file, shrinkOthers = true) {
   const options = { colorSpaceConversion: "none", imageOrientation: "from-image" };
   let info = null;
   try {
@@ -86,7 +100,7 @@ async function decodeImage(file) {
         options.resizeWidth = Math.ceil(width / scale);
         options.resizeHeight = Math.ceil(height / scale);
       }
-    } else if (Math.min(width, height) > RESIZE_ABOVE) {
+    } else if (shrinkOthers && Math.min(width, height) > RESIZE_ABOVE) {
       [options.resizeWidth, options.resizeHeight] = scaledSize(width, height, TARGET_SIDE);
     }
     if (options.resizeWidth !== undefined) options.resizeQuality = "medium";
@@ -119,7 +133,7 @@ async function decodeImage(file) {
   } catch {
     throw new HashError("unreadable");
   }
-  if (options.resizeWidth === undefined && Math.min(bitmap.width, bitmap.height) > RESIZE_ABOVE) {
+  if (shrinkOthers && options.resizeWidth === undefined && Math.min(bitmap.width, bitmap.height) > RESIZE_ABOVE) {
     const [w, h] = scaledSize(bitmap.width, bitmap.height, TARGET_SIDE);
     const smaller = await createImageBitmap(bitmap, {
       resizeWidth: w,
@@ -165,6 +179,19 @@ async function hashImage(id, file) {
   const { hex, quality } = pdqFromRGBA(pixels.data, width, height);
   const thumb = await thumbnail(pixels, width, height);
   post({ type: "done", id, kind: "image", pdq: hex, quality, thumb }, [thumb]);
+}
+
+/** The robust-matching enrolment of one photo file: decode (a JPEG at 1/2, 1/4 or 1/8 scale by
+ * its decoder, others at full size), the working bitmap, its variant hashes. */
+async function enrolFile(file) {
+  const started = performance.now();
+  if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
+  const source = await decodeImage(file, false);
+  const [width, height] = drawnSize(source);
+  const pixels = pixelsOf(source, width, height);
+  source.close();
+  const variants = enrolPixels(pixels.data, width, height);
+  return { variants, width, height, ms: performance.now() - started };
 }
 
 async function hashVideo(id, file) {

@@ -1,0 +1,232 @@
+// Robust-matching enrolment: the PDQ hashes a person's device submits for one photo, exactly as
+// the Python library computes them (openncii.media.bitmap, openncii.signals.borders,
+// openncii.signals.variants) from the same decoded pixels. Everything here is integer
+// arithmetic or the float32 PDQ of pdq.js, so the same pixels give the same hashes.
+//
+//   1. the working bitmap: if the short side is above 512, shrink by exact area averaging to a
+//      short side of 512 (long side round(long * 512 / short), halves up); else keep it;
+//   2. its hashes, in this order: the whole picture ("full"); centred squares of 1.000, 0.880,
+//      0.780, 0.680, 0.600 of the short side ("square"); the picture without its bottom 25 %
+//      and without its top 25 % ("strip"); the picture with its flat borders peeled off, when
+//      it has some ("trim"). Hashes of quality below 50 and repeats are left out; at most 10.
+
+import { MIN_QUALITY, lumaFromRGBA, pdqFromLuma } from "./pdq.js";
+
+export const WORKING_SIDE = 512;
+export const ENROL_SQUARES = [1000, 880, 780, 680, 600];
+export const STRIP_CUT_PERCENT = 25;
+export const MAX_ENROLLED = 10;
+const FLAT_TOLERANCE = 12;
+const FLAT_PERCENT = 97;
+const MIN_TRIM_PERCENT = 2;
+const MIN_KEEP_PERCENT = 30;
+
+/** [width, height] of the working bitmap of a width x height picture. */
+export function workingSize(width, height) {
+  const short = Math.min(width, height);
+  if (short <= WORKING_SIDE) return [width, height];
+  const long = Math.max(width, height);
+  const scaled = Math.floor((2 * long * WORKING_SIDE + short) / (2 * short));
+  return width <= height ? [WORKING_SIDE, scaled] : [scaled, WORKING_SIDE];
+}
+
+// Source indices and weights of each output pixel along one axis (see areaResize).
+function taps(source, target) {
+  const count = Math.floor((source + target - 1) / target) + 1;
+  const index = new Int32Array(target * count);
+  const weight = new Float64Array(target * count);
+  for (let x = 0; x < target; x++) {
+    const lo = x * source;
+    const hi = lo + source;
+    const first = Math.floor(lo / target);
+    for (let t = 0; t < count; t++) {
+      const i = first + t;
+      if (i >= source) break;
+      const overlap = Math.min((i + 1) * target, hi) - Math.max(i * target, lo);
+      if (overlap > 0) {
+        index[x * count + t] = i;
+        weight[x * count + t] = overlap;
+      }
+    }
+  }
+  return { index, weight, count };
+}
+
+/** Shrink RGBA pixels by exact area averaging (integers: source pixel i covers [i w, (i+1) w),
+ * output pixel x covers [x W, (x+1) W); rows, then columns, no rounding in between; the result
+ * is floor((sum + floor(W H / 2)) / (W H))). Returns RGBA with alpha 255. */
+export function areaResize(rgba, width, height, outWidth, outHeight) {
+  const out = new Uint8ClampedArray(outWidth * outHeight * 4);
+  if (outWidth === width && outHeight === height) {
+    for (let p = 0; p < out.length; p += 4) {
+      out[p] = rgba[p];
+      out[p + 1] = rgba[p + 1];
+      out[p + 2] = rgba[p + 2];
+      out[p + 3] = 255;
+    }
+    return out;
+  }
+  const cols = taps(width, outWidth);
+  const rows = new Float64Array(height * outWidth * 3); // sums along rows: < 2^53
+  for (let y = 0; y < height; y++) {
+    const src = y * width * 4;
+    const dst = y * outWidth * 3;
+    for (let x = 0; x < outWidth; x++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let t = 0; t < cols.count; t++) {
+        const w = cols.weight[x * cols.count + t];
+        if (w === 0) continue;
+        const q = src + cols.index[x * cols.count + t] * 4;
+        r += w * rgba[q];
+        g += w * rgba[q + 1];
+        b += w * rgba[q + 2];
+      }
+      rows[dst + x * 3] = r;
+      rows[dst + x * 3 + 1] = g;
+      rows[dst + x * 3 + 2] = b;
+    }
+  }
+  const lines = taps(height, outHeight);
+  const area = width * height;
+  const half = Math.floor(area / 2);
+  const total = new Float64Array(outWidth * 3);
+  for (let y = 0; y < outHeight; y++) {
+    total.fill(0);
+    for (let t = 0; t < lines.count; t++) {
+      const w = lines.weight[y * lines.count + t];
+      if (w === 0) continue;
+      const src = lines.index[y * lines.count + t] * outWidth * 3;
+      for (let k = 0; k < outWidth * 3; k++) total[k] += w * rows[src + k];
+    }
+    const dst = y * outWidth * 4;
+    for (let x = 0; x < outWidth; x++) {
+      out[dst + x * 4] = Math.floor((total[x * 3] + half) / area);
+      out[dst + x * 4 + 1] = Math.floor((total[x * 3 + 1] + half) / area);
+      out[dst + x * 4 + 2] = Math.floor((total[x * 3 + 2] + half) / area);
+      out[dst + x * 4 + 3] = 255;
+    }
+  }
+  return out;
+}
+
+/** The working bitmap of decoded RGBA pixels: {rgba, width, height}. */
+export function workingBitmap(rgba, width, height) {
+  const [w, h] = workingSize(width, height);
+  return { rgba: areaResize(rgba, width, height, w, h), width: w, height: h };
+}
+
+// A line of n pixels starting at RGBA offset `start`, `step` bytes apart, is flat when at
+// least 97 % of its pixels are within +-12 of the line's lower median on each channel.
+const histogram = new Int32Array(768);
+function flatLine(rgba, start, step, n) {
+  histogram.fill(0);
+  for (let i = 0, p = start; i < n; i++, p += step) {
+    histogram[rgba[p]]++;
+    histogram[256 + rgba[p + 1]]++;
+    histogram[512 + rgba[p + 2]]++;
+  }
+  const rank = (n - 1) >> 1;
+  const median = [0, 0, 0];
+  for (let c = 0; c < 3; c++) {
+    let seen = 0;
+    let v = 0;
+    while (seen + histogram[c * 256 + v] <= rank) seen += histogram[c * 256 + v++];
+    median[c] = v;
+  }
+  let near = 0;
+  for (let i = 0, p = start; i < n; i++, p += step) {
+    if (
+      Math.abs(rgba[p] - median[0]) <= FLAT_TOLERANCE &&
+      Math.abs(rgba[p + 1] - median[1]) <= FLAT_TOLERANCE &&
+      Math.abs(rgba[p + 2] - median[2]) <= FLAT_TOLERANCE
+    ) {
+      near++;
+    }
+  }
+  return near * 100 >= FLAT_PERCENT * n;
+}
+
+/** The box left when flat borders are peeled off ({top, bottom, left, right}), or null. */
+export function flatBorderBox(rgba, width, height) {
+  let top = 0;
+  let bottom = height;
+  let left = 0;
+  let right = width;
+  const row = (y) => flatLine(rgba, (y * width + left) * 4, 4, right - left);
+  const col = (x) => flatLine(rgba, (top * width + x) * 4, width * 4, bottom - top);
+  for (;;) {
+    const before = [top, bottom, left, right].join();
+    while (top < bottom && row(top)) top++;
+    if (top >= bottom) return null;
+    while (row(bottom - 1)) bottom--;
+    while (left < right && col(left)) left++;
+    if (left >= right) return null;
+    while (col(right - 1)) right--;
+    if ([top, bottom, left, right].join() === before) break;
+  }
+  const keptH = bottom - top;
+  const keptW = right - left;
+  if (keptH * 100 < MIN_KEEP_PERCENT * height || keptW * 100 < MIN_KEEP_PERCENT * width) return null;
+  if ((height - keptH) * 100 < MIN_TRIM_PERCENT * height && (width - keptW) * 100 < MIN_TRIM_PERCENT * width) {
+    return null;
+  }
+  return { top, bottom, left, right };
+}
+
+/** [top, bottom, left, right] of the centred square of side thousandths / 1000 of the short side. */
+export function squareBox(width, height, thousandths) {
+  const side = Math.max(1, Math.floor((Math.min(width, height) * thousandths + 500) / 1000));
+  const top = Math.floor((height - side) / 2);
+  const left = Math.floor((width - side) / 2);
+  return [top, top + side, left, left + side];
+}
+
+/** The picture without its bottom 25 %, then without its top 25 %. */
+export function stripBoxes(width, height) {
+  const cut = Math.floor((height * STRIP_CUT_PERCENT + 50) / 100);
+  return [
+    [0, height - cut, 0, width],
+    [cut, height, 0, width],
+  ];
+}
+
+function cropLuma(luma, width, [top, bottom, left, right]) {
+  const w = right - left;
+  const out = new Float32Array(w * (bottom - top));
+  for (let y = top; y < bottom; y++) out.set(luma.subarray(y * width + left, y * width + right), (y - top) * w);
+  return out;
+}
+
+/** The hashes enrolled for one photo, from its working bitmap's RGBA pixels:
+ * [{hex, kind, quality}], as openncii.signals.variants.enrol_variants. */
+export function enrolVariants(rgba, width, height) {
+  const luma = lumaFromRGBA(rgba, width, height);
+  const out = [];
+  const seen = new Set();
+  const add = (kind, box) => {
+    if (out.length >= MAX_ENROLLED) return;
+    const [top, bottom, left, right] = box;
+    const whole = top === 0 && left === 0 && bottom === height && right === width;
+    const pixels = whole ? luma : cropLuma(luma, width, box);
+    const { hex, quality } = pdqFromLuma(pixels, right - left, bottom - top);
+    if (quality < MIN_QUALITY) return;
+    const key = `${kind === "full" || kind === "trim" ? "whole" : kind}:${hex}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ hex, kind, quality });
+  };
+  add("full", [0, height, 0, width]);
+  for (const t of ENROL_SQUARES) add("square", squareBox(width, height, t));
+  for (const box of stripBoxes(width, height)) add("strip", box);
+  const trim = flatBorderBox(rgba, width, height);
+  if (trim) add("trim", [trim.top, trim.bottom, trim.left, trim.right]);
+  return out;
+}
+
+/** The enrolment of decoded RGBA pixels (any size): the working bitmap, then its hashes. */
+export function enrolPixels(rgba, width, height) {
+  const bitmap = workingBitmap(rgba, width, height);
+  return enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
+}
