@@ -201,13 +201,22 @@ def _turn_back(
 
 
 def _straightness(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], degrees: float) -> int:
-    """How many edge points lie on the few straightest lines at ``degrees`` (2-pixel bins)."""
+    """How many edge points lie on the few straightest lines at ``degrees`` (half-pixel bins,
+    a line's points counted over two neighbouring bins)."""
     u, v = _turn_back(xs, ys, degrees)
     score = 0
     for values in (u, v):
-        counts = np.bincount(np.floor((values - values.min()) / 2).astype(np.intp))
-        score += int(np.sort(counts)[-4:].sum())
+        counts = np.bincount(np.floor((values - values.min()) * 2).astype(np.intp))
+        pairs = counts[:-1] + counts[1:] if counts.size > 1 else counts
+        score += int(np.sort(pairs)[-4:].sum())
     return score
+
+
+def _best_angle(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], grid: npt.NDArray[np.float64]) -> float:
+    """The angle of ``grid`` with the straightest edges (the middle of a run of equal best)."""
+    scores = np.array([_straightness(xs, ys, float(d)) for d in grid])
+    best = np.flatnonzero(scores == scores.max())
+    return float(grid[best[best.size // 2]])
 
 
 def detect_rotation(rgb: RGB) -> Rotation | None:
@@ -229,9 +238,8 @@ def detect_rotation(rgb: RGB) -> Rotation | None:
         keep = np.linspace(0, xs.size - 1, 20_000).astype(np.intp)
         xs, ys = xs[keep], ys[keep]
     best = 0.0
-    for spacing, span in ((0.25, MAX_ROTATION_DEGREES), (0.05, 0.25)):
-        grid = np.arange(best - span, best + span + 1e-9, spacing)
-        best = float(max(grid, key=lambda degrees: _straightness(xs, ys, float(degrees))))
+    for spacing, span in ((0.25, MAX_ROTATION_DEGREES), (0.05, 0.3)):
+        best = _best_angle(xs, ys, np.arange(best - span, best + span + 1e-9, spacing))
     if abs(best) < MIN_ROTATION_DEGREES:
         return None
     height, width = mask.shape

@@ -1,0 +1,344 @@
+"""Robust matching: the working bitmap, flat-border trimming, rotation fitting, the variant
+hashes and their pair rule, and the contract on real photos (each edit found, others not)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import openncii
+from openncii.errors import InvalidHashError, UnsupportedMediaError
+from openncii.media.bitmap import WORKING_SIDE, area_resize, working_bitmap, working_size
+from openncii.signals.borders import detect_rotation, flat_border_box, unrotate
+from openncii.signals.pdq import hamming_distance, pdq_from_luma, rgb_to_luma
+from openncii.signals.variants import (
+    MAX_ENROLLED,
+    QUERY_SQUARES,
+    SEARCH_THRESHOLD,
+    Kind,
+    PdqVariant,
+    enrol_variants,
+    match_variants,
+    pair_threshold,
+    query_variants,
+    square_box,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RGB = npt.NDArray[np.uint8]
+
+
+def _texture(height: int, width: int, seed: int, low: int = 0) -> RGB:
+    """A photo-like picture: smooth waves plus noise, every row and column far from flat."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    f = rng.uniform(9, 40, 6)
+    waves = np.stack(
+        [
+            np.sin(x / f[0] + y / f[1]),
+            np.cos(x / f[2] - y / f[3]),
+            np.sin((x + y) / f[4]) * np.cos(y / f[5]),
+        ],
+        axis=-1,
+    )
+    picture = (low + 255) / 2 + (255 - low) / 2 * 0.8 * waves + rng.normal(0, 10, waves.shape)
+    return np.clip(picture, low, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# The working bitmap
+
+
+def test_working_size() -> None:
+    assert working_size(4032, 3024) == (683, 512)
+    assert working_size(1008, 756) == (683, 512)
+    assert working_size(3024, 4032) == (512, 683)
+    assert working_size(480, 360) == (480, 360)  # never enlarged
+    assert working_size(512, 9000) == (512, 9000)
+    assert working_size(1000, 1000) == (512, 512)
+    with pytest.raises(ValueError):
+        working_size(0, 10)
+
+
+@given(
+    st.integers(1, 40),
+    st.integers(1, 40),
+    st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_area_resize_is_the_exact_area_average(width: int, height: int, data: Any) -> None:
+    out_w = data.draw(st.integers(1, width))
+    out_h = data.draw(st.integers(1, height))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rgb = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    got = area_resize(rgb, out_w, out_h)
+    # Reference: upsample each pixel to an out_w x out_h block (a common grid), then average
+    # blocks of width x height, with the same rounding.
+    fine = np.repeat(np.repeat(rgb.astype(np.int64), out_h, axis=0), out_w, axis=1)
+    blocks = fine.reshape(out_h, height, out_w, width, 3).sum(axis=(1, 3))
+    area = width * height
+    assert np.array_equal(got, ((blocks + area // 2) // area).astype(np.uint8))
+
+
+def test_working_bitmap_of_a_flat_picture_is_flat() -> None:
+    rgb = np.full((1500, 2000, 3), (10, 200, 77), np.uint8)
+    out = working_bitmap(rgb)
+    assert out.shape == (WORKING_SIDE, 683, 3)
+    assert np.all(out == np.array([10, 200, 77], np.uint8))
+
+
+# ---------------------------------------------------------------------------------------------
+# Flat borders
+
+
+@given(
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
+    st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=80, deadline=None)
+def test_a_flat_border_of_known_width_is_found_exactly(
+    top: int, bottom: int, left: int, right: int, colour: tuple[int, int, int], seed: int
+) -> None:
+    photo = _texture(150, 200, seed)
+    height, width = 150 + top + bottom, 200 + left + right
+    rng = np.random.default_rng(seed)
+    # A border of one colour with a little noise (JPEG-like, within the +-12 tolerance).
+    framed = np.clip(
+        np.array(colour, np.int16) + rng.integers(-5, 6, (height, width, 3)), 0, 255
+    ).astype(np.uint8)
+    framed[top : top + 150, left : left + 200] = photo
+    box = flat_border_box(framed)
+    big_enough = (top + bottom) * 100 >= 2 * height or (left + right) * 100 >= 2 * width
+    if not big_enough:
+        assert box is None
+        return
+    assert box is not None
+    assert (box.top, box.bottom, box.left, box.right) == (top, top + 150, left, left + 200)
+
+
+def test_a_screenshot_frame_is_peeled_round_by_round() -> None:
+    """The dark title bar makes the side margins non-flat until the rows above are gone."""
+    photo = _texture(300, 400, 7)
+    shot = np.full((420, 440, 3), 246, np.uint8)
+    shot[:30] = 28
+    shot[60:360, 20:420] = photo
+    box = flat_border_box(shot)
+    assert box is not None
+    assert (box.top, box.bottom, box.left, box.right) == (60, 360, 20, 420)
+
+
+def test_no_trim_without_flat_borders_or_on_a_flat_picture() -> None:
+    assert flat_border_box(_texture(200, 300, 3)) is None
+    assert flat_border_box(np.full((200, 300, 3), 128, np.uint8)) is None
+    # A 1-pixel flat line is not worth a hash of its own (under 2 % of either side).
+    thin = _texture(200, 300, 4)
+    thin[0] = 0
+    assert flat_border_box(thin) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Rotation on a dark canvas
+
+
+def _turned(photo: RGB, degrees: float, expand: bool) -> RGB:
+    image = Image.fromarray(photo).rotate(degrees, resample=Image.Resampling.BICUBIC, expand=expand)
+    return np.asarray(image)
+
+
+@given(
+    st.floats(1.5, 10.0).map(lambda d: round(d, 2)),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+@settings(max_examples=20, deadline=None)
+def test_a_known_rotation_is_recovered(
+    degrees: float, clockwise: bool, expand: bool, seed: int
+) -> None:
+    angle = -degrees if clockwise else degrees
+    photo = _texture(300, 400, seed, low=60)
+    found = detect_rotation(_turned(photo, angle, expand))
+    assert found is not None
+    assert abs(found.degrees - angle) <= 0.2
+    if expand:
+        # The rectangle of content is the photo's size (within the anti-aliased edge).
+        assert abs(found.width - 400) <= 4
+        assert abs(found.height - 300) <= 4
+
+
+def test_turning_back_restores_the_photo() -> None:
+    photo = _texture(300, 400, 11, low=60)
+    turned = _turned(photo, 4.0, expand=True)
+    found = detect_rotation(turned)
+    assert found is not None
+    upright, side = unrotate(turned, found)
+    assert abs(upright.shape[0] - 300) <= 4 and abs(upright.shape[1] - 400) <= 4
+    assert side >= 290
+    h, w = min(300, upright.shape[0]), min(400, upright.shape[1])
+    original = pdq_from_luma(rgb_to_luma(np.ascontiguousarray(photo[:h, :w])))
+    restored = pdq_from_luma(rgb_to_luma(np.ascontiguousarray(upright[:h, :w])))
+    assert original.distance(restored) <= 31
+
+
+def test_no_rotation_when_corners_are_light_or_the_photo_is_upright() -> None:
+    photo = _texture(300, 400, 5, low=60)
+    assert detect_rotation(photo) is None
+    letterboxed = np.zeros((400, 400, 3), np.uint8)
+    letterboxed[50:350] = photo
+    assert detect_rotation(letterboxed) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Variants and the pair rule
+
+
+def test_pair_rule() -> None:
+    whole_query = (Kind.FULL, Kind.DIHEDRAL, Kind.TRIM)
+    for q in Kind:
+        for e in Kind:
+            expected: int | None = None
+            if q in whole_query and e in (Kind.FULL, Kind.TRIM):
+                expected = 31
+            elif q == e and q in (Kind.SQUARE, Kind.STRIP):
+                expected = 24
+            assert pair_threshold(q, e) == expected, (q, e)
+            assert pair_threshold(q.value, e.value) == expected
+    assert max(t for q in Kind for e in Kind if (t := pair_threshold(q, e))) == SEARCH_THRESHOLD
+    with pytest.raises(InvalidHashError):
+        pair_threshold("crop", "full")
+
+
+def test_variant_normalises_or_raises() -> None:
+    v = PdqVariant(hex="AB" * 32, kind="square", quality=90)  # type: ignore[arg-type]
+    assert v.hex == "ab" * 32 and v.kind is Kind.SQUARE
+    assert "ab" * 3 not in repr(v)  # never the whole hash in a repr
+    assert v.as_code().tolist() == [0xAB] * 32
+    with pytest.raises(InvalidHashError):
+        PdqVariant(hex="ab" * 32, kind="crop", quality=90)  # type: ignore[arg-type]
+    with pytest.raises(InvalidHashError):
+        PdqVariant(hex="ab" * 31, kind=Kind.FULL, quality=90)
+
+
+def test_match_picks_the_pair_furthest_inside_its_threshold() -> None:
+    base = int("f0" * 32, 16)
+
+    def near(bits: int, kind: Kind) -> PdqVariant:
+        return PdqVariant(hex=f"{base ^ ((1 << bits) - 1):064x}", kind=kind, quality=100)
+
+    enrolled = [near(0, Kind.FULL), near(0, Kind.SQUARE)]
+    # A square 20 bits away (4 inside 24) beats a full 29 away (2 inside 31).
+    best = match_variants([near(29, Kind.FULL), near(20, Kind.SQUARE)], enrolled)
+    assert best is not None and best.query.kind is Kind.SQUARE and best.distance == 20
+    # A square never matches a full, however close.
+    assert match_variants([near(0, Kind.SQUARE)], [near(0, Kind.FULL)]) is None
+    assert match_variants([near(25, Kind.STRIP)], [near(0, Kind.STRIP)]) is None
+
+
+def test_enrolment_kinds_and_count() -> None:
+    photo = _texture(400, 600, 21)
+    variants = enrol_variants(photo)
+    assert [v.kind for v in variants] == [Kind.FULL] + [Kind.SQUARE] * 5 + [Kind.STRIP] * 2
+    framed = np.zeros((560, 600, 3), np.uint8)
+    framed[80:480] = photo
+    kinds = [v.kind for v in enrol_variants(framed)]
+    assert kinds[-1] is Kind.TRIM and len(kinds) <= MAX_ENROLLED
+    assert enrol_variants(np.full((300, 300, 3), 9, np.uint8)) == []  # quality 0: nothing
+
+
+def test_query_sampling_agrees_with_pdq_of_the_transformed_pixels() -> None:
+    """The query samples dihedral variants and squares from shared blurs: the same bits as PDQ
+    of the transformed pixels for the turns, within a few bits for the squares."""
+    rgb = working_bitmap(_texture(700, 1000, 33))
+    luma = rgb_to_luma(rgb)
+    variants = query_variants(rgb)
+    turns = [
+        np.rot90(luma, 1),
+        np.rot90(luma, 2),
+        np.rot90(luma, 3),
+        luma[::-1],
+        luma[:, ::-1],
+        luma.T,
+        np.rot90(luma, 2).T,
+    ]
+    dihedral = [v for v in variants if v.kind is Kind.DIHEDRAL]
+    assert len(dihedral) == 7
+    for turned, v in zip(turns, dihedral, strict=True):
+        assert pdq_from_luma(np.ascontiguousarray(turned)).hex == v.hex
+    height, width = luma.shape
+    squares = [v for v in variants if v.kind is Kind.SQUARE]
+    assert len(squares) == len(QUERY_SQUARES)
+    for t, v in zip(QUERY_SQUARES, squares, strict=True):
+        top, bottom, left, right = square_box(width, height, t)
+        exact = pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))
+        assert hamming_distance(exact.hex, v.hex) <= 6
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract on real files
+
+
+def _edits() -> Any:
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    try:
+        import robustness
+    finally:
+        sys.path.remove(str(REPO_ROOT / "bench"))
+    return robustness.EDITS
+
+
+CONTRACT_PHOTOS = ("scratch_castle.jpg", "mate_ladybird.jpg", "opencv_fruits.jpg")
+
+
+@pytest.mark.slow
+def test_every_edit_is_found_and_no_other_photo(testdata: Path, tmp_path: Path) -> None:
+    photos = [testdata / "photos" / name for name in CONTRACT_PHOTOS]
+    enrolled = {p.name: openncii.enroll_file(p) for p in photos}
+    for variants in enrolled.values():
+        assert 7 <= len(variants) <= MAX_ENROLLED
+    missed: list[str] = []
+    for photo in photos:
+        with Image.open(photo) as opened:
+            original = opened.convert("RGB")
+        for name, edit, quality, goal in _edits():
+            if not goal:
+                continue
+            copy = tmp_path / "copy.jpg"
+            edit(original).save(copy, quality=quality)
+            queries = openncii.query_file(copy)
+            if openncii.match_variants(queries, enrolled[photo.name]) is None:
+                missed.append(f"{photo.name}: {name}")
+            for other, variants in enrolled.items():
+                if other != photo.name:
+                    assert openncii.match_variants(queries, variants) is None, (photo, name, other)
+    assert not missed
+
+
+def test_files_that_are_not_photos_are_refused(testdata: Path, tmp_path: Path) -> None:
+    clip = next((testdata / "videos").glob("*.mp4"))
+    with pytest.raises(UnsupportedMediaError):
+        openncii.enroll_file(clip)
+    with pytest.raises(UnsupportedMediaError):
+        openncii.query_file(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        openncii.enroll_file(tmp_path / "missing.jpg")
+
+
+def test_rotation_fit_on_a_real_photo(testdata: Path) -> None:
+    with Image.open(testdata / "photos" / "scratch_castle.jpg") as opened:
+        photo = np.asarray(opened.convert("RGB"))
+    for angle in (-7.5, -3.0, 2.0, 9.0):
+        found = detect_rotation(_turned(photo, angle, expand=False))
+        assert found is not None and math.isclose(found.degrees, angle, abs_tol=0.2), angle
