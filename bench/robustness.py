@@ -157,7 +157,8 @@ def _blurred_padding(im: Image.Image) -> Image.Image:
     """A landscape photo in a 9:16 frame filled with a blurred, enlarged copy of itself."""
     w, h = im.size
     ch = round(w * 16 / 9)
-    back = im.resize((round(w * ch / h), ch)).filter(ImageFilter.GaussianBlur(w / 30))
+    small = im.resize((max(8, w // 8), max(8, h // 8))).filter(ImageFilter.GaussianBlur(w / 240))
+    back = small.resize((round(w * ch / h), ch), Image.Resampling.BILINEAR)
     bw = back.size[0]
     back = back.crop(((bw - w) // 2, 0, (bw - w) // 2 + w, ch))
     back.paste(im, (0, (ch - h) // 2))

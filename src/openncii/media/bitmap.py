@@ -88,16 +88,20 @@ def area_resize(rgb: RGB, width: int, height: int) -> RGB:
         raise ValueError(f"cannot shrink {src_w} x {src_h} to {width} x {height}")
     if (width, height) == (src_w, src_h):
         return rgb
-    col_index, col_weight = _taps(src_w, width)
-    rows = np.zeros((src_h, width, 3), dtype=np.int64)
-    for t in range(col_index.shape[1]):
-        rows += rgb[:, col_index[:, t], :] * col_weight[None, :, t, None]
-    row_index, row_weight = _taps(src_h, height)
-    total = np.zeros((height, width, 3), dtype=np.int64)
-    for t in range(row_index.shape[1]):
-        total += rows[row_index[:, t], :, :] * row_weight[:, t, None, None]
     area = src_w * src_h
-    return ((total + area // 2) // area).astype(np.uint8)
+    # Sums reach 255 * area: 32-bit integers hold them for pictures up to 8.4 megapixels.
+    dtype = np.int32 if 255 * area + area < 2**31 else np.int64
+    col_index, col_weight = _taps(src_w, width)
+    rows = np.zeros((src_h, width, 3), dtype=dtype)
+    for t in range(col_index.shape[1]):
+        rows += rgb[:, col_index[:, t], :] * col_weight[None, :, t, None].astype(dtype)
+    row_index, row_weight = _taps(src_h, height)
+    total = np.zeros((height, width, 3), dtype=dtype)
+    for t in range(row_index.shape[1]):
+        total += rows[row_index[:, t], :, :] * row_weight[:, t, None, None].astype(dtype)
+    total += area // 2
+    total //= area
+    return total.astype(np.uint8)
 
 
 def working_bitmap(rgb: RGB) -> RGB:

@@ -105,6 +105,10 @@ def flat_border_box(rgb: RGB) -> Box | None:
     See the module's docstring for the rule. ``rgb`` is ``(H, W, 3)`` uint8.
     """
     height, width = rgb.shape[:2]
+    outer_rows = _flat_lines(np.stack([rgb[0], rgb[-1]]))
+    outer_cols = _flat_lines(np.stack([rgb[:, 0], rgb[:, -1]]))
+    if not (outer_rows.any() or outer_cols.any()):
+        return None  # most photos: no outer line is flat, nothing to peel
     top, bottom, left, right = 0, height, 0, width
     while True:
         before = (top, bottom, left, right)
