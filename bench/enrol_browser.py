@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 from typing import Any
 
 import openncii
@@ -107,17 +106,21 @@ def main() -> None:
     def med(values: dict[str, list[float]]) -> float:
         return statistics.median(statistics.median(v) for v in values.values())
 
-    ratios = [
-        statistics.median(js_enrol[n]) / statistics.median(py_enrol[n]) for n in js_enrol
-    ]
+    ratios = [statistics.median(js_enrol[n]) / statistics.median(py_enrol[n]) for n in js_enrol]
     print(f"load average {load_start} -> {load()}; {len(photos)} photos x {args.rounds} rounds")
-    print(f"hashes per photo: {statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})")
-    print(f"browser vs Python drift, bits per hash: max {max(drift)}, median {statistics.median(drift)}")
+    print(
+        f"hashes per photo: {statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})"
+    )
+    print(
+        f"browser vs Python drift, bits per hash: max {max(drift)}, "
+        f"median {statistics.median(drift)}"
+    )
     print(f"{'':28} {'browser (ms)':>13} {'Python (ms)':>12}")
     print(f"{'enrolment (variants)':28} {med(js_enrol):13.1f} {med(py_enrol):12.1f}")
     print(f"{'plain PDQ (today)':28} {med(js_plain):13.1f} {med(py_plain):12.1f}")
     print(f"browser / Python, enrolment: median {statistics.median(ratios):.2f}")
-    print(f"worst browser enrolment median of a photo: {max(statistics.median(v) for v in js_enrol.values()):.1f} ms")
+    worst = max(statistics.median(v) for v in js_enrol.values())
+    print(f"worst browser enrolment median of a photo: {worst:.1f} ms")
 
 
 if __name__ == "__main__":

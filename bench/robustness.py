@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import math
 import multiprocessing
@@ -135,7 +134,9 @@ def _sticker(im: Image.Image) -> Image.Image:
     x0, y0 = w - sw - round(w * 0.02), h - sh - round(h * 0.02)
     draw = ImageDraw.Draw(out)
     draw.rounded_rectangle((x0, y0, x0 + sw, y0 + sh), radius=min(sw, sh) // 5, fill=(250, 190, 20))
-    draw.ellipse((x0 + sw // 4, y0 + sh // 4, x0 + 3 * sw // 4, y0 + 3 * sh // 4), fill=(230, 60, 40))
+    draw.ellipse(
+        (x0 + sw // 4, y0 + sh // 4, x0 + 3 * sw // 4, y0 + 3 * sh // 4), fill=(230, 60, 40)
+    )
     return out
 
 
@@ -307,7 +308,9 @@ class Bank:
                     rows[c].append(v.as_code())
                     owners[c].append(owner)
         return cls(
-            codes={c: np.stack(rows[c]) if rows[c] else np.zeros((0, 32), np.uint8) for c in CLASSES},
+            codes={
+                c: np.stack(rows[c]) if rows[c] else np.zeros((0, 32), np.uint8) for c in CLASSES
+            },
             owners={c: np.array(owners[c], dtype=np.intp) for c in CLASSES},
             count=len(enrolments),
         )
@@ -343,8 +346,9 @@ def tail_fit(values: np.ndarray, threshold: int) -> tuple[float, str]:
     slope, intercept = np.polyfit(grid[keep], np.log10(cdf[keep]), 1)
     p = 10 ** (intercept + slope * threshold)
     return float(min(p, 1.0)), (
-        f"n={n}, observed <= {threshold}: {observed}, fitted over d={grid[keep][0]}..{grid[keep][-1]}"
-        f", 1 decade per {(-1 / slope if slope else math.inf):.1f} bits"
+        f"n={n}, observed <= {threshold}: {observed}, "
+        f"fitted over d={grid[keep][0]}..{grid[keep][-1]}"
+        f", one decade per {(1 / slope if slope else math.inf):.1f} bits"
     )
 
 
@@ -393,8 +397,10 @@ def main() -> None:
     if args.unrelated:
         step = max(1, len(unrelated_paths) // args.unrelated)
         unrelated_paths = unrelated_paths[::step][: args.unrelated]
-    print(f"load average {os.getloadavg()[0]:.1f}; {len(photos)} photos ({args.half} half), "
-          f"{len(unrelated_paths)} unrelated files, {args.jobs} processes")
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; {len(photos)} photos ({args.half} half), "
+        f"{len(unrelated_paths)} unrelated files, {args.jobs} processes"
+    )
 
     started = time.perf_counter()
     with multiprocessing.Pool(args.jobs) as pool:
@@ -402,18 +408,20 @@ def main() -> None:
         unrelated_raw = pool.map(work_unrelated, unrelated_paths, chunksize=4)
     print(f"hashed in {time.perf_counter() - started:.0f} s")
 
-    # Unrelated pictures: drop near-duplicates of each other and of the test photos (PDQ <= 45).
+    # Unrelated pictures: drop near-duplicates of each other and of the test photos, as the
+    # photo set itself was curated: plain PDQ, any of the 8 dihedral variants within 45 bits.
     peer_codes = [PdqHash.from_hex(r.peer).as_code() for r in results]
     unrelated: list[tuple[str, list[PdqVariant], list[PdqVariant], list[str]]] = []
     kept_codes: list[np.ndarray] = list(peer_codes)
     for item in unrelated_raw:
         if item is None or not item[1]:
             continue
-        full = PdqHash.from_hex(item[3][0]).as_code()
-        if kept_codes and distances(full[None], np.stack(kept_codes)).min() <= 45:
+        turns = np.stack([PdqHash.from_hex(h).as_code() for h in item[3]])
+        if kept_codes and distances(turns, np.stack(kept_codes)).min() <= 45:
             continue
-        kept_codes.append(full)
+        kept_codes.append(turns[0])
         unrelated.append(item)
+    print(f"{len(unrelated)} unrelated pictures after removing near-duplicates")
 
     # Recall per edit.
     figures: dict[str, object] = {}
@@ -490,7 +498,10 @@ def main() -> None:
         p, how = tail_fit(values, CLASS_THRESHOLD[c])
         tails[c] = p
         total_p += p
-        print(f"  {c:7} P(d <= {CLASS_THRESHOLD[c]}) = {p:.2e}   ({how}; 1st pct {np.quantile(values, 0.01):.0f}, median {np.median(values):.0f})")
+        print(
+            f"  {c:7} P(d <= {CLASS_THRESHOLD[c]}) = {p:.2e}   ({how}; "
+            f"1st percentile {np.quantile(values, 0.01):.0f}, median {np.median(values):.0f})"
+        )
     peer_p, how = tail_fit(np.concatenate(peer_minima), 31)
     print(f"  plain PDQ + dihedral P(d <= 31) = {peer_p:.2e}   ({how})")
     for bank_size in (10_000_000 // 8, 10_000_000):

@@ -139,7 +139,10 @@ def _framed(rng: np.random.Generator) -> list[tuple[str, np.ndarray[Any, Any]]]:
         ("screenshot", screenshot),
         ("caption bar with text", noisy_bar),
         ("odd size 777x513", photo[:513, :777]),
-        ("portrait 523x1001", np.ascontiguousarray(np.rot90(np.vstack([photo, photo]))[:1001, :523])),
+        (
+            "portrait 523x1001",
+            np.ascontiguousarray(np.rot90(np.vstack([photo, photo]))[:1001, :523]),
+        ),
         ("small 300x200 (kept as is)", photo[:200, :300]),
         ("flat grey", np.full((600, 800, 3), 120, np.uint8)),
     ]

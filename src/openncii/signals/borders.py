@@ -216,7 +216,9 @@ def _straightness(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], degr
     return score
 
 
-def _best_angle(xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], grid: npt.NDArray[np.float64]) -> float:
+def _best_angle(
+    xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64], grid: npt.NDArray[np.float64]
+) -> float:
     """The angle of ``grid`` with the straightest edges (the middle of a run of equal best)."""
     scores = np.array([_straightness(xs, ys, float(d)) for d in grid])
     best = np.flatnonzero(scores == scores.max())
@@ -249,7 +251,9 @@ def detect_rotation(rgb: RGB) -> Rotation | None:
     height, width = mask.shape
     ys_all, xs_all = np.nonzero(mask)
     u, v = _turn_back(
-        xs_all.astype(np.float64) + 0.5 - width / 2, ys_all.astype(np.float64) + 0.5 - height / 2, best
+        xs_all.astype(np.float64) + 0.5 - width / 2,
+        ys_all.astype(np.float64) + 0.5 - height / 2,
+        best,
     )
     lo_u, hi_u = np.percentile(u, [0.1, 99.9])
     lo_v, hi_v = np.percentile(v, [0.1, 99.9])

@@ -235,7 +235,9 @@ def enrol_variants(rgb: RGB) -> list[PdqVariant]:
     return out.items
 
 
-def _blur(luma: npt.NDArray[np.float32], along_rows: int, along_cols: int) -> npt.NDArray[np.float32]:
+def _blur(
+    luma: npt.NDArray[np.float32], along_rows: int, along_cols: int
+) -> npt.NDArray[np.float32]:
     """PDQ's two box-filter passes over a whole picture (rows, then columns, twice)."""
     out = luma
     for _ in range(2):
