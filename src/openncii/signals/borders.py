@@ -23,6 +23,7 @@ angle of the rectangle of content (within +-10 degrees), and undo it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,11 +38,13 @@ __all__ = [
     "MIN_KEEP_PERCENT",
     "MIN_ROTATION_DEGREES",
     "MIN_TRIM_PERCENT",
+    "SMOOTH_STEP",
     "Box",
     "Rotation",
     "corners_dark",
     "detect_rotation",
     "flat_border_box",
+    "smooth_border_box",
     "unrotate",
 ]
 
@@ -53,6 +56,8 @@ FLAT_PERCENT: Final = 97
 MIN_TRIM_PERCENT: Final = 2
 #: ... and keeps at least this percentage of each.
 MIN_KEEP_PERCENT: Final = 30
+#: A line is smooth when 90 % of its luma steps are at most this (blurred or gradient padding).
+SMOOTH_STEP: Final = 1.5
 #: Rotations are looked for within +-this many degrees.
 MAX_ROTATION_DEGREES: Final = 10.0
 #: Below this (degrees) a fitted angle is taken for no rotation.
@@ -104,23 +109,46 @@ def flat_border_box(rgb: RGB) -> Box | None:
 
     See the module's docstring for the rule. ``rgb`` is ``(H, W, 3)`` uint8.
     """
-    height, width = rgb.shape[:2]
     outer_rows = _flat_lines(np.stack([rgb[0], rgb[-1]]))
     outer_cols = _flat_lines(np.stack([rgb[:, 0], rgb[:, -1]]))
     if not (outer_rows.any() or outer_cols.any()):
         return None  # most photos: no outer line is flat, nothing to peel
+    return _peel(rgb, _flat_lines)
+
+
+def _smooth_lines(lines: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Which of ``lines`` (``(count, n, 3)``) are smooth: 90 % of the luma steps between
+    neighbours along the line are at most :data:`SMOOTH_STEP`."""
+    luma = _luma(lines)
+    steps = np.abs(np.diff(luma, axis=1))
+    return np.asarray(np.percentile(steps, 90, axis=1) <= SMOOTH_STEP, dtype=np.bool_)
+
+
+def smooth_border_box(rgb: RGB) -> Box | None:
+    """Like :func:`flat_border_box`, but peels *smooth* lines: padding made of a blurred,
+    enlarged copy of the photo, or a gradient (query side only: the browser does not need it).
+    """
+    return _peel(rgb, _smooth_lines)
+
+
+def _peel(
+    rgb: RGB, is_border: Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.bool_]]
+) -> Box | None:
+    """Peel lines for which ``is_border`` holds off the top, bottom, left and right, round
+    after round, and apply the size rules."""
+    height, width = rgb.shape[:2]
     top, bottom, left, right = 0, height, 0, width
     while True:
         before = (top, bottom, left, right)
         # Rows: peel the top, then the bottom (within the current columns).
-        rows = _flat_lines(rgb[top:bottom, left:right])
+        rows = is_border(rgb[top:bottom, left:right])
         peel_top = _leading(rows)
         if peel_top >= bottom - top:
-            return None  # every row is flat: a flat image, nothing to keep
+            return None  # every row is a border: nothing to keep
         top += peel_top
         bottom -= _leading(rows[peel_top:][::-1])
         # Columns: the left, then the right (within the new rows).
-        cols = _flat_lines(rgb[top:bottom, left:right].transpose(1, 0, 2))
+        cols = is_border(rgb[top:bottom, left:right].transpose(1, 0, 2))
         peel_left = _leading(cols)
         if peel_left >= right - left:
             return None

@@ -49,7 +49,12 @@ import numpy as np
 import numpy.typing as npt
 
 from openncii.errors import InvalidHashError
-from openncii.signals.borders import detect_rotation, flat_border_box, unrotate
+from openncii.signals.borders import (
+    detect_rotation,
+    flat_border_box,
+    smooth_border_box,
+    unrotate,
+)
 from openncii.signals.pdq import (
     MIN_QUALITY,
     PdqHash,
@@ -315,6 +320,9 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
     trim = flat_border_box(rgb)
     if trim is not None:
         out.add(Kind.TRIM, _hash(luma, (trim.top, trim.bottom, trim.left, trim.right)))
+    smooth = smooth_border_box(rgb)
+    if smooth is not None and smooth != trim:
+        out.add(Kind.TRIM, _hash(luma, (smooth.top, smooth.bottom, smooth.left, smooth.right)))
     rotation = detect_rotation(rgb)
     if rotation is not None:
         upright, side = unrotate(rgb, rotation)
