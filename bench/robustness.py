@@ -154,7 +154,7 @@ def _rotate_then_crop(im: Image.Image) -> Image.Image:
     return turned.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
 
 
-def _blurred_padding(im: Image.Image) -> Image.Image:
+def blurred_padding(im: Image.Image) -> Image.Image:
     """A landscape photo in a 9:16 frame filled with a blurred, enlarged copy of itself."""
     w, h = im.size
     ch = round(w * 16 / 9)
@@ -192,7 +192,7 @@ EDITS: tuple[tuple[str, Edit, int, bool], ...] = (
     ("corner sticker 20%", _sticker, 90, True),
     ("off-centre crop 12%", _off_centre_crop, 90, False),
     ("rotate 3 then crop", _rotate_then_crop, 90, False),
-    ("blurred padding 9:16", _blurred_padding, 90, False),
+    ("blurred padding 9:16", blurred_padding, 90, False),
 )
 
 

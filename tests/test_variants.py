@@ -18,7 +18,12 @@ from PIL import Image
 import openncii
 from openncii.errors import InvalidHashError, UnsupportedMediaError
 from openncii.media.bitmap import WORKING_SIDE, area_resize, working_bitmap, working_size
-from openncii.signals.borders import detect_rotation, flat_border_box, unrotate
+from openncii.signals.borders import (
+    detect_rotation,
+    flat_border_box,
+    smooth_border_box,
+    unrotate,
+)
 from openncii.signals.pdq import hamming_distance, pdq_from_luma, rgb_to_luma
 from openncii.signals.variants import (
     MAX_ENROLLED,
@@ -147,6 +152,20 @@ def test_no_trim_without_flat_borders_or_on_a_flat_picture() -> None:
     thin = _texture(200, 300, 4)
     thin[0] = 0
     assert flat_border_box(thin) is None
+
+
+@pytest.mark.parametrize("name", ["scratch_castle.jpg", "mate_ladybird.jpg", "opencv_baboon.jpg"])
+def test_blurred_padding_is_peeled_near_the_photo(testdata: Path, name: str) -> None:
+    """A photo on a blurred, enlarged copy of itself (the 9:16 repost): not flat, but smooth."""
+    with Image.open(testdata / "photos" / name) as opened:
+        image = opened.convert("RGB").resize((480, 320))
+    framed = np.asarray(_bench().blurred_padding(image))
+    pad = (framed.shape[0] - 320) // 2
+    box = smooth_border_box(framed)
+    assert box is not None
+    assert abs(box.top - pad) <= 3 and abs(box.bottom - (pad + 320)) <= 3
+    assert (box.left, box.right) == (0, 480)
+    assert smooth_border_box(np.asarray(image)) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,13 +309,18 @@ def test_query_sampling_agrees_with_pdq_of_the_transformed_pixels() -> None:
 # The contract on real files
 
 
-def _edits() -> Any:
+def _bench() -> Any:
+    """``bench/robustness.py``, the one home of the edits."""
     sys.path.insert(0, str(REPO_ROOT / "bench"))
     try:
         import robustness
     finally:
         sys.path.remove(str(REPO_ROOT / "bench"))
-    return robustness.EDITS
+    return robustness
+
+
+def _edits() -> Any:
+    return _bench().EDITS
 
 
 CONTRACT_PHOTOS = ("scratch_castle.jpg", "mate_ladybird.jpg", "opencv_fruits.jpg")

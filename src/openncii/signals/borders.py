@@ -30,6 +30,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from openncii.signals.pdq import rgb_to_luma
+
 __all__ = [
     "DARK_LUMA",
     "FLAT_PERCENT",
@@ -179,12 +181,10 @@ class Rotation:
     height: float
 
 
-def _luma(rgb: RGB) -> npt.NDArray[np.float32]:
-    channels = rgb.astype(np.float32)
-    return np.asarray(
-        channels[..., 0] * 0.299 + channels[..., 1] * 0.587 + channels[..., 2] * 0.114,
-        dtype=np.float32,
-    )
+def _luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """PDQ's float32 luma of ``(..., n, 3)`` pixels (a picture, or a stack of lines)."""
+    flat = rgb.reshape(-1, rgb.shape[-2], 3)
+    return rgb_to_luma(flat).reshape(rgb.shape[:-1])
 
 
 def corners_dark(rgb: RGB) -> bool:
