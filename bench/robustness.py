@@ -328,12 +328,13 @@ class Bank:
         return out
 
 
-def tail_fit(values: np.ndarray, threshold: int) -> tuple[float, str]:
-    """P(value <= threshold), extrapolated from the lower tail of ``values``.
+def tail_fit(values: np.ndarray, threshold: int) -> dict[str, float | int | str]:
+    """P(value <= threshold), extrapolated from the lower tail of ``values`` in two ways.
 
-    log10 of the empirical CDF is fitted linearly in the distance over the distances where the
-    CDF is between 10 / n and 1 % (at least 10 observations below each point), then evaluated
-    at the threshold.
+    The fit uses the distances from the lowest one seen at least 10 times (cumulatively) up to
+    the 1 % quantile. ``exponential``: log10 of the empirical CDF, linear in the distance (a
+    straight line on a log plot, the more pessimistic model). ``normal``: the normal quantile
+    of the empirical CDF, linear in the distance (a normal tail fitted to the lower tail only).
     """
     n = values.size
     observed = int(np.count_nonzero(values <= threshold))
@@ -341,15 +342,23 @@ def tail_fit(values: np.ndarray, threshold: int) -> tuple[float, str]:
     grid = np.arange(int(sorted_values[0]), int(np.quantile(sorted_values, 0.01)) + 1)
     cdf = np.searchsorted(sorted_values, grid, side="right") / n
     keep = cdf * n >= 10
+    out: dict[str, float | int | str] = {"pairs": n, "observed": observed}
     if keep.sum() < 3:
-        return math.nan, f"too few points (n={n}, observed={observed})"
-    slope, intercept = np.polyfit(grid[keep], np.log10(cdf[keep]), 1)
-    p = 10 ** (intercept + slope * threshold)
-    return float(min(p, 1.0)), (
-        f"n={n}, observed <= {threshold}: {observed}, "
-        f"fitted over d={grid[keep][0]}..{grid[keep][-1]}"
-        f", one decade per {(1 / slope if slope else math.inf):.1f} bits"
+        out["note"] = "too few points to fit"
+        out["exponential"] = out["normal"] = math.nan
+        return out
+    x, y = grid[keep], cdf[keep]
+    slope, intercept = np.polyfit(x, np.log10(y), 1)
+    out["exponential"] = float(min(10 ** (intercept + slope * threshold), 1.0))
+    normal = statistics.NormalDist()
+    z = np.array([normal.inv_cdf(float(v)) for v in y])
+    z_slope, z_intercept = np.polyfit(x, z, 1)
+    out["normal"] = float(normal.cdf(float(z_intercept + z_slope * threshold)))
+    out["note"] = (
+        f"fitted over d={x[0]}..{x[-1]} (CDF {y[0]:.1e}..{y[-1]:.1e}), "
+        f"one decade per {(1 / slope if slope else math.inf):.1f} bits there"
     )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,26 +500,37 @@ def main() -> None:
         dq = np.stack([PdqHash.from_hex(h).as_code() for h in dihedral])
         peer_minima.append(np.delete(distances(dq, all_peer).min(axis=0), i))
     print(f"\nextrapolation from {len(unrelated)} unrelated pictures x {len(everyone) - 1} others:")
-    total_p = 0.0
-    tails: dict[str, float] = {}
+    tails: dict[str, dict[str, float | int | str]] = {}
     for c in CLASSES:
         values = np.concatenate(minima[c])
-        p, how = tail_fit(values, CLASS_THRESHOLD[c])
-        tails[c] = p
-        total_p += p
+        tails[c] = tail_fit(values, CLASS_THRESHOLD[c])
         print(
-            f"  {c:7} P(d <= {CLASS_THRESHOLD[c]}) = {p:.2e}   ({how}; "
-            f"1st percentile {np.quantile(values, 0.01):.0f}, median {np.median(values):.0f})"
+            f"  {c:7} d <= {CLASS_THRESHOLD[c]}: observed {tails[c]['observed']} of "
+            f"{tails[c]['pairs']} pairs; P exponential {tails[c]['exponential']:.2e}, normal "
+            f"{tails[c]['normal']:.2e}  ({tails[c]['note']}; 1st percentile "
+            f"{np.quantile(values, 0.01):.0f}, median {np.median(values):.0f})"
         )
-    peer_p, how = tail_fit(np.concatenate(peer_minima), 31)
-    print(f"  plain PDQ + dihedral P(d <= 31) = {peer_p:.2e}   ({how})")
-    for bank_size in (10_000_000 // 8, 10_000_000):
-        print(
-            f"  bank of {bank_size:,} photos: ours {bank_size * total_p:.2e} false matches per "
-            f"upload, plain PDQ {bank_size * peer_p:.2e}"
-        )
+    peer_values = np.concatenate(peer_minima)
+    tails["plain"] = tail_fit(peer_values, 31)
+    print(
+        f"  plain PDQ + dihedral d <= 31: observed {tails['plain']['observed']}; P exponential "
+        f"{tails['plain']['exponential']:.2e}, normal {tails['plain']['normal']:.2e}  "
+        f"({tails['plain']['note']}; 1st percentile {np.quantile(peer_values, 0.01):.0f})"
+    )
+    for model in ("exponential", "normal"):
+        ours_p = sum(float(tails[c][model]) for c in CLASSES)
+        peer_p = float(tails["plain"][model])
+        for bank_size in (10_000_000 // 8, 10_000_000):
+            print(
+                f"  {model:11} bank of {bank_size:>10,} photos: ours {bank_size * ours_p:.1e} "
+                f"false matches per upload, plain PDQ {bank_size * peer_p:.1e}"
+            )
     figures["tails"] = tails
-    figures["peer_tail"] = peer_p
+    np.savez_compressed(
+        ROOT / "bench" / ".cache" / f"robustness-minima-{args.half}.npz",
+        plain=peer_values,
+        **{c: np.concatenate(minima[c]) for c in CLASSES},
+    )
 
     # Costs.
     enrol_counts = [len(r.enrolled) for r in results]

@@ -168,6 +168,25 @@ def test_blurred_padding_is_peeled_near_the_photo(testdata: Path, name: str) -> 
     assert smooth_border_box(np.asarray(image)) is None
 
 
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 3), st.integers(0, 2**32 - 1))
+@settings(max_examples=80, deadline=None)
+def test_any_small_picture_is_handled(height: int, width: int, style: int, seed: int) -> None:
+    """Tiny, flat, striped or noisy pictures of any size: no crash, boxes inside the picture."""
+    rng = np.random.default_rng(seed)
+    if style == 0:
+        rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    elif style == 1:
+        rgb = np.full((height, width, 3), rng.integers(0, 256), np.uint8)
+    else:
+        rgb = np.zeros((height, width, 3), np.uint8)
+        rgb[:, rng.integers(0, width) :] = 255 if style == 2 else 0
+        rgb[rng.integers(0, height) :, :] = rng.integers(0, 256, 3).astype(np.uint8)
+    for box in (flat_border_box(rgb), smooth_border_box(rgb)):
+        if box is not None:
+            assert 0 <= box.top < box.bottom <= height and 0 <= box.left < box.right <= width
+    assert all(v.quality >= 50 for v in query_variants(rgb) + enrol_variants(rgb))
+
+
 # ---------------------------------------------------------------------------------------------
 # Rotation on a dark canvas
 

@@ -121,6 +121,8 @@ def flat_border_box(rgb: RGB) -> Box | None:
 def _smooth_lines(lines: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     """Which of ``lines`` (``(count, n, 3)``) are smooth: 90 % of the luma steps between
     neighbours along the line are at most :data:`SMOOTH_STEP`."""
+    if lines.shape[0] == 0 or lines.shape[1] < 2:
+        return np.zeros(lines.shape[0], dtype=np.bool_)  # a line of one pixel has no steps
     luma = _luma(lines)
     steps = np.abs(np.diff(luma, axis=1))
     return np.asarray(np.percentile(steps, 90, axis=1) <= SMOOTH_STEP, dtype=np.bool_)
