@@ -54,7 +54,8 @@ ENROL_FILES_JS = """async (selector) => {
         const plain = await ask({type: 'hash', id: 2, file}, ['done', 'failed']);
         const plainMs = performance.now() - t0;
         if (plain.thumb) plain.thumb.close();
-        out.push({name: file.name, enrolMs, plainMs, variants: answer.variants || null});
+        out.push({name: file.name, enrolMs, plainMs, variants: answer.variants || null,
+                  stages: answer.stages || null});
     }
     return out;
 }"""
@@ -77,6 +78,7 @@ def main() -> None:
     py_plain: dict[str, list[float]] = {f.name: [] for f in photos}
     drift: list[int] = []
     counts: list[int] = []
+    stages: dict[str, list[float]] = {}
     with serve() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -96,6 +98,8 @@ def main() -> None:
                             for v, o in zip(r["variants"], ours, strict=False)
                         )
                         continue
+                    for stage, ms_stage in r["stages"].items():
+                        stages.setdefault(stage, []).append(ms_stage)
                     js_enrol[path.name].append(r["enrolMs"])
                     js_plain[path.name].append(r["plainMs"])
                     py_enrol[path.name].append(ms)
@@ -119,6 +123,10 @@ def main() -> None:
     print(f"{'enrolment (variants)':28} {med(js_enrol):13.1f} {med(py_enrol):12.1f}")
     print(f"{'plain PDQ (today)':28} {med(js_plain):13.1f} {med(py_plain):12.1f}")
     print(f"browser / Python, enrolment: median {statistics.median(ratios):.2f}")
+    print(
+        "browser enrolment stages (medians, ms): "
+        + ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in stages.items())
+    )
     worst = max(statistics.median(v) for v in js_enrol.values())
     print(f"worst browser enrolment median of a photo: {worst:.1f} ms")
 

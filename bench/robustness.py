@@ -373,11 +373,16 @@ def pictures_in(dirs: list[str]) -> list[Path]:
         for p in sorted(base.rglob("*")):
             if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
                 found.append(p)
-    # Wallpaper packages ship one picture at several sizes: keep the largest file per folder
-    # of sizes (".../contents/images/").
+    # Wallpaper packages ship one picture at several sizes, and a preview of it: keep the
+    # largest file per folder of sizes (".../contents/images/"), not the preview. Tux Paint's
+    # symbols (letters, digits, signs) are drawn glyphs, not natural pictures: left out.
     by_folder: dict[Path, Path] = {}
     rest: list[Path] = []
     for p in found:
+        if p.stem == "screenshot" and p.parent.name == "contents":
+            continue
+        if "tuxpaint" in p.parts and "symbols" in p.parts:
+            continue
         if p.parent.name in ("images", "images_dark") and p.parent.parent.name == "contents":
             key = p.parent.parent.parent
             if key not in by_folder or p.stat().st_size > by_folder[key].stat().st_size:
@@ -493,13 +498,20 @@ def main() -> None:
     minima: dict[str, list[np.ndarray]] = {c: [] for c in CLASSES}
     peer_minima: list[np.ndarray] = []
     all_peer = np.stack([PdqHash.from_hex(u[3][0]).as_code() for u in unrelated] + peer_codes)
+    names = [u[0] for u in unrelated] + [r.name for r in results]
+    seen_pairs: list[str] = []
     for i, (_, _, queries, dihedral) in enumerate(unrelated):
         near = big.nearest(queries)
         for c in CLASSES:
             minima[c].append(np.delete(near[c], i))
+            for j in np.flatnonzero(near[c] <= CLASS_THRESHOLD[c]):
+                if j != i:
+                    seen_pairs.append(f"{c} d={near[c][j]}: {names[i]} -> {names[j]}")
         dq = np.stack([PdqHash.from_hex(h).as_code() for h in dihedral])
         peer_minima.append(np.delete(distances(dq, all_peer).min(axis=0), i))
     print(f"\nextrapolation from {len(unrelated)} unrelated pictures x {len(everyone) - 1} others:")
+    for line in seen_pairs:
+        print(f"  matched (upload -> enrolled): {line}")
     tails: dict[str, dict[str, float | int | str]] = {}
     for c in CLASSES:
         values = np.concatenate(minima[c])

@@ -26,6 +26,7 @@ from openncii.signals.borders import (
 )
 from openncii.signals.pdq import hamming_distance, pdq_from_luma, rgb_to_luma
 from openncii.signals.variants import (
+    ENROLLED_KINDS,
     MAX_ENROLLED,
     QUERY_SQUARES,
     SEARCH_THRESHOLD,
@@ -289,6 +290,7 @@ def test_enrolment_kinds_and_count() -> None:
     photo = _texture(400, 600, 21)
     variants = enrol_variants(photo)
     assert [v.kind for v in variants] == [Kind.FULL] + [Kind.SQUARE] * 5 + [Kind.STRIP] * 2
+    assert {v.kind for v in variants} <= ENROLLED_KINDS
     framed = np.zeros((560, 600, 3), np.uint8)
     framed[80:480] = photo
     kinds = [v.kind for v in enrol_variants(framed)]

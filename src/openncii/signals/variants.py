@@ -70,6 +70,7 @@ from openncii.signals.pdq import (
 )
 
 __all__ = [
+    "ENROLLED_KINDS",
     "ENROL_SQUARES",
     "MAX_ENROLLED",
     "QUERY_SQUARES",
@@ -99,6 +100,8 @@ class Kind(StrEnum):
     STRIP = "strip"
 
 
+#: The kinds a device enrols (a case may hold these; ``dihedral`` is computed by platforms only).
+ENROLLED_KINDS: Final = frozenset({Kind.FULL, Kind.SQUARE, Kind.STRIP, Kind.TRIM})
 #: Centred squares enrolled, as thousandths of the short side.
 ENROL_SQUARES: Final = (1000, 880, 780, 680, 600)
 #: Centred squares hashed from an upload, as thousandths of the short side.

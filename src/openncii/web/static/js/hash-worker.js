@@ -4,7 +4,7 @@
 // Messages in:  {type: "hash", id, file}        -> progress..., then done or failed
 //               {type: "pixels", id, rgba, width, height}  -> {type: "pixels", id, pdq, quality}
 //               {type: "variants", id, file}     -> {type: "variants", id, variants: [{hex, kind,
-//                quality}], width, height, ms}: the robust-matching enrolment of a photo
+//                quality}], width, height, ms, stages}: the robust-matching enrolment of a photo
 //                (variants.js), not yet part of the person's flow
 // Messages out: {type: "progress", id, fraction}
 //               {type: "done", id, kind: "image", pdq, quality, thumb}
@@ -16,7 +16,7 @@ import { md5Blob } from "./md5.js";
 import { openMp4 } from "./mp4.js";
 import { pdqFromRGBA } from "./pdq.js";
 import { imageInfo, sniffKind } from "./probe.js";
-import { enrolPixels } from "./variants.js";
+import { enrolVariants, workingBitmap } from "./variants.js";
 
 /** Big images are decoded smaller: a JPEG at 1/2, 1/4 or 1/8 scale (which its decoder does
  * almost for free) keeping the short side at least MIN_SIDE, as the Python library does; other
@@ -187,11 +187,17 @@ async function enrolFile(file) {
   const started = performance.now();
   if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
   const source = await decodeImage(file, false);
+  const decoded = performance.now();
   const [width, height] = drawnSize(source);
   const pixels = pixelsOf(source, width, height);
   source.close();
-  const variants = enrolPixels(pixels.data, width, height);
-  return { variants, width, height, ms: performance.now() - started };
+  const read = performance.now();
+  const bitmap = workingBitmap(pixels.data, width, height);
+  const shrunk = performance.now();
+  const variants = enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
+  const done = performance.now();
+  const stages = { decode: decoded - started, pixels: read - decoded, bitmap: shrunk - read, hashes: done - shrunk };
+  return { variants, width, height, ms: done - started, stages };
 }
 
 async function hashVideo(id, file) {
