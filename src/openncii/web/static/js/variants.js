@@ -68,24 +68,24 @@ export function areaResize(rgba, width, height, outWidth, outHeight) {
   }
   const cols = taps(width, outWidth);
   const rows = new Float64Array(height * outWidth * 3); // sums along rows: < 2^53
+  const n = cols.count;
   for (let y = 0; y < height; y++) {
     const src = y * width * 4;
-    const dst = y * outWidth * 3;
-    for (let x = 0; x < outWidth; x++) {
+    let dst = y * outWidth * 3;
+    for (let x = 0, k = 0; x < outWidth; x++, k += n, dst += 3) {
       let r = 0;
       let g = 0;
       let b = 0;
-      for (let t = 0; t < cols.count; t++) {
-        const w = cols.weight[x * cols.count + t];
-        if (w === 0) continue;
-        const q = src + cols.index[x * cols.count + t] * 4;
+      for (let t = k; t < k + n; t++) {
+        const w = cols.weight[t];
+        const q = src + cols.index[t] * 4;
         r += w * rgba[q];
         g += w * rgba[q + 1];
         b += w * rgba[q + 2];
       }
-      rows[dst + x * 3] = r;
-      rows[dst + x * 3 + 1] = g;
-      rows[dst + x * 3 + 2] = b;
+      rows[dst] = r;
+      rows[dst + 1] = g;
+      rows[dst + 2] = b;
     }
   }
   const lines = taps(height, outHeight);
