@@ -16,7 +16,7 @@ from openncii.signals.borders import flat_border_box
 from openncii.signals.pdq import hamming_distance
 from openncii.signals.variants import enrol_variants
 
-from .conftest import require_testdata, serve_test_files
+from .harness import serve_test_files
 
 pytestmark = pytest.mark.browser
 
@@ -101,10 +101,10 @@ def _rgba(rgb: np.ndarray[Any, Any]) -> str:
 
 
 @pytest.mark.parametrize("name", PHOTOS)
-def test_same_pixels_same_variants(page: Any, server: Any, name: str) -> None:
-    path = require_testdata() / name
+def test_same_pixels_same_variants(testdata: Path, page: Any, server: Any, name: str) -> None:
+    path = testdata / name
     serve_test_files(page, {path.name: path.read_bytes()})
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     result = page.evaluate(ENROL_FILE_JS, path.name)
     raw = np.frombuffer(base64.b64decode(result["rgba"]), dtype=np.uint8)
     rgb = raw.reshape(result["height"], result["width"], 4)[:, :, :3]
@@ -149,7 +149,7 @@ def _framed(rng: np.random.Generator) -> list[tuple[str, np.ndarray[Any, Any]]]:
 
 
 def test_synthetic_pixels_same_bitmap_box_and_variants(page: Any, server: Any) -> None:
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     rng = np.random.default_rng(20261123)
     for label, rgb in _framed(rng):
         height, width, _ = rgb.shape
@@ -177,7 +177,7 @@ def test_synthetic_pixels_same_bitmap_box_and_variants(page: Any, server: Any) -
 
 
 def test_worker_enrols_a_12mp_photo_like_the_python_library(
-    page: Any, server: Any, tmp_path: Path
+    testdata: Path, page: Any, server: Any, tmp_path: Path
 ) -> None:
     """The worker decodes a 12 MP JPEG at 1/4 scale (the JPEG decoder's own scaling, as Pillow's
     draft mode does), makes the working bitmap and enrols it: the Python library's hashes."""
@@ -186,10 +186,10 @@ def test_worker_enrols_a_12mp_photo_like_the_python_library(
     import openncii
 
     big = tmp_path / "castle-12mp.jpg"
-    with Image.open(require_testdata() / "photos" / "scratch_castle.jpg") as image:
+    with Image.open(testdata / "photos" / "scratch_castle.jpg") as image:
         image.convert("RGB").resize((4032, 3024), Image.Resampling.BILINEAR).save(big, quality=90)
     serve_test_files(page, {big.name: big.read_bytes()})
-    page.goto(f"{server.url}/")
+    page.goto(f"{server.base_url}/")
     answer = page.evaluate(WORKER_ENROL_JS, [big.name])[big.name]
     assert answer["type"] == "variants", answer
     assert (answer["width"], answer["height"]) == (1008, 756)
