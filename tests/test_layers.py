@@ -77,3 +77,56 @@ def test_nothing_imports_the_integrations() -> None:
     """They need optional extras (python-threatexchange): no other package may import them."""
     importers = {owner for owner, names in _imports().items() if "integrations" in names}
     assert importers <= {"integrations"}
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (at the top or inside a function alike).
+
+    ``from package import name`` points at ``package.name`` when that is a module; a module's
+    own enclosing packages are left out (Python runs them first whatever the module imports).
+    """
+    modules: dict[str, Path] = {}
+    for path in SOURCE.rglob("*.py"):
+        parts = path.relative_to(SOURCE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                for alias in node.names:
+                    candidate = f"{base}.{alias.name}"
+                    targets.add(candidate if candidate in modules else base)
+        ancestors = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
+        graph[name] = {t for t in targets if t in modules and t != name and t not in ancestors}
+    return graph
+
+
+def test_the_import_graph_has_no_circle() -> None:
+    """No module reaches itself through imports, deferred ones included."""
+    graph = _module_graph()
+    assert "openncii.signals.registry" in graph and "openncii.cli._app" in graph
+    circles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                circles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert circles == []

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from openncii.errors import InvalidHashError
+from openncii.signals.hexcode import normalize_hex
 
 __all__ = ["MD5_HEX_LENGTH", "md5_file", "md5_stream", "normalize_md5"]
 
@@ -30,11 +30,4 @@ def md5_file(path: str | Path) -> str:
 
 def normalize_md5(value: str) -> str:
     """Validate an MD5 hex string and return it in lowercase; raise :class:`InvalidHashError`."""
-    text = value.strip().lower()
-    if len(text) != MD5_HEX_LENGTH:
-        raise InvalidHashError(
-            f"an MD5 hash is {MD5_HEX_LENGTH} hex characters, this one has {len(text)}"
-        )
-    if any(c not in "0123456789abcdef" for c in text):
-        raise InvalidHashError("an MD5 hash may contain only hex digits 0-9 and a-f")
-    return text
+    return normalize_hex(value, length=MD5_HEX_LENGTH, name="an MD5 hash")

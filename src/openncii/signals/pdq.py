@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from openncii.errors import InvalidHashError
-from openncii.signals.registry import PDQ
+from openncii.signals.hexcode import hex_hamming_distance, normalize_hex
 
 __all__ = [
     "DIHEDRAL_NAMES",
@@ -117,7 +117,9 @@ class PdqHash:
     @classmethod
     def from_hex(cls, value: str, quality: int = 100) -> PdqHash:
         """Parse the reference's hex form (case-insensitive; surrounding spaces ignored)."""
-        return cls.from_bytes(bytes.fromhex(PDQ.normalize(value)), quality)
+        return cls.from_bytes(
+            bytes.fromhex(normalize_hex(value, length=HASH_BITS // 4, name="a PDQ hash")), quality
+        )
 
     @classmethod
     def from_bytes(cls, raw: bytes, quality: int = 100) -> PdqHash:
@@ -158,7 +160,7 @@ class PdqHash:
 
 def hamming_distance(a: str, b: str) -> int:
     """Hamming distance between two PDQ hashes given in hex."""
-    return int.bit_count(int(a, 16) ^ int(b, 16))
+    return hex_hamming_distance(a, b)
 
 
 def pdq_from_rgb(rgb: npt.NDArray[np.uint8]) -> PdqHash:

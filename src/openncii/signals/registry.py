@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Literal
 
 from openncii.errors import InvalidHashError
+from openncii.signals.hexcode import hex_hamming_distance, normalize_hex
 from openncii.signals.md5 import normalize_md5
 
 __all__ = [
@@ -131,19 +132,10 @@ class PdqSignal(SignalType):
         return MATCH_THRESHOLD
 
     def normalize(self, text: str) -> str:
-        value = text.strip().lower()
-        if len(value) != self.hex_length:
-            raise InvalidHashError(
-                f"a PDQ hash is {self.hex_length} hex characters, this one has {len(value)}"
-            )
-        if _HEX64.fullmatch(value) is None:
-            raise InvalidHashError("a PDQ hash may contain only hex digits 0-9 and a-f")
-        return value
+        return normalize_hex(text, length=self.hex_length, name="a PDQ hash")
 
     def compare(self, a: str, b: str) -> Comparison:
-        from openncii.signals.pdq import hamming_distance
-
-        distance = hamming_distance(self.normalize(a), self.normalize(b))
+        distance = hex_hamming_distance(self.normalize(a), self.normalize(b))
         return Comparison(distance <= self.threshold, distance)
 
 
