@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from openncii.api.middleware import CONTENT_SECURITY_POLICY
+from openncii.serving.headers import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
 
 
 def _assert_security_headers(headers: Mapping[str, str]) -> None:
     assert headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
+    assert headers["permissions-policy"] == PERMISSIONS_POLICY
     assert "set-cookie" not in headers
 
 
@@ -77,3 +78,56 @@ def test_csp_exact_value() -> None:
     assert CONTENT_SECURITY_POLICY == (
         "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/cases", None),  # carries the PIN
+        ("POST", "/api/v1/cases/status", "credentials"),  # carries the case state
+        ("POST", "/api/v1/cases/withdraw", "credentials"),
+        ("POST", "/api/v1/cases/status", "wrong"),  # a refusal too
+        ("GET", "/v1/FetchHashes", None),  # hash values (here refused without a key)
+        ("GET", "/api/v1/limits", None),
+        ("GET", "/healthz", None),
+    ],
+)
+def test_json_answers_are_never_stored(
+    api_client: Callable[..., Any], method: str, path: str, body: str | None
+) -> None:
+    from case_helpers import CASES, case_body
+
+    client = api_client()
+    created = client.post(CASES, json=case_body())
+    assert created.headers["cache-control"] == "no-store"
+    assert created.headers["pragma"] == "no-cache"
+    credentials = {"case_number": created.json()["case_number"], "pin": created.json()["pin"]}
+    payload: Any = {
+        None: case_body(),
+        "credentials": credentials,
+        "wrong": {**credentials, "pin": "0" * 16},
+    }[body]
+    response = client.request(method, path, json=payload if method == "POST" else None)
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
+    assert "strict-transport-security" not in response.headers
+
+
+def test_static_pages_keep_their_caching_and_get_the_policies(
+    api_client: Callable[..., Any],
+) -> None:
+    response = api_client().get("/")
+    assert "cache-control" not in response.headers
+    assert "etag" in response.headers
+    _assert_security_headers(response.headers)
+
+
+def test_hsts_only_when_served_over_https(api_client: Callable[..., Any]) -> None:
+    from openncii.serving.headers import HSTS
+
+    plain = api_client()
+    assert "strict-transport-security" not in plain.get("/").headers
+    secure = api_client(served_over_https=True)
+    for path in ("/", "/healthz", "/does-not-exist"):
+        assert secure.get(path).headers["strict-transport-security"] == HSTS == "max-age=63072000"

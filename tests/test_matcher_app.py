@@ -165,6 +165,24 @@ def test_wrong_content_type_and_oversized_bodies(client: TestClient) -> None:
     assert 'openncii_matcher_requests_total{input="file",outcome="error"} 1.0' in metrics
 
 
+def test_matcher_answers_carry_the_shared_headers(client: TestClient, photo_hash: str) -> None:
+    """One middleware home (openncii.serving.headers): matches are never cached, every answer,
+    the 413 included, has the security headers."""
+    from openncii.serving.headers import PERMISSIONS_POLICY
+
+    huge = json.dumps({"md5": ["ab" * 16] * 400_000}).encode()
+    for response in (
+        client.post("/match", json={"pdq": [photo_hash]}),
+        client.get("/healthz"),
+        client.post("/match", content=huge, headers={"content-type": "application/json"}),
+    ):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"
+        assert response.headers["permissions-policy"] == PERMISSIONS_POLICY
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert "cache-control" not in client.get("/metrics").headers
+
+
 def test_uploaded_image_mirrored_copy_matches(client: TestClient, testdata: Path) -> None:
     buffer = io.BytesIO()
     with Image.open(testdata / "photos" / "mate_garden.jpg") as image:

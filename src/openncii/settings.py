@@ -123,6 +123,11 @@ class Settings(OpenNCIISettings):
         default=False,
         description="Write client IP addresses to the logs (they stay out unless this is set).",
     )
+    served_over_https: bool = Field(
+        default=False,
+        description="The site is reached over HTTPS (usually through a reverse proxy that ends "
+        "TLS): send Strict-Transport-Security on every answer (see docs/security.md).",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated proxy addresses whose X-Forwarded-For is believed "

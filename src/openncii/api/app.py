@@ -11,10 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from openncii import __version__
 from openncii.api.errors import install_error_handlers
-from openncii.api.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
+from openncii.api.middleware import AccessLogMiddleware
 from openncii.api.routes import cases, health, limits, partner_feed, partners
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.runtime import Runtime
+from openncii.serving.headers import SecurityHeadersMiddleware
 from openncii.serving.limits import BodyLimitMiddleware
 from openncii.settings import Settings
 from openncii.web import STATIC_DIR
@@ -65,7 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, log_client_ips=settings.log_client_ips)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.served_over_https)
 
     # Mounted last so that /api, /v1, /docs and /healthz win over the static files.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")

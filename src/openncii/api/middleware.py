@@ -1,9 +1,10 @@
-"""Pure ASGI middleware of the case service: security headers on every answer and a quiet
-access log (the body limit, shared with the matcher service, is
-:class:`openncii.serving.limits.BodyLimitMiddleware`).
+"""Pure ASGI middleware of the case service: a quiet access log. (What both services share
+lives in :mod:`openncii.serving`: the headers of every answer,
+:class:`openncii.serving.headers.SecurityHeadersMiddleware`, and the body limit,
+:class:`openncii.serving.limits.BodyLimitMiddleware`.)
 
-They are plain ASGI callables (not ``BaseHTTPMiddleware``) so that they stream, cost little and
-also wrap the static files and the error pages.
+A plain ASGI callable (not ``BaseHTTPMiddleware``) so that it streams, costs little and also
+wraps the static files and the error pages.
 """
 
 from __future__ import annotations
@@ -14,51 +15,10 @@ from typing import Final
 
 from openncii.serving.limits import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = [
-    "ACCESS_LOGGER",
-    "SECURITY_HEADERS",
-    "AccessLogMiddleware",
-    "SecurityHeadersMiddleware",
-]
+__all__ = ["ACCESS_LOGGER", "AccessLogMiddleware"]
 
 #: Name of the access logger (method, path, status, duration; no client address by default).
 ACCESS_LOGGER: Final = "openncii.access"
-
-CONTENT_SECURITY_POLICY: Final = (
-    "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
-)
-#: Headers added to every HTTP answer. No answer ever sets a cookie.
-SECURITY_HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-)
-_REPLACED: Final = frozenset(name for name, _ in SECURITY_HEADERS) | {b"set-cookie"}
-
-
-class SecurityHeadersMiddleware:
-    """Add :data:`SECURITY_HEADERS` to every HTTP answer and drop any ``Set-Cookie``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED
-                ]
-                headers.extend(SECURITY_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 class AccessLogMiddleware:

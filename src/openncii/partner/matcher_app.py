@@ -59,6 +59,7 @@ from openncii.partner.admission import (
 )
 from openncii.partner.matcher import BankSource, Match, Matcher, PdqQuery
 from openncii.serving.errors import error_response, install_error_handlers
+from openncii.serving.headers import SecurityHeadersMiddleware
 from openncii.serving.limits import BodyLimitMiddleware, BodyTooLargeError, Scope
 from openncii.settings import MatcherSettings
 from openncii.signals.vpdq import VpdqFeature, parse_vpdq_text
@@ -249,6 +250,7 @@ def create_matcher_app(
             metrics.requests.labels(kind, "error").inc()
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=body_limit, on_refused=refused)
+    app.add_middleware(SecurityHeadersMiddleware)  # last added, runs first: wraps the 413 too
     app.state.matcher = matcher
     app.state.refresher = refresher
     app.state.hash_slots = slots
