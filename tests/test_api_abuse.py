@@ -231,3 +231,24 @@ def test_wrong_pin_and_unknown_case_take_the_same_time(api_client: ApiClient) ->
         client.get("/healthz")
         no_work.append(time.process_time() - start)
     assert min(statistics.median(real), statistics.median(unknown)) > statistics.median(no_work)
+
+
+def test_full_pin_queue_answers_503_at_once_and_counts_nothing(
+    api_client: ApiClient, clock: FakeClock
+) -> None:
+    """With every PIN-hash turn taken, status checks and creations are refused with 503 +
+    Retry-After before anything is counted, while /healthz and the pages still answer."""
+    client = api_client(clock=clock, pin_hash_workers=1, pin_hash_queue=0)
+    credentials = _open(client)
+    slots = client.app.state.runtime.rules.pins.slots
+    with slots.admitted():
+        for path, body in ((STATUS, credentials), (WITHDRAW, credentials), (CASES, case_body())):
+            busy = client.post(path, json=body)
+            assert busy.status_code == 503
+            assert busy.headers["Retry-After"] == "1"
+            assert busy.json()["code"] == "busy"
+        for _ in range(10):  # more than any budget: none of these was counted
+            assert client.post(STATUS, json=_wrong(credentials)).status_code == 503
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/").status_code == 200
+    assert client.post(STATUS, json=credentials).status_code == 200

@@ -60,3 +60,56 @@ def test_unknown_case_costs_the_same_time_as_a_wrong_pin() -> None:
     ratio = statistics.median(dummy) / statistics.median(real)
     assert 0.8 < ratio < 1.25, (statistics.median(real), statistics.median(dummy))
     assert statistics.median(real) > 0.005  # it is real work, not a shortcut
+
+
+def test_pin_slots_queue_a_bounded_number_and_refuse_the_rest_at_once() -> None:
+    import threading
+
+    from openncii.cases.pins import BUSY_RETRY_AFTER, PinSlots
+    from openncii.errors import ServiceBusyError
+
+    slots = PinSlots(workers=1, queue=1)
+    computing = threading.Event()
+    release = threading.Event()
+    waited: list[bool] = []
+
+    def first() -> None:
+        with slots.admitted(), slots.running():
+            computing.set()
+            release.wait(10)
+
+    def second() -> None:
+        with slots.admitted(), slots.running():
+            waited.append(release.is_set())  # got its turn only after the first finished
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert computing.wait(10)
+    threads.append(threading.Thread(target=second))
+    threads[1].start()
+    deadline = time.monotonic() + 10
+    while True:  # the second is admitted (queued) as soon as the third is refused
+        try:
+            with slots.admitted():
+                pass
+        except ServiceBusyError as refused:
+            assert refused.retry_after == BUSY_RETRY_AFTER == 1
+            break
+        assert time.monotonic() < deadline
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert waited == [True]
+    with slots.admitted(), slots.running():  # everything was given back
+        pass
+
+
+def test_pin_slots_default_to_one_worker_per_core_and_four_waiting_each() -> None:
+    import os
+
+    from openncii.cases.pins import PinSlots
+
+    slots = PinSlots()
+    assert slots.workers == (os.cpu_count() or 1)
+    assert slots.queue == 4 * slots.workers
+    assert PinSlots(3, 0).queue == 0

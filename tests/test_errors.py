@@ -24,6 +24,7 @@ _ARGS: dict[str, dict[str, Any]] = {
     "HashRejectedError": {"index": 3},
     "RateLimitedError": {"retry_after": 42},
     "CaseLockedError": {"retry_after": 42},
+    "ServiceBusyError": {"retry_after": 42},
     "FeedUnavailableError": {"status": 503},
     "FeedRejectedError": {"status": 418},
 }
@@ -130,7 +131,7 @@ def test_every_error_class_is_answered_with_its_one_status_and_the_one_body(
     assert set(body) == {"detail", "code"} | extra
     assert body["code"] == rule.code
     assert body["detail"] == rule.detail.format("something is wrong")
-    if issubclass(cls, errors.RateLimitedError):
+    if issubclass(cls, errors.RateLimitedError | errors.ServiceBusyError):
         assert response.headers["retry-after"] == "42"
     if issubclass(cls, errors.PartnerKeyError):
         assert response.headers["www-authenticate"] == "Bearer"

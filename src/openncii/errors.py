@@ -26,6 +26,7 @@ The whole tree (``tests/test_errors.py`` checks this drawing against the classes
     │   │   └── PartnerKeyError         no partner API key, or a wrong or revoked one
     │   ├── RateLimitedError            too many requests from this client (retry_after)
     │   │   └── CaseLockedError         too many wrong PINs for this case number
+    │   ├── ServiceBusyError            PIN hashing is at capacity right now (retry_after)
     │   ├── PartnerExistsError          a partner with this name exists
     │   ├── PartnerNotFoundError        no partner with this name
     │   └── PartnerRequestError         a partner-API request the server refuses
@@ -103,6 +104,7 @@ __all__ += [
     "PartnerKeyError",
     "PartnerNotFoundError",
     "RateLimitedError",
+    "ServiceBusyError",
     "ServiceError",
     "TooManyHashesError",
 ]
@@ -166,6 +168,16 @@ class RateLimitedError(ServiceError):
 
 class CaseLockedError(RateLimitedError):
     """Too many wrong PINs were tried for this case number; it is locked for a while."""
+
+
+class ServiceBusyError(ServiceError):
+    """The server has more PIN work queued than it takes on; ``retry_after`` in seconds.
+
+    Nothing was counted or changed: the same request may simply be sent again."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
 
 
 class PartnerExistsError(ServiceError):

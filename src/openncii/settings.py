@@ -154,6 +154,20 @@ class Settings(OpenNCIISettings):
         description="argon2id memory in KiB for PIN hashes (the OWASP minimum is 19 MiB).",
     )
     argon2_parallelism: int = Field(default=1, ge=1, description="argon2id lanes.")
+    pin_hash_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="argon2id computations at once, per server process (its own pool: health "
+        "checks and pages never wait behind PIN work).",
+        json_schema_extra=_shown("one per core"),
+    )
+    pin_hash_queue: int | None = Field(
+        default=None,
+        ge=0,
+        description="Requests that may wait for PIN hashing, per server process; more get 503 "
+        "with Retry-After at once.",
+        json_schema_extra=_shown("4 per PIN-hash worker"),
+    )
 
     # Abuse controls ------------------------------------------------------------------------
     lockout_failures: int = Field(

@@ -16,7 +16,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from openncii.cases import Argon2Parameters, CaseRules, DenyList, LockoutPolicy, PinHasher
+from openncii.cases import (
+    Argon2Parameters,
+    CaseRules,
+    DenyList,
+    LockoutPolicy,
+    PinHasher,
+    PinSlots,
+)
 from openncii.cases.abuse import RateLimit
 from openncii.db import make_engine, make_session_factory
 from openncii.db.server_secrets import CLIENT_KEY_SECRET, server_secret
@@ -47,7 +54,10 @@ class Runtime:
         )
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
         self.rules = CaseRules(
-            pins=PinHasher(Argon2Parameters.from_settings(settings)),
+            pins=PinHasher(
+                Argon2Parameters.from_settings(settings),
+                PinSlots(settings.pin_hash_workers, settings.pin_hash_queue),
+            ),
             denylist=DenyList.load(settings.denylist_extra_path),
             max_hashes=settings.max_hashes_per_case,
             lockout=LockoutPolicy(

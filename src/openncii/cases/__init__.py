@@ -9,7 +9,7 @@ from __future__ import annotations
 from openncii.cases.abuse import LockoutPolicy, RateLimit
 from openncii.cases.denylist import DenyList
 from openncii.cases.eligibility import Eligibility
-from openncii.cases.pins import Argon2Parameters, PinHasher
+from openncii.cases.pins import Argon2Parameters, PinHasher, PinSlots
 from openncii.cases.service import (
     CaseRules,
     CaseStatus,
@@ -42,6 +42,7 @@ __all__ = [
     "Md5Submission",
     "PdqSubmission",
     "PinHasher",
+    "PinSlots",
     "RateLimit",
     "Submission",
     "VpdqFrameSubmission",

@@ -1,24 +1,40 @@
-"""PIN hashing with argon2id. The PIN itself is never stored or logged."""
+"""PIN hashing with argon2id. The PIN itself is never stored or logged.
+
+argon2id is slow and takes memory on purpose, so it gets its own bounded pool
+(:class:`PinSlots`): at most ``workers`` hashes run at once, at most ``queue`` more requests
+wait for a turn, and any request beyond that is refused at once with
+:class:`~openncii.errors.ServiceBusyError` (503 + ``Retry-After``) *before* anything is
+counted or read. Requests waiting for PIN work therefore hold at most ``workers + queue`` of
+the server's threads, and health checks and static pages never queue behind them.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from openncii.errors import ServiceBusyError
 from openncii.settings import (
     ARGON2_OWASP_MIN_MEMORY_KIB,
     ARGON2_OWASP_MIN_TIME_COST,
     Settings,
 )
 
-__all__ = ["Argon2Parameters", "PinHasher"]
+__all__ = ["BUSY_RETRY_AFTER", "Argon2Parameters", "PinHasher", "PinSlots"]
 
 _HASH_LEN: Final = 32
 _SALT_LEN: Final = 16
+#: Seconds a refused request is told to wait (a queue of PIN work drains in well under that).
+BUSY_RETRY_AFTER: Final = 1
+_BUSY: Final = "The service is very busy right now. Please try again in a moment."
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +70,43 @@ class Argon2Parameters:
         )
 
 
-class PinHasher:
-    """Hash and verify PINs; also burns the same time for an unknown case (no enumeration)."""
+class PinSlots:
+    """The bounded pool of PIN work: ``workers`` argon2 computations at once, ``queue`` more
+    requests admitted to wait for one, the rest refused at once (per server process)."""
 
-    def __init__(self, parameters: Argon2Parameters) -> None:
+    def __init__(self, workers: int | None = None, queue: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.queue = self.workers * 4 if queue is None else queue
+        self._running = threading.BoundedSemaphore(self.workers)
+        self._admitted = threading.BoundedSemaphore(self.workers + self.queue)
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Admit one request that will do PIN work, or raise :class:`ServiceBusyError`."""
+        if not self._admitted.acquire(blocking=False):
+            raise ServiceBusyError(_BUSY, retry_after=BUSY_RETRY_AFTER)
+        try:
+            yield
+        finally:
+            self._admitted.release()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Wait for a turn to compute (bounded: at most ``queue`` requests wait)."""
+        with self._running:
+            yield
+
+
+class PinHasher:
+    """Hash and verify PINs; also burns the same time for an unknown case (no enumeration).
+
+    Every hash and verification runs in a turn of ``slots``; callers wrap a whole request in
+    ``slots.admitted()`` so that an overloaded server refuses it before doing anything else.
+    """
+
+    def __init__(self, parameters: Argon2Parameters, slots: PinSlots | None = None) -> None:
         self.parameters = parameters
+        self.slots = slots or PinSlots()
         self._hasher = PasswordHasher(
             time_cost=parameters.time_cost,
             memory_cost=parameters.memory_kib,
@@ -72,14 +120,16 @@ class PinHasher:
 
     def hash(self, pin: str) -> str:
         """The argon2id PHC string of ``pin`` (random salt)."""
-        return self._hasher.hash(pin)
+        with self.slots.running():
+            return self._hasher.hash(pin)
 
     def verify(self, stored: str, pin: str) -> bool:
         """Whether ``pin`` matches the stored hash (never raises on a mismatch)."""
-        try:
-            return self._hasher.verify(stored, pin)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
+        with self.slots.running():
+            try:
+                return self._hasher.verify(stored, pin)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
 
     def verify_nothing(self, pin: str) -> bool:
         """Spend the time of one verification and return ``False`` (unknown case number)."""

@@ -123,7 +123,8 @@ def create_case(
     check_eligibility(eligibility)
     valid = validate_hashes(hashes, rules.denylist, rules.max_hashes)
     pin = new_pin()
-    pin_hash = rules.pins.hash(pin)
+    with rules.pins.slots.admitted():
+        pin_hash = rules.pins.hash(pin)
     for attempt in range(_NUMBER_ATTEMPTS):
         number = new_case_number()
         try:
@@ -226,7 +227,21 @@ def _authenticated(
 ) -> _T:
     """Check the PIN, then run ``then(session, case_id)`` in the transaction that settles the
     attempt. Raises :class:`AuthenticationError` (the same work for a wrong PIN and an unknown
-    case number) or :class:`CaseLockedError`."""
+    case number) or :class:`CaseLockedError`, or :class:`ServiceBusyError` before counting
+    anything when PIN hashing is at capacity."""
+    with rules.pins.slots.admitted():
+        return _authenticated_admitted(session, rules, secret, case_number, pin, now, then)
+
+
+def _authenticated_admitted(
+    session: Session,
+    rules: CaseRules,
+    secret: bytes,
+    case_number: str,
+    pin: str,
+    now: datetime,
+    then: Callable[[Session, int], _T],
+) -> _T:
     typed = case_number.strip().upper()
     number = normalize_case_number(typed)
     key = throttle_key(secret, number if number is not None else typed)

@@ -9,7 +9,8 @@ has one body::
 
 plus, for some codes, a field or two (``question`` and ``help_url`` for ``not_eligible``,
 ``index`` for ``hash_rejected``, ``errors`` for ``invalid_request``). Bodies never echo the
-request. A rate limit adds ``Retry-After``, a refused partner key ``WWW-Authenticate``.
+request. A rate limit or a busy server adds ``Retry-After``, a refused partner key
+``WWW-Authenticate``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from openncii.errors import (
     PartnerRequestError,
     PartnerStoreError,
     RateLimitedError,
+    ServiceBusyError,
     ServiceError,
     SignalError,
     SubmissionNotAllowedError,
@@ -79,6 +81,7 @@ ERROR_RULES: Final[tuple[ErrorRule, ...]] = (
     ErrorRule(AuthenticationError, 401, "not_authenticated"),
     ErrorRule(CaseLockedError, 429, "case_locked"),
     ErrorRule(RateLimitedError, 429, "rate_limited"),
+    ErrorRule(ServiceBusyError, 503, "busy"),
     ErrorRule(PartnerExistsError, 409, "partner_exists"),
     ErrorRule(PartnerNotFoundError, 404, "partner_not_found"),
     ErrorRule(SubmissionNotAllowedError, 403, "submission_not_allowed"),
@@ -137,7 +140,7 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         extra = {"question": exc.question, "help_url": exc.help_url}
     elif isinstance(exc, HashRejectedError):
         extra = {"index": exc.index}
-    elif isinstance(exc, RateLimitedError):
+    elif isinstance(exc, RateLimitedError | ServiceBusyError):
         headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, PartnerKeyError):
         headers = {"WWW-Authenticate": "Bearer"}
