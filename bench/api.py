@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import statistics
@@ -31,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -158,20 +159,52 @@ async def _run_phase(
     return Phase(name, latencies, wall, errors, cpu, shed)
 
 
-async def _probe(base: str, path: str, done: asyncio.Event, name: str) -> Phase:
-    """GET ``path`` ten times a second (one connection) until ``done``."""
+def _probe(base: str, path: str, stop: Any, results: Any) -> None:
+    """GET ``path`` ten times a second (one connection) until ``stop`` is set; runs in a
+    process of its own, so that the load generator's event loop does not delay its timings."""
     latencies: list[float] = []
-    errors: dict[int | str, int] = {}
-    begin = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        while not done.is_set():
+    failures: list[int] = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        while not stop.is_set():
             start = time.perf_counter()
-            response = await client.get(path)
+            response = client.get(path)
             latencies.append(time.perf_counter() - start)
             if response.status_code != 200:
-                errors[response.status_code] = errors.get(response.status_code, 0) + 1
-            await asyncio.sleep(0.1)
-    return Phase(name, latencies, time.perf_counter() - begin, errors)
+                failures.append(response.status_code)
+            time.sleep(0.1)
+    results.put((path, latencies, failures))
+
+
+class _Probes:
+    """Probe processes for ``/healthz`` and a static page while a phase runs."""
+
+    PATHS: ClassVar[dict[str, str]] = {"/healthz": "healthz", "/index.html": "static"}
+
+    def __init__(self, base: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self.results = context.Queue()
+        self.started = time.perf_counter()
+        self.processes = [
+            context.Process(target=_probe, args=(base, path, self.stop, self.results))
+            for path in self.PATHS
+        ]
+        for process in self.processes:
+            process.start()
+
+    def finish(self) -> list[Phase]:
+        self.stop.set()
+        wall = time.perf_counter() - self.started
+        phases = []
+        for _ in self.processes:
+            path, latencies, failures = self.results.get(timeout=120)
+            errors: dict[int | str, int] = {}
+            for code in failures:
+                errors[code] = errors.get(code, 0) + 1
+            phases.append(Phase(self.PATHS[path], latencies, wall, errors))
+        for process in self.processes:
+            process.join(30)
+        return sorted(phases, key=lambda p: p.name)
 
 
 def _case_body() -> dict[str, Any]:
@@ -190,16 +223,12 @@ async def bench(
     created: list[Any] = []
     create = await _run_phase("create", base, clients, creates, _case_body, created, server_pid)
     credentials = created or warm
-    done = asyncio.Event()
-    probes = [
-        asyncio.create_task(_probe(base, "/healthz", done, "healthz")),
-        asyncio.create_task(_probe(base, "/index.html", done, "static")),
-    ]
+    probes = _Probes(base)
+    await asyncio.sleep(2)  # the probe processes start
     status = await _run_phase(
         "status", base, clients, statuses, lambda: random.choice(credentials), None, server_pid
     )
-    done.set()
-    return [create, status, *await asyncio.gather(*probes)]
+    return [create, status, *probes.finish()]
 
 
 def main() -> None:

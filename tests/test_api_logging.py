@@ -29,7 +29,12 @@ def _exercise(base_url: str) -> list[str]:
         assert client.post(STATUS, json=wrong).status_code == 401
         assert client.post(CASES, json=case_body(pdq_item("0" * 64))).status_code == 422
         assert client.post(WITHDRAW, json=credentials).status_code == 200
-    secrets = [created["pin"], created["case_number"], created["case_number"].replace("-", "")]
+    secrets = [
+        created["pin"],
+        created["pin"].replace("-", ""),
+        created["case_number"],
+        created["case_number"].replace("-", ""),
+    ]
     for item in items:
         if item["type"] == "vpdq":
             secrets.extend(frame["pdq"] for frame in item["frames"])
@@ -85,8 +90,10 @@ def test_no_secret_reaches_any_logger(
         f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
     ).lower()
     assert "openncii.access" in text
-    for secret in [created["pin"], created["case_number"].replace("-", "")] + [
-        i["value"] for i in items
-    ]:
+    for secret in [
+        created["pin"],
+        created["pin"].replace("-", ""),
+        created["case_number"].replace("-", ""),
+    ] + [i["value"] for i in items]:
         assert secret.lower() not in text
     assert "testclient" not in text  # TestClient's peer name: no client address either

@@ -21,6 +21,7 @@ from openncii.cases import (
     LockoutPolicy,
     PdqSubmission,
     PinHasher,
+    PinSlots,
     case_status,
     create_case,
     withdraw_case,
@@ -35,7 +36,9 @@ THREADS = 8
 @pytest.fixture
 def rules() -> CaseRules:
     return CaseRules(
-        pins=PinHasher(Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1)),
+        pins=PinHasher(
+            Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1), PinSlots(2, queue=64)
+        ),
         denylist=DenyList.load(),
         max_hashes=200,
         lockout=LockoutPolicy(),
@@ -112,6 +115,7 @@ def test_concurrent_withdrawals_and_creations_keep_status_consistent(
                     session,
                     rules,
                     b"k" * 32,
+                    client=f"client-{i}",
                     case_number=case.case_number,
                     pin=case.pin,
                     now=_now(),
@@ -133,7 +137,18 @@ def test_concurrent_withdrawals_and_creations_keep_status_consistent(
         assert (status == HASH_ACTIVE) == (hash_id in active_ids), (hash_id, status)
 
 
-def test_parallel_pin_guesses_cannot_beat_the_lockout(db_sessions: Any, rules: CaseRules) -> None:
+@pytest.mark.parametrize("legacy", [False, True], ids=["16-digit", "8-digit"])
+def test_parallel_pin_guesses_cannot_beat_the_budget(
+    db_sessions: Any, rules: CaseRules, legacy: bool
+) -> None:
+    """30 parallel guesses (one client for a 16-digit PIN, 30 clients for an 8-digit one) with a
+    right PIN among them: exactly 5 wrong PINs are checked; a right PIN never frees a try for
+    the wrong ones."""
+    from sqlalchemy import update
+
+    from openncii.cases.numbers import normalize_case_number
+
+    now = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)  # well inside one window
     with db_sessions() as session:
         case = create_case(
             session,
@@ -141,20 +156,32 @@ def test_parallel_pin_guesses_cannot_beat_the_lockout(db_sessions: Any, rules: C
             eligibility=YES,
             hashes=[PdqSubmission(f"{random.getrandbits(256):064x}", 90)],
             language=None,
-            now=_now(),
+            now=now,
         )
+    pin = case.pin.replace("-", "")
+    if legacy:
+        pin = "13572468"
+        with db_sessions() as session, session.begin():
+            session.execute(
+                update(Case)
+                .where(Case.number == normalize_case_number(case.case_number))
+                .values(pin_hash=rules.pins.hash(pin))
+            )
     secret = b"s" * 32
+    size = 10 ** len(pin)
 
     def guess(i: int) -> str:
+        typed = pin if i == 13 else f"{(int(pin) + 1 + i) % size:0{len(pin)}d}"
         with db_sessions() as session:
             try:
                 case_status(
                     session,
                     rules,
                     secret,
+                    client=f"client-{i}" if legacy else "one client",
                     case_number=case.case_number,
-                    pin=f"{(int(case.pin) + 1 + i) % 10**8:08d}",
-                    now=_now(),
+                    pin=typed,
+                    now=now,
                 )
             except AuthenticationError:
                 return "401"
@@ -162,7 +189,7 @@ def test_parallel_pin_guesses_cannot_beat_the_lockout(db_sessions: Any, rules: C
                 return "429"
             return "200"
 
-    answers = _parallel(24, guess)
-    assert answers.count("200") == 0
-    assert answers.count("401") <= 5
-    assert answers.count("429") >= 19
+    answers = _parallel(30, guess)
+    assert answers.count("401") == 5
+    assert answers.count("200") + answers.count("429") == 25
+    assert answers.count("200") <= 1

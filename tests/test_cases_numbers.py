@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from openncii.cases.numbers import (
     CASE_NUMBER_ALPHABET,
     CASE_NUMBER_LENGTH,
+    LEGACY_PIN_DIGITS,
     PIN_DIGITS,
     format_case_number,
+    format_pin,
     new_case_number,
     new_partner_ref,
     new_pin,
@@ -37,12 +39,16 @@ def test_new_case_numbers_are_random_and_well_formed() -> None:
         assert len({n[position] for n in made}) == 30
 
 
-def test_new_pins_are_eight_random_digits() -> None:
+def test_new_pins_are_sixteen_random_digits_shown_in_groups_of_four() -> None:
     pins = [new_pin() for _ in range(2000)]
-    assert all(re.fullmatch(r"[0-9]{8}", p) for p in pins)
-    assert PIN_DIGITS >= 8
-    assert len(set(pins)) > 1990
+    assert all(re.fullmatch(r"[0-9]{16}", p) for p in pins)
+    assert PIN_DIGITS == 16
+    assert LEGACY_PIN_DIGITS == 8
+    assert len(set(pins)) == 2000
     assert {p[0] for p in pins} == set("0123456789")  # leading zeros are kept
+    assert {p[15] for p in pins} == set("0123456789")
+    assert format_pin("0123456789012345") == "0123-4567-8901-2345"
+    assert all(re.fullmatch(r"[0-9]{4}(-[0-9]{4}){3}", format_pin(p)) for p in pins)
 
 
 def test_partner_references_are_opaque() -> None:
@@ -83,8 +89,24 @@ def test_normalize_never_accepts_other_symbols(text: str) -> None:
 
 
 @settings(deadline=None)
+@given(
+    st.from_regex(r"[0-9]{16}", fullmatch=True),
+    st.lists(st.sampled_from([" ", "-", "", " - ", "\t", "."]), min_size=3, max_size=3),
+)
+def test_pins_normalise_with_or_without_separators(pin: str, separators: list[str]) -> None:
+    assert normalize_pin(pin) == pin
+    assert normalize_pin(format_pin(pin)) == pin
+    groups = format_pin(pin).split("-")
+    typed = " " + "".join(g + s for g, s in zip(groups, [*separators, ""], strict=True))
+    assert normalize_pin(typed) == pin
+    assert normalize_pin(pin + "0") is None
+    assert normalize_pin(pin[:15]) is None
+    assert normalize_pin(pin[:12]) is None
+
+
+@settings(deadline=None)
 @given(st.from_regex(r"[0-9]{8}", fullmatch=True))
-def test_pins_normalise(pin: str) -> None:
+def test_older_eight_digit_pins_still_normalise(pin: str) -> None:
     assert normalize_pin(pin) == pin
     assert normalize_pin(f" {pin[:4]} {pin[4:]} ") == pin
     assert normalize_pin(pin + "0") is None

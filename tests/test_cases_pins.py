@@ -3,6 +3,7 @@ number costs the same time as a wrong PIN."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -113,3 +114,41 @@ def test_pin_slots_default_to_one_worker_per_core_and_four_waiting_each() -> Non
     assert slots.workers == (os.cpu_count() or 1)
     assert slots.queue == 4 * slots.workers
     assert PinSlots(3, 0).queue == 0
+
+
+#: A large server giving every core to PIN hashing (the default pool has one worker per core).
+GENEROUS_CORES = 64
+YEAR_SECONDS = 365.25 * 24 * 3600
+
+
+def test_guessing_a_pin_takes_over_a_century_at_full_argon2_capacity() -> None:
+    """The lockout design's arithmetic (docs/security.md), from the real parameters.
+
+    16-digit PINs: no shared budget, so nothing limits a guesser with many addresses but the
+    server's argon2 capacity. That capacity is measured here: one verification with the
+    production parameters, in CPU time (the fastest of 5), on GENEROUS_CORES cores at once.
+    8-digit PINs of older cases: the shared budget per case number is the limit, whatever
+    the capacity. Expected work = half the PINs."""
+    from openncii.cases.numbers import LEGACY_PIN_DIGITS, PIN_DIGITS
+
+    settings = Settings(database_url="sqlite:///x.sqlite3")
+    hasher = PinHasher(Argon2Parameters.from_settings(settings))
+    stored = hasher.hash("1234567812345678")
+    costs = []
+    for _ in range(5):
+        start = time.process_time()
+        hasher.verify(stored, "8765432187654321")
+        costs.append(time.process_time() - start)
+    seconds_per_guess = min(costs)
+    assert seconds_per_guess > 0.002  # real argon2id work (19 MiB, t=2), not a shortcut
+    capacity = max(GENEROUS_CORES, os.cpu_count() or 1) / seconds_per_guess  # guesses/s
+    new_years = 10**PIN_DIGITS / 2 / capacity / YEAR_SECONDS
+    assert new_years >= 100, (seconds_per_guess, capacity, new_years)
+
+    legacy_rate = settings.legacy_pin_tries / settings.legacy_pin_window_seconds  # guesses/s
+    legacy_years = 10**LEGACY_PIN_DIGITS / 2 / legacy_rate / YEAR_SECONDS
+    assert legacy_years >= 100, legacy_years
+    assert round(legacy_years) == 190  # 5e7 guesses at 5 per 10 minutes
+    # Independent of this machine: even at 1 ms per argon2id verification on 64 cores
+    # (far faster than any CPU computes 19 MiB, t=2), 16 digits hold for over 2,000 years.
+    assert 10**PIN_DIGITS / 2 / (GENEROUS_CORES / 0.001) / YEAR_SECONDS > 2000

@@ -36,7 +36,7 @@ def _open(server: ServerProcess, *files: Path) -> tuple[str, str, Any]:
     result = _run(["case", "create", *map(str, files), "--server", server.base_url], YES_TO_ALL)
     assert result.exit_code == 0, result.output
     number = re.search(r"Case number: (\S+)", result.stdout)
-    pin = re.search(r"PIN:\s+(\d{8})", result.stdout)
+    pin = re.search(r"PIN:\s+(\d{4}-\d{4}-\d{4}-\d{4})", result.stdout)
     assert number and pin, result.stdout
     return number.group(1), pin.group(1), result
 

@@ -42,7 +42,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.max_body_bytes == 256 * 1024
     assert settings.max_hashes_per_case == 200
     assert settings.log_client_ips is False
-    assert (settings.lockout_failures, settings.lockout_base_seconds) == (5, 900)
+    assert (settings.pin_tries, settings.pin_pause_seconds) == (5, 60)
+    assert (settings.legacy_pin_tries, settings.legacy_pin_window_seconds) == (5, 600)
+    assert settings.served_over_https is False
 
 
 def test_nothing_reads_settings_at_import_time(tmp_path: Path) -> None:

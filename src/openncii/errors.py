@@ -150,7 +150,13 @@ class TooManyHashesError(CaseRejectedError):
 
 
 class AuthenticationError(ServiceError):
-    """The case number and PIN do not open a case (the same error whichever is wrong)."""
+    """The case number and PIN do not open a case (the same error whichever is wrong).
+
+    ``tries_left``: for a case's PIN, the tries left before a pause (``None`` elsewhere)."""
+
+    def __init__(self, message: str, *, tries_left: int | None = None) -> None:
+        super().__init__(message)
+        self.tries_left = tries_left
 
 
 class PartnerKeyError(AuthenticationError):

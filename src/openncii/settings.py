@@ -170,16 +170,29 @@ class Settings(OpenNCIISettings):
     )
 
     # Abuse controls ------------------------------------------------------------------------
-    lockout_failures: int = Field(
-        default=5, ge=1, description="Wrong PINs before a case is locked."
-    )
-    lockout_base_seconds: int = Field(
-        default=15 * 60,
+    pin_tries: int = Field(
+        default=5,
         ge=1,
-        description="First lockout; it doubles after each further lockout.",
+        description="Wrong PINs one client may try for one case number per pause window.",
     )
-    lockout_max_seconds: int = Field(
-        default=7 * 24 * 3600, ge=1, description="Longest lockout (a week)."
+    pin_pause_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 3600,
+        description="The pause window of `pin_tries`: a client that used its tries waits at most "
+        "this long, and nobody else can lengthen the wait.",
+    )
+    legacy_pin_tries: int = Field(
+        default=5,
+        ge=1,
+        description="Cases with an older 8-digit PIN: wrong 8-digit PINs per case number and "
+        "window, all clients together (keeps guessing beyond 100 years; docs/security.md).",
+    )
+    legacy_pin_window_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=24 * 3600,
+        description="The window of `legacy_pin_tries`.",
     )
     rate_window_seconds: int = Field(
         default=60, ge=1, description="The window of the per-client rate limits."

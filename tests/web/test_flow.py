@@ -154,7 +154,7 @@ def test_whole_flow(
     case_number = page.inner_text("[data-testid=case-number]").strip()
     pin = page.inner_text("[data-testid=pin]").strip()
     assert re.fullmatch(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){2,}", case_number), case_number
-    assert re.fullmatch(r"\d{8,}", pin), pin
+    assert re.fullmatch(r"\d{4}(-\d{4}){3}", pin), pin
     expect_h1(page, text["done.title"])
     assert page.is_disabled("[data-testid=finish]")
     check_page(page, axe_source, f"5-case-{lang}")

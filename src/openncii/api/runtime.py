@@ -61,9 +61,10 @@ class Runtime:
             denylist=DenyList.load(settings.denylist_extra_path),
             max_hashes=settings.max_hashes_per_case,
             lockout=LockoutPolicy(
-                failures=settings.lockout_failures,
-                base_seconds=settings.lockout_base_seconds,
-                max_seconds=settings.lockout_max_seconds,
+                tries=settings.pin_tries,
+                pause_seconds=settings.pin_pause_seconds,
+                legacy_tries=settings.legacy_pin_tries,
+                legacy_window_seconds=settings.legacy_pin_window_seconds,
             ),
         )
         self.create_limit = RateLimit(settings.rate_limit_create, settings.rate_window_seconds)

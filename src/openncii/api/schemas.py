@@ -99,13 +99,20 @@ class CaseCreateIn(_Strict):
 
 class CaseCreatedOut(BaseModel):
     case_number: str = Field(description="Shown grouped: XXXX-XXXX-XXXX. Cannot be recovered.")
-    pin: str = Field(description="Shown once. Cannot be recovered.")
+    pin: str = Field(
+        description="16 digits shown grouped: 1234-5678-9012-3456 (accepted with or without "
+        "spaces or dashes). Shown once. Cannot be recovered."
+    )
     hash_count: int = Field(description="Distinct hashes stored.")
 
 
 class CaseCredentialsIn(_Strict):
     case_number: str = Field(max_length=64)
-    pin: str = Field(max_length=64)
+    pin: str = Field(
+        max_length=64,
+        description="16 digits (or 8, a case opened before PINs had 16); spaces and dashes "
+        "are ignored.",
+    )
 
 
 class OutcomeOut(BaseModel):
@@ -149,7 +156,7 @@ class FieldErrorOut(BaseModel):
 class ErrorOut(BaseModel):
     """Every refusal: a sentence for people and a stable code for programs (some codes add a
     field: ``question`` and ``help_url`` for not_eligible, ``index`` for hash_rejected,
-    ``errors`` for invalid_request)."""
+    ``errors`` for invalid_request, ``tries_left`` for a wrong case number or PIN)."""
 
     detail: str
     code: str = Field(description=", ".join(error_codes()))
@@ -157,6 +164,7 @@ class ErrorOut(BaseModel):
     help_url: str | None = None
     index: int | None = None
     errors: list[FieldErrorOut] | None = None
+    tries_left: int | None = None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,13 +1,23 @@
 """Abuse controls kept in the database, so that every worker shares them.
 
-* Per-client rate limits: fixed windows counted in ``rate_counters`` under an HMAC of the client's
-  address (the address itself is never stored).
-* PIN lockout: failures are counted per *typed* case number (an HMAC of it), whether a case with
-  that number exists or not, so the lockout itself reveals nothing. After
-  ``LockoutPolicy.failures`` wrong PINs the number is locked for ``base_seconds``, doubling with
-  every further lockout up to ``max_seconds``; while locked even the right PIN gets
-  :class:`~openncii.errors.CaseLockedError`. An attempt is counted *before* the PIN is checked, so
-  parallel guesses cannot overrun the budget.
+Everything is counted in fixed windows in ``rate_counters``, one ``INSERT ... ON CONFLICT DO
+UPDATE ... RETURNING count`` per count: atomic on SQLite and PostgreSQL, so parallel requests
+(threads or server processes) each get their own number and a budget holds exactly.
+
+* Per-client rate limits: requests per client (an HMAC of its address; the address itself is
+  never stored) and window.
+* PIN tries (the design and its arithmetic are in ``docs/security.md``): a try is counted
+  *before* its PIN is checked, under keys derived from the *typed* case number, whether a case
+  with that number exists or not, so the answers reveal nothing.
+
+  - Per client and case number: ``LockoutPolicy.tries`` tries per ``pause_seconds`` window.
+    The pause that follows ends with the window, whatever anyone does meanwhile: nobody can
+    lengthen it, and someone else's wrong tries (from another address) never touch it.
+  - 8-digit PINs (cases opened before PINs had 16 digits): also ``legacy_tries`` tries per
+    ``legacy_window_seconds`` for the case number, all clients together, which keeps guessing
+    an 8-digit PIN beyond 100 years of expected work. A 16-digit PIN is never counted there,
+    so it is not affected by that shared budget.
+  - A right PIN gives its try back, so checking a case never uses up tries.
 """
 
 from __future__ import annotations
@@ -18,31 +28,40 @@ import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Engine, bindparam, delete, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.orm import Session
 
-from openncii.db.models import AuthThrottle, RateCounter
+from openncii.db.models import RateCounter
 from openncii.errors import CaseLockedError, RateLimitedError
 
 __all__ = [
     "BUCKET_CREATE",
+    "BUCKET_PIN_CASE",
+    "BUCKET_PIN_CLIENT",
     "BUCKET_STATUS",
+    "MAX_WINDOW_SECONDS",
     "LockoutPolicy",
+    "PinTry",
     "RateLimit",
     "client_key",
-    "count_attempt",
+    "count_pin_try",
     "count_request",
-    "settle_attempt",
+    "give_back_pin_try",
     "throttle_key",
 ]
 
 #: Rate-limit buckets (storage keys).
 BUCKET_CREATE: Final = "create"
 BUCKET_STATUS: Final = "status"
+#: PIN tries per client and case number.
+BUCKET_PIN_CLIENT: Final = "pin-client"
+#: Tries of 8-digit PINs per case number, all clients together.
+BUCKET_PIN_CASE: Final = "pin-case"
+#: The longest window any counter may have (settings are bounded by it); older rows are pruned.
+MAX_WINDOW_SECONDS: Final = 24 * 3600
 #: One request in this many also prunes expired counters.
 _PRUNE_ONE_IN: Final = 64
 _IPV6_PREFIX: Final = 64
@@ -56,14 +75,13 @@ class RateLimit:
 
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
-    failures: int = 5
-    base_seconds: int = 15 * 60
-    max_seconds: int = 7 * 24 * 3600
+    """PIN tries: ``tries`` per client and case number in each ``pause_seconds`` window, and
+    for 8-digit PINs ``legacy_tries`` per case number in each ``legacy_window_seconds``."""
 
-    def duration(self, previous_lockouts: int) -> timedelta:
-        """Length of the next lockout after ``previous_lockouts`` earlier ones (doubling)."""
-        seconds = self.base_seconds * (2 ** min(previous_lockouts, 32))
-        return timedelta(seconds=min(seconds, self.max_seconds))
+    tries: int = 5
+    pause_seconds: int = 60
+    legacy_tries: int = 5
+    legacy_window_seconds: int = 600
 
 
 def _hmac(secret: bytes, label: str, text: str) -> str:
@@ -100,6 +118,19 @@ _COUNT_SQL: Final = text(
 )
 
 
+def _window(now: datetime, seconds: int) -> int:
+    return int(now.timestamp() // seconds) * seconds
+
+
+def _retry_after(now: datetime, window: int, seconds: int) -> int:
+    return math.ceil(window + seconds - now.timestamp())
+
+
+def _count(connection: Connection, bucket: str, key: str, window: int) -> int:
+    params = {"bucket": bucket, "client": key, "window_start": window}
+    return int(connection.execute(_COUNT_SQL, params).scalar_one())
+
+
 def count_request(
     session: Session, bucket: str, client: str, rule: RateLimit, now: datetime
 ) -> None:
@@ -107,145 +138,116 @@ def count_request(
 
     Commits its own transaction.
     """
-    epoch = now.timestamp()
-    window = int(epoch // rule.window_seconds) * rule.window_seconds
-    params = {"bucket": bucket, "client": client, "window_start": window}
+    window = _window(now, rule.window_seconds)
     engine = session.get_bind()
     if isinstance(engine, Engine) and engine.dialect.name == "postgresql":
         # One statement in autocommit: the counter row is locked only inside PostgreSQL, never
         # while a Python thread waits for the GIL to send COMMIT (clients behind one address
         # would otherwise queue on that row).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            count = int(connection.execute(_COUNT_SQL, params).scalar_one())
+            count = _count(connection, bucket, client, window)
         if secrets.randbelow(_PRUNE_ONE_IN) == 0:
             with session.begin():
-                _prune(session, window, now)
+                _prune(session, now)
     else:
         with session.begin():
-            count = int(session.connection().execute(_COUNT_SQL, params).scalar_one())
+            count = _count(session.connection(), bucket, client, window)
             if secrets.randbelow(_PRUNE_ONE_IN) == 0:
-                _prune(session, window, now)
+                _prune(session, now)
     if count > rule.limit:
-        retry_after = math.ceil(window + rule.window_seconds - epoch)
         raise RateLimitedError(
             "Too many requests from this connection. Please wait a moment and try again.",
-            retry_after=retry_after,
+            retry_after=_retry_after(now, window, rule.window_seconds),
         )
 
 
-def _prune(session: Session, current_window: int, now: datetime) -> None:
-    session.execute(delete(RateCounter).where(RateCounter.window_start < current_window))
-    stale = now - timedelta(days=30)
-    session.execute(
-        delete(AuthThrottle).where(
-            AuthThrottle.updated_at < stale,
-            or_(AuthThrottle.locked_until.is_(None), AuthThrottle.locked_until < now),
-        )
-    )
+def _prune(session: Session, now: datetime) -> None:
+    """Delete counters of windows that ended (no window is longer than a day)."""
+    oldest = int(now.timestamp()) - MAX_WINDOW_SECONDS
+    session.execute(delete(RateCounter).where(RateCounter.window_start < oldest))
 
 
-def _locked(message_now: datetime, until: datetime) -> CaseLockedError:
-    seconds = math.ceil((until - message_now).total_seconds())
-    minutes = max(1, math.ceil(seconds / 60))
+@dataclass(frozen=True, slots=True)
+class PinTry:
+    """A counted PIN try: its counters, and how many tries are left after it if it is wrong."""
+
+    counters: tuple[tuple[str, str, int], ...]  # (bucket, key, window start)
+    tries_left: int
+
+
+def _pin_client_key(client: str, case_key: str) -> str:
+    return hashlib.sha256(f"{client}\0{case_key}".encode()).hexdigest()
+
+
+def _paused(seconds: int) -> CaseLockedError:
     return CaseLockedError(
-        "Too many wrong PINs were tried for this case number, so it is locked for now. "
-        f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+        "Too many wrong PINs were tried for this case number from this connection. "
+        f"Please wait {seconds} second{'s' if seconds != 1 else ''} and try again.",
         retry_after=seconds,
     )
 
 
-_THROTTLE_INSERT: Final = {
-    name: dialect_insert(AuthThrottle)
-    .values(
-        key=bindparam("b_key"),
-        failures=0,
-        lockouts=0,
-        locked_until=None,
-        updated_at=bindparam("b_now"),
-    )
-    .on_conflict_do_nothing(index_elements=["key"])
-    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
-}
-_THROTTLE_SELECT: Final = (
-    select(AuthThrottle.failures, AuthThrottle.lockouts, AuthThrottle.locked_until)
-    .where(AuthThrottle.key == bindparam("b_key"))
-    .with_for_update()
-)
-_THROTTLE_UPDATE: Final = (
-    update(AuthThrottle)
-    .where(AuthThrottle.key == bindparam("b_key"))
-    .values(
-        failures=bindparam("b_failures"),
-        lockouts=bindparam("b_lockouts"),
-        locked_until=bindparam("b_locked_until"),
-        updated_at=bindparam("b_now"),
-    )
-)
-
-
-@dataclass(slots=True)
-class _Throttle:
-    failures: int
-    lockouts: int
-    locked_until: datetime | None
-
-
-def _locked_row(session: Session, key: str, now: datetime) -> _Throttle:
-    """The counter row of ``key`` (created if missing), locked until the transaction ends."""
-    connection = session.connection()
-    params = {"b_key": key, "b_now": now}
-    connection.execute(_THROTTLE_INSERT[connection.dialect.name], params)
-    row = connection.execute(_THROTTLE_SELECT, params).one()
-    return _Throttle(row.failures, row.lockouts, row.locked_until)
-
-
-def _save_row(session: Session, key: str, row: _Throttle, now: datetime) -> None:
-    session.connection().execute(
-        _THROTTLE_UPDATE,
-        {
-            "b_key": key,
-            "b_failures": row.failures,
-            "b_lockouts": row.lockouts,
-            "b_locked_until": row.locked_until,
-            "b_now": now,
-        },
+def _case_budget_used(seconds: int) -> CaseLockedError:
+    minutes = max(1, math.ceil(seconds / 60))
+    return CaseLockedError(
+        "Too many wrong 8-digit PINs were tried for this case number. Please try again in "
+        f"{minutes} minute{'s' if minutes != 1 else ''}.",
+        retry_after=seconds,
     )
 
 
-def count_attempt(
-    session: Session, key: str, policy: LockoutPolicy, now: datetime
-) -> CaseLockedError | None:
-    """Count a PIN attempt for ``key`` before it is checked, in the caller's transaction.
+def count_pin_try(
+    session: Session,
+    *,
+    client: str,
+    case_key: str,
+    legacy: bool,
+    policy: LockoutPolicy,
+    now: datetime,
+) -> PinTry:
+    """Count a PIN try before it is checked, in the caller's transaction.
 
-    Returns the :class:`CaseLockedError` to raise *after* committing (the lock it may have just
-    set must be kept), or ``None`` when the attempt may go ahead.
+    ``client``: the client's key (:func:`client_key`); ``case_key``: the typed case number's key
+    (:func:`throttle_key`); ``legacy``: the typed PIN has 8 digits. Raises
+    :class:`CaseLockedError` when a budget is used up (the caller must still commit: a refused
+    try is given back, so that it costs nothing).
     """
-    row = _locked_row(session, key, now)
-    if row.locked_until is not None and row.locked_until > now:
-        return _locked(now, row.locked_until)
-    error: CaseLockedError | None = None
-    if row.locked_until is not None:  # an earlier lockout is over: a fresh budget
-        row.locked_until = None
-        row.failures = 0
-    if row.failures >= policy.failures:
-        # Earlier attempts still being checked have used up the budget: lock now.
-        row.locked_until = now + policy.duration(row.lockouts)
-        row.lockouts += 1
-        error = _locked(now, row.locked_until)
-    else:
-        row.failures += 1
-    _save_row(session, key, row, now)
-    return error
+    connection = session.connection()
+    if secrets.randbelow(_PRUNE_ONE_IN) == 0:
+        _prune(session, now)
+    client_window = _window(now, policy.pause_seconds)
+    own = (BUCKET_PIN_CLIENT, _pin_client_key(client, case_key), client_window)
+    used = _count(connection, *own)
+    if used > policy.tries:
+        _give_back(connection, own)
+        raise _paused(_retry_after(now, client_window, policy.pause_seconds))
+    left = policy.tries - used
+    if not legacy:
+        return PinTry((own,), left)
+    case_window = _window(now, policy.legacy_window_seconds)
+    shared = (BUCKET_PIN_CASE, case_key, case_window)
+    shared_used = _count(connection, *shared)
+    if shared_used > policy.legacy_tries:
+        _give_back(connection, own)
+        _give_back(connection, shared)
+        raise _case_budget_used(_retry_after(now, case_window, policy.legacy_window_seconds))
+    return PinTry((own, shared), min(left, policy.legacy_tries - shared_used))
 
 
-def settle_attempt(
-    session: Session, key: str, policy: LockoutPolicy, now: datetime, *, success: bool
-) -> None:
-    """Settle an attempt counted by :func:`count_attempt`, in the caller's transaction."""
-    row = _locked_row(session, key, now)
-    if success:
-        row = _Throttle(failures=0, lockouts=0, locked_until=None)
-    elif row.failures >= policy.failures and (row.locked_until is None or row.locked_until <= now):
-        row.locked_until = now + policy.duration(row.lockouts)
-        row.lockouts += 1
-    _save_row(session, key, row, now)
+_GIVE_BACK_SQL: Final = text(
+    "UPDATE rate_counters SET count = count - 1 "
+    "WHERE bucket = :bucket AND client = :client AND window_start = :window_start AND count > 0"
+)
+
+
+def _give_back(connection: Connection, counter: tuple[str, str, int]) -> None:
+    bucket, key, window = counter
+    connection.execute(_GIVE_BACK_SQL, {"bucket": bucket, "client": key, "window_start": window})
+
+
+def give_back_pin_try(session: Session, counted: PinTry) -> None:
+    """Give back a try whose PIN was right, in the caller's transaction (only its own count:
+    the wrong tries counted meanwhile stay counted)."""
+    connection = session.connection()
+    for counter in counted.counters:
+        _give_back(connection, counter)

@@ -10,8 +10,11 @@ __all__ = [
     "CASE_NUMBER_ALPHABET",
     "CASE_NUMBER_GROUP",
     "CASE_NUMBER_LENGTH",
+    "LEGACY_PIN_DIGITS",
     "PIN_DIGITS",
+    "PIN_GROUP",
     "format_case_number",
+    "format_pin",
     "new_case_number",
     "new_partner_ref",
     "new_pin",
@@ -25,12 +28,16 @@ CASE_NUMBER_ALPHABET: Final = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CASE_NUMBER_LENGTH: Final = 12
 #: Symbols per group in the displayed form ``XXXX-XXXX-XXXX``.
 CASE_NUMBER_GROUP: Final = 4
-#: PIN length (digits only, server-generated).
-PIN_DIGITS: Final = 8
+#: PIN length of new cases (digits only, server-generated): 10**16 PINs (53 bits).
+PIN_DIGITS: Final = 16
+#: Digits per group in the displayed form ``1234-5678-9012-3456``.
+PIN_GROUP: Final = 4
+#: PIN length of cases opened before PINs had 16 digits (still accepted, on a shared budget).
+LEGACY_PIN_DIGITS: Final = 8
 _PARTNER_REF_BYTES: Final = 16
 _SEPARATORS: Final = re.compile(r"[\s\-_.]+")
 _CASE_NUMBER_RE: Final = re.compile(f"[{CASE_NUMBER_ALPHABET}]{{{CASE_NUMBER_LENGTH}}}")
-_PIN_RE: Final = re.compile(f"[0-9]{{{PIN_DIGITS}}}")
+_PIN_RE: Final = re.compile(f"[0-9]{{{PIN_DIGITS}}}|[0-9]{{{LEGACY_PIN_DIGITS}}}")
 
 
 def new_case_number() -> str:
@@ -55,12 +62,18 @@ def normalize_case_number(text: str) -> str | None:
 
 
 def new_pin() -> str:
-    """A fresh random PIN of :data:`PIN_DIGITS` digits (leading zeros kept)."""
+    """A fresh random PIN of :data:`PIN_DIGITS` digits (leading zeros kept; the stored form)."""
     return f"{secrets.randbelow(10**PIN_DIGITS):0{PIN_DIGITS}d}"
 
 
+def format_pin(digits: str) -> str:
+    """The displayed form of a PIN: groups of :data:`PIN_GROUP` digits, ``1234-5678-9012-3456``."""
+    return "-".join(digits[i : i + PIN_GROUP] for i in range(0, len(digits), PIN_GROUP))
+
+
 def normalize_pin(text: str) -> str | None:
-    """The digits of a typed PIN (spaces and dashes ignored), or ``None`` if it cannot be one."""
+    """The digits of a typed PIN, 16 (or 8, an older case's) once spaces, dashes, dots and
+    underscores are taken out; ``None`` if it cannot be a PIN."""
     candidate = _SEPARATORS.sub("", text)
     return candidate if _PIN_RE.fullmatch(candidate) else None
 

@@ -100,8 +100,9 @@ class PinSlots:
 class PinHasher:
     """Hash and verify PINs; also burns the same time for an unknown case (no enumeration).
 
-    Every hash and verification runs in a turn of ``slots``; callers wrap a whole request in
-    ``slots.admitted()`` so that an overloaded server refuses it before doing anything else.
+    Every hash and verification runs in a turn of ``slots``; the HTTP layer wraps a whole
+    request in ``slots.admitted()`` so that an overloaded server refuses it before doing
+    anything else.
     """
 
     def __init__(self, parameters: Argon2Parameters, slots: PinSlots | None = None) -> None:

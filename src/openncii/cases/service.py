@@ -18,11 +18,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from openncii.cases.abuse import LockoutPolicy, count_attempt, settle_attempt, throttle_key
+from openncii.cases.abuse import (
+    LockoutPolicy,
+    count_pin_try,
+    give_back_pin_try,
+    throttle_key,
+)
 from openncii.cases.denylist import DenyList
 from openncii.cases.eligibility import Eligibility, check_eligibility
 from openncii.cases.numbers import (
+    LEGACY_PIN_DIGITS,
     format_case_number,
+    format_pin,
     new_case_number,
     new_partner_ref,
     new_pin,
@@ -63,6 +70,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _NUMBER_ATTEMPTS: Final = 5
+#: Refusals say how many tries are left from this many on.
+_WARN_AT: Final = 2
 _AUTH_FAILED: Final = (
     "This case number and PIN do not match a case. Please check both and try again."
 )
@@ -80,7 +89,7 @@ class CaseRules:
 
 @dataclass(frozen=True, slots=True)
 class CreatedCase:
-    """What the person is shown once: the case number (grouped) and the PIN."""
+    """What the person is shown once: the case number and the PIN (both grouped)."""
 
     case_number: str
     pin: str
@@ -123,8 +132,7 @@ def create_case(
     check_eligibility(eligibility)
     valid = validate_hashes(hashes, rules.denylist, rules.max_hashes)
     pin = new_pin()
-    with rules.pins.slots.admitted():
-        pin_hash = rules.pins.hash(pin)
+    pin_hash = rules.pins.hash(pin)
     for attempt in range(_NUMBER_ATTEMPTS):
         number = new_case_number()
         try:
@@ -135,7 +143,7 @@ def create_case(
             if attempt == _NUMBER_ATTEMPTS - 1:
                 raise
             continue
-        return CreatedCase(format_case_number(number), pin, len(valid))
+        return CreatedCase(format_case_number(number), format_pin(pin), len(valid))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -216,57 +224,61 @@ def store_case(
     )
 
 
+def _auth_failed(tries_left: int, policy: LockoutPolicy) -> AuthenticationError:
+    """The one refusal of a wrong PIN or unknown case number, warning before the last tries."""
+    message = _AUTH_FAILED
+    if tries_left == 0:
+        message += (
+            " That was the last try for now: the next one can be made in "
+            f"{policy.pause_seconds} seconds at most."
+        )
+    elif tries_left <= _WARN_AT:
+        message += f" {tries_left} {'try' if tries_left == 1 else 'tries'} left before a pause."
+    return AuthenticationError(message, tries_left=tries_left)
+
+
 def _authenticated(
     session: Session,
     rules: CaseRules,
     secret: bytes,
+    client: str,
     case_number: str,
     pin: str,
     now: datetime,
     then: Callable[[Session, int], _T],
 ) -> _T:
-    """Check the PIN, then run ``then(session, case_id)`` in the transaction that settles the
-    attempt. Raises :class:`AuthenticationError` (the same work for a wrong PIN and an unknown
-    case number) or :class:`CaseLockedError`, or :class:`ServiceBusyError` before counting
-    anything when PIN hashing is at capacity."""
-    with rules.pins.slots.admitted():
-        return _authenticated_admitted(session, rules, secret, case_number, pin, now, then)
-
-
-def _authenticated_admitted(
-    session: Session,
-    rules: CaseRules,
-    secret: bytes,
-    case_number: str,
-    pin: str,
-    now: datetime,
-    then: Callable[[Session, int], _T],
-) -> _T:
+    """Check the PIN, then run ``then(session, case_id)`` in the transaction that gives the
+    try back. Raises :class:`AuthenticationError` (the same work and answer for a wrong PIN and
+    an unknown case number, with the tries left), :class:`CaseLockedError` when a budget of
+    :mod:`openncii.cases.abuse` is used up. (The HTTP layer first admits the request into the
+    bounded PIN pool: :meth:`openncii.cases.pins.PinSlots.admitted`.)"""
     typed = case_number.strip().upper()
     number = normalize_case_number(typed)
-    key = throttle_key(secret, number if number is not None else typed)
+    case_key = throttle_key(secret, number if number is not None else typed)
     digits = normalize_pin(pin) or ""
     with session.begin():
-        locked = count_attempt(session, key, rules.lockout, now)
-        row = None
-        if locked is None:
-            row = session.execute(
-                select(Case.id, Case.pin_hash).where(Case.number == (number or ""))
-            ).one_or_none()
-    if locked is not None:
-        raise locked
+        # Counted and committed before the PIN is checked: parallel tries cannot overrun.
+        counted = count_pin_try(
+            session,
+            client=client,
+            case_key=case_key,
+            legacy=len(digits) == LEGACY_PIN_DIGITS,
+            policy=rules.lockout,
+            now=now,
+        )
+        row = session.execute(
+            select(Case.id, Case.pin_hash).where(Case.number == (number or ""))
+        ).one_or_none()
     if row is not None and digits:
         ok = rules.pins.verify(row.pin_hash, digits)
     else:
         ok = rules.pins.verify_nothing(digits or pin)
-    with session.begin():
-        settle_attempt(session, key, rules.lockout, now, success=ok)
-        if ok:
-            assert row is not None
-            result = then(session, int(row.id))
     if not ok:
-        raise AuthenticationError(_AUTH_FAILED)
+        raise _auth_failed(counted.tries_left, rules.lockout)
     assert row is not None
+    with session.begin():
+        give_back_pin_try(session, counted)
+        result = then(session, int(row.id))
     if rules.pins.needs_rehash(row.pin_hash):
         new_hash = rules.pins.hash(digits)
         with session.begin():
@@ -279,12 +291,15 @@ def case_status(
     rules: CaseRules,
     secret: bytes,
     *,
+    client: str,
     case_number: str,
     pin: str,
     now: datetime,
 ) -> CaseStatus:
-    """The status of a case, its hashes (type and prefix) and the partners' outcomes."""
-    return _authenticated(session, rules, secret, case_number, pin, now, _read_status)
+    """The status of a case, its hashes (type and prefix) and the partners' outcomes.
+
+    ``client`` is the key of the asking client (:func:`openncii.cases.abuse.client_key`)."""
+    return _authenticated(session, rules, secret, client, case_number, pin, now, _read_status)
 
 
 def withdraw_case(
@@ -292,6 +307,7 @@ def withdraw_case(
     rules: CaseRules,
     secret: bytes,
     *,
+    client: str,
     case_number: str,
     pin: str,
     now: datetime,
@@ -303,7 +319,7 @@ def withdraw_case(
         _withdraw(session, case_id, now)
         return _read_status(session, case_id)
 
-    return _authenticated(session, rules, secret, case_number, pin, now, withdraw)
+    return _authenticated(session, rules, secret, client, case_number, pin, now, withdraw)
 
 
 def _withdraw(session: Session, case_id: int, now: datetime) -> None:

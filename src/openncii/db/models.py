@@ -39,7 +39,6 @@ __all__ = [
     "FEED_CLOCK_ID",
     "HASH_ACTIVE",
     "HASH_WITHDRAWN",
-    "AuthThrottle",
     "Base",
     "Case",
     "CaseHash",
@@ -243,23 +242,9 @@ class Feedback(Base):
     partner: Mapped[Partner] = relationship()
 
 
-class AuthThrottle(Base):
-    """Failed PIN attempts per case number, known or not (so a lockout reveals nothing).
-
-    ``key`` is an HMAC of the normalised case number under the server secret.
-    """
-
-    __tablename__ = "auth_throttle"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    lockouts: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
 class RateCounter(Base):
-    """Requests per client (an HMAC of its address, never the address) in fixed windows."""
+    """Counts in fixed windows: requests per client (an HMAC of its address, never the
+    address) and PIN tries per client and case number or per case number (HMACs too)."""
 
     __tablename__ = "rate_counters"
     __table_args__ = (Index("ix_rate_counters_window_start", "window_start"),)

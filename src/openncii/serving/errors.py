@@ -8,7 +8,8 @@ has one body::
     {"detail": <a sentence for people>, "code": <for programs>}
 
 plus, for some codes, a field or two (``question`` and ``help_url`` for ``not_eligible``,
-``index`` for ``hash_rejected``, ``errors`` for ``invalid_request``). Bodies never echo the
+``index`` for ``hash_rejected``, ``errors`` for ``invalid_request``, ``tries_left`` for a
+wrong case number or PIN). Bodies never echo the
 request. A rate limit or a busy server adds ``Retry-After``, a refused partner key
 ``WWW-Authenticate``.
 """
@@ -144,6 +145,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, PartnerKeyError):
         headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(exc, AuthenticationError) and exc.tries_left is not None:
+        extra = {"tries_left": exc.tries_left}
     return error_response(rule.status, rule.detail.format(exc), rule.code, headers, **extra)
 
 

@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from fastapi import APIRouter, Depends, status
 
-from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep
+from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep, pin_work_admitted
 from openncii.api.schemas import (
     CaseCreatedOut,
     CaseCreateIn,
@@ -38,11 +38,23 @@ __all__ = ["router"]
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     413: {"model": ErrorOut, "description": "The body is larger than 256 KB."},
     422: {"model": ErrorOut, "description": "The request is not valid (see code and detail)."},
-    429: {"model": ErrorOut, "description": "Too many requests (see Retry-After)."},
-    503: {"model": ErrorOut, "description": "Briefly unavailable; retry (see Retry-After)."},
+    429: {
+        "model": ErrorOut,
+        "description": "Too many requests, or this client's PIN tries for this case number are "
+        "used up (`case_locked`): wait Retry-After seconds (at most a minute for 16-digit PINs).",
+    },
+    503: {
+        "model": ErrorOut,
+        "description": "PIN hashing is at capacity (`busy`): nothing was counted; send the same "
+        "request again after Retry-After seconds.",
+    },
 }
 _AUTH_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorOut, "description": "Wrong case number or PIN (the same for both)."},
+    401: {
+        "model": ErrorOut,
+        "description": "Wrong case number or PIN (the same for both); `tries_left` says how "
+        "many tries this client has left for this case number before a short pause.",
+    },
     **_ERRORS,
 }
 
@@ -94,7 +106,7 @@ def _status_out(found: CaseStatus) -> CaseStatusOut:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Open a case from hashes",
-    dependencies=[Depends(_limit_create)],
+    dependencies=[Depends(pin_work_admitted), Depends(_limit_create)],
     responses={
         **_ERRORS,
         422: {"model": ErrorOut, "description": "Not eligible, a hash refused, or not valid."},
@@ -127,17 +139,22 @@ def post_case(
 @router.post(
     "/status",
     summary="Check a case",
-    dependencies=[Depends(_limit_status)],
+    dependencies=[Depends(pin_work_admitted), Depends(_limit_status)],
     responses=_AUTH_ERRORS,
 )
 def post_status(
-    body: CaseCredentialsIn, runtime: RuntimeDep, session: SessionDep, now: NowDep
+    body: CaseCredentialsIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
+    now: NowDep,
 ) -> CaseStatusOut:
     """The case's status and, per hash, what each partner did with it."""
     found = case_status(
         session,
         runtime.rules,
         runtime.secret(),
+        client=client,
         case_number=body.case_number,
         pin=body.pin,
         now=now,
@@ -148,11 +165,15 @@ def post_status(
 @router.post(
     "/withdraw",
     summary="Withdraw a case",
-    dependencies=[Depends(_limit_status)],
+    dependencies=[Depends(pin_work_admitted), Depends(_limit_status)],
     responses=_AUTH_ERRORS,
 )
 def post_withdraw(
-    body: CaseCredentialsIn, runtime: RuntimeDep, session: SessionDep, now: NowDep
+    body: CaseCredentialsIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
+    now: NowDep,
 ) -> CaseStatusOut:
     """Withdraw the case: its hashes are withdrawn from every partner (unless another active
     case holds the same hash). Withdrawing twice is harmless."""
@@ -160,6 +181,7 @@ def post_withdraw(
         session,
         runtime.rules,
         runtime.secret(),
+        client=client,
         case_number=body.case_number,
         pin=body.pin,
         now=now,
