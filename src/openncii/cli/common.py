@@ -251,11 +251,12 @@ def partner_key(command: str, settings: PartnerSettings) -> str:
 
 def feedback_value(command: str, what: str, value: str) -> str:
     """The feedback value as the API spells it, whatever its case; a usage error if unknown."""
-    from openncii.stopncii import FEEDBACK_VALUES
+    from openncii.stopncii import PARTNER_FEEDBACK_VALUES
 
-    chosen = {v.lower(): v for v in FEEDBACK_VALUES}.get(value.strip().lower())
+    chosen = {v.lower(): v for v in PARTNER_FEEDBACK_VALUES}.get(value.strip().lower())
     if chosen is None:
-        fail(command, f"{what} must be one of {', '.join(FEEDBACK_VALUES)}.", ExitCode.USAGE)
+        choices = ", ".join(PARTNER_FEEDBACK_VALUES)
+        fail(command, f"{what} must be one of {choices}.", ExitCode.USAGE)
     return chosen
 
 
