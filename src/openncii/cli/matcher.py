@@ -10,6 +10,7 @@ from openncii.cli.common import (
     ExitCode,
     LogLevelOption,
     StoreOption,
+    ensure_port_free,
     fail,
     load_settings,
     log_config,
@@ -93,6 +94,7 @@ def serve(
             "on 127.0.0.1.",
             ExitCode.USAGE,
         )
+    ensure_port_free("matcher serve", host, port, f"--port {port + 1 if port < 65535 else 8100}")
     partner = partner_settings("matcher serve", store=store)
     if not create_store and not partner.store.exists():
         fail(
