@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# What serving needs only (`make run`); the dev stamp implies it.
+RUN_STAMP := $(VENV)/.installed
 
 .PHONY: run test lint types pytest bench clean
 
@@ -10,14 +12,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml setup.py src/openncii/index/_mih.c | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(RUN_STAMP): pyproject.toml setup.py src/openncii/index/_mih.c | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# Create the virtual environment, install, migrate the embedded SQLite database and serve
-# the app on http://127.0.0.1:8000.
-run: $(STAMP)
-	$(BIN)/openncii serve --host 127.0.0.1 --port 8000
+$(STAMP): pyproject.toml setup.py src/openncii/index/_mih.c | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+# Create the virtual environment, install what serving needs, migrate the embedded SQLite
+# database and serve the app on http://127.0.0.1:8000 (OPENNCII_HOST, OPENNCII_PORT and every
+# other OPENNCII_* setting apply: `OPENNCII_PORT=8001 make run`).
+run: $(RUN_STAMP)
+	$(BIN)/openncii serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

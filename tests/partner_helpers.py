@@ -76,9 +76,10 @@ def feed_record(
     }
 
 
-def store_page(store: Any, records: list[dict[str, Any]]) -> None:
+def store_page(store: Any, records: list[dict[str, Any]], now: datetime | None = None) -> None:
     """Apply one feed page (built from ``feed_record`` entries) to a partner store, through
-    the same parser and transaction a sync uses."""
+    the same parser and transaction a sync uses; the sync completes at ``now`` (default: a
+    fixed day)."""
     import json
 
     from openncii.partner import parse_page
@@ -97,7 +98,7 @@ def store_page(store: Any, records: list[dict[str, Any]]) -> None:
         page.records,
         next_page_token=None,
         next_start_timestamp=2,
-        now=datetime(2026, 11, 1, tzinfo=UTC),
+        now=now or datetime(2026, 11, 1, tzinfo=UTC),
     )
 
 

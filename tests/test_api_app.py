@@ -131,3 +131,46 @@ def test_hsts_only_when_served_over_https(api_client: Callable[..., Any]) -> Non
     secure = api_client(served_over_https=True)
     for path in ("/", "/healthz", "/does-not-exist"):
         assert secure.get(path).headers["strict-transport-security"] == HSTS == "max-age=63072000"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/api/v1/cases", "POST"),
+        ("OPTIONS", "/api/v1/cases", "POST"),
+        ("PUT", "/api/v1/cases/status", "POST"),
+        ("DELETE", "/api/v1/cases/withdraw", "POST"),
+        ("POST", "/api/v1/limits", "GET"),
+        ("OPTIONS", "/api/v1/partners", "GET"),
+        ("POST", "/v1/FetchHashes", "GET"),
+        ("GET", "/v1/SubmitFeedback", "POST"),
+        ("OPTIONS", "/v1/SubmitHashes", "POST"),
+        ("PATCH", "/healthz", "GET"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_a_wrong_method_on_an_api_path_gets_405_with_the_methods_of_the_path(
+    api_client: Callable[..., Any], method: str, path: str, allow: str
+) -> None:
+    """Not the static files' answer (404, or 405 with ``Allow: GET, HEAD``)."""
+    response = api_client().request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.json() == {
+        "detail": f"Method not allowed here; use {allow}.",
+        "code": "method_not_allowed",
+    }
+    _assert_security_headers(response.headers)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/v1/nothing"), ("POST", "/api/v1/cases/x"), ("PUT", "/v1"), ("POST", "/v1/X")],
+)
+def test_an_unknown_api_path_gets_404_whatever_the_method(
+    api_client: Callable[..., Any], method: str, path: str
+) -> None:
+    response = api_client().request(method, path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such API path.", "code": "not_found"}
+    assert "allow" not in response.headers

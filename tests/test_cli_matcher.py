@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from openncii import hash_file
 from openncii.partner import PartnerStore
-from openncii.testing import free_port, run_openncii, start_openncii
+from openncii.testing import ServerStartError, free_port, run_openncii, start_openncii
 from partner_helpers import feed_record, store_page
 
 
@@ -27,7 +28,9 @@ def photo_hash(testdata: Path) -> str:
 def store_path(tmp_path: Path, photo_hash: str) -> Path:
     path = tmp_path / "bank.sqlite3"
     with PartnerStore.open(path) as store:
-        store_page(store, [feed_record("ImagePDQ", photo_hash, ref="ref-fruits")])
+        store_page(
+            store, [feed_record("ImagePDQ", photo_hash, ref="ref-fruits")], now=datetime.now(UTC)
+        )
     return path
 
 
@@ -140,3 +143,31 @@ def test_matcher_serve_refuses_the_network_without_a_token(store_path: Path) -> 
     )
     assert done.returncode == 2
     assert "OPENNCII_MATCHER_TOKEN" in done.stderr
+
+
+def test_matcher_serve_refuses_a_missing_store_unless_asked_to_create_one(
+    tmp_path: Path,
+) -> None:
+    typo = tmp_path / "bnak.sqlite3"
+    done = run_openncii("matcher", "serve", "--store", str(typo), "--port", str(free_port()))
+    assert done.returncode == 6
+    assert f"no partner store at {typo}" in done.stderr
+    assert "--create-store" in done.stderr
+    assert not typo.exists()
+    port = free_port()
+    args = ("matcher", "serve", "--store", str(typo), "--port", str(port), "--create-store")
+    with pytest.raises(ServerStartError):  # up, but /healthz is 503 until a sync completes
+        start_openncii(*args, port=port, log_dir=tmp_path, timeout=15)
+    assert typo.exists()
+
+
+@pytest.mark.parametrize("token", ["", "too-short"])
+def test_matcher_serve_refuses_an_empty_or_short_token(store_path: Path, token: str) -> None:
+    done = run_openncii(
+        "matcher", "serve", "--store", str(store_path), "--port", str(free_port()),
+        env={"OPENNCII_MATCHER_TOKEN": token},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "unusable setting: OPENNCII_MATCHER_TOKEN: " in done.stderr
+    assert "at least 32 characters" in done.stderr
+    assert token not in done.stderr or token == ""

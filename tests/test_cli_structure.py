@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -180,3 +181,39 @@ def test_no_command_module_writes_its_own_exit_status() -> None:
     pattern = re.compile(r"Exit\((?!ExitCode\.|int\(code\)\)|\))")
     for path in sorted((PACKAGE_DIR / "cli").glob("*.py")):
         assert not pattern.search(path.read_text("utf-8")), path.name
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    import typer.main
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "openncii")
+def test_every_help_text_is_whole_at_80_columns(path: tuple[str, ...]) -> None:
+    """A terminal of 80 columns shows every option name and variable in full (no "…")."""
+    import typer.main
+
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "…" not in text
+    too_wide = [line for line in text.splitlines() if len(line) > 80]
+    assert not too_wide, too_wide
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    for param in command.params:
+        for option in getattr(param, "opts", []):
+            if option.startswith("-"):
+                assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text), option
+    for variable in re.findall(r"OPENNCII_[A-Z0-9_]*", text):
+        assert not variable.endswith("_"), f"a variable cut at the line end: {variable}"

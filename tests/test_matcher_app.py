@@ -9,6 +9,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
+from pydantic import ValidationError
 
 from openncii import hash_file
 from openncii.partner import PartnerStore
@@ -23,6 +25,7 @@ from openncii.partner.matcher import StoreBank
 from openncii.partner.matcher_app import create_matcher_app
 from openncii.settings import MatcherSettings
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
+from openncii.testing import FakeClock
 from partner_helpers import balanced_pdq, flip_pdq
 from partner_helpers import feed_record as _record
 from partner_helpers import store_page as _apply
@@ -44,6 +47,7 @@ def _balanced(seed: int) -> str:
 
 
 VIDEO_FRAMES = [_balanced(100 + i) for i in range(6)]
+TOKEN = "k" * 20 + "-matcher-token"  # 34 characters
 
 
 @pytest.fixture
@@ -249,7 +253,7 @@ def test_metrics_count_requests_and_matches(client: TestClient, photo_hash: str)
 
 
 def test_a_token_guards_match_answers(store: PartnerStore, photo_hash: str) -> None:
-    settings = MatcherSettings(refresh_seconds=5, token="s3cret-token")
+    settings = MatcherSettings(refresh_seconds=5, token=TOKEN)
     with TestClient(create_matcher_app(StoreBank(store), settings)) as guarded:
         body = {"pdq": [photo_hash]}
         missing = guarded.post("/match", json=body)
@@ -259,11 +263,76 @@ def test_a_token_guards_match_answers(store: PartnerStore, photo_hash: str) -> N
         wrong = guarded.post("/match", json=body, headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert photo_hash not in wrong.text
-        right = guarded.post("/match", json=body, headers={"Authorization": "Bearer s3cret-token"})
-        assert [m["hash"] for m in right.json()["matches"]] == [photo_hash]
+        # The scheme in any case and spaces around the token, as the partner API accepts.
+        for header in (f"Bearer {TOKEN}", f"bearer {TOKEN}", f"BEARER  {TOKEN} "):
+            right = guarded.post("/match", json=body, headers={"Authorization": header})
+            assert [m["hash"] for m in right.json()["matches"]] == [photo_hash], header
+        for header in ("Bearer", "Bearer ", TOKEN, f"Basic {TOKEN}", f"Bearer {TOKEN}x"):
+            refused = guarded.post("/match", json=body, headers={"Authorization": header})
+            assert refused.status_code == 401, header
         # Health and metrics hold no hash and stay open to the platform's monitoring.
         assert guarded.get("/healthz").status_code == 200
         metrics = guarded.get("/metrics").text
         assert (
-            'openncii_matcher_requests_total{input="unauthorised",outcome="error"} 2.0' in metrics
+            'openncii_matcher_requests_total{input="unauthorised",outcome="error"} 7.0' in metrics
         )
+
+
+@pytest.mark.parametrize("token", ["", " ", "short", "x" * 31])
+def test_an_empty_or_short_token_is_refused(token: str) -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        MatcherSettings(token=token)
+
+
+def test_md5_and_pdq_with_surrounding_spaces_match_as_on_the_partner_api(
+    client: TestClient, photo_hash: str
+) -> None:
+    body = {"pdq": [f"  {photo_hash.upper()} "], "md5": [" " + "AB" * 16 + "\n"]}
+    response = client.post("/match", json=body)
+    assert response.status_code == 200, response.text
+    assert sorted(m["signal_type"] for m in response.json()["matches"]) == ["md5", "pdq"]
+    wrong = client.post("/match", json={"md5": [" ab "]})
+    assert wrong.status_code == 422
+    assert wrong.json()["detail"].startswith("A hash is not valid: md5[0]: an MD5 hash is 32")
+
+
+def test_healthz_reports_the_bank_and_the_sync_age_and_fails_when_it_is_too_old(
+    store: PartnerStore,
+) -> None:
+    clock = FakeClock(datetime(2026, 11, 1, 0, 30, tzinfo=UTC))  # the store synced at 00:00
+    settings = MatcherSettings(refresh_seconds=5, max_sync_age_seconds=3600)
+    app = create_matcher_app(
+        StoreBank(store), settings, last_sync=lambda: store.sync_state().checkpoint_at, clock=clock
+    )
+    with TestClient(app) as checked:
+        fresh = checked.get("/healthz")
+        assert fresh.status_code == 200
+        assert fresh.json() == {
+            "status": "ok",
+            "position": fresh.json()["position"],
+            "bank": {"pdq": 1, "md5": 1, "vpdq": 1},
+            "bank_size": 3,
+            "last_sync": "2026-11-01T00:00:00+00:00",
+            "last_sync_age_seconds": 1800.0,
+            "max_sync_age_seconds": 3600.0,
+        }
+        clock.advance(seconds=1800)
+        assert checked.get("/healthz").status_code == 200
+        clock.advance(seconds=1)
+        stale = checked.get("/healthz")
+        assert stale.status_code == 503
+        assert stale.json()["status"] == "sync_too_old"
+        assert stale.json()["last_sync_age_seconds"] == 3601.0
+
+
+def test_healthz_of_a_store_never_synced_is_503(tmp_path: Path) -> None:
+    with PartnerStore.open(tmp_path / "empty.sqlite3") as empty:
+        app = create_matcher_app(
+            StoreBank(empty), MatcherSettings(), last_sync=lambda: empty.sync_state().checkpoint_at
+        )
+        with TestClient(app) as checked:
+            answer = checked.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "never_synced"
+    assert answer.json()["bank_size"] == 0
+    assert answer.json()["last_sync"] is None

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from media_memory_helpers import MB, write_png
 from openncii.partner import PartnerStore
 from openncii.partner.admission import HASH_MEMORY_BYTES, HashSlots, default_hash_slots
 from openncii.testing import ServerProcess, free_port, start_openncii
+from partner_helpers import store_page
 
 GiB = 1024**3
 
@@ -52,7 +54,8 @@ def _rss(pid: int) -> int:
 @pytest.fixture
 def matcher(tmp_path: Path) -> Iterator[ServerProcess]:
     store = tmp_path / "bank.sqlite3"
-    PartnerStore.open(store).close()
+    with PartnerStore.open(store) as opened:
+        store_page(opened, [], now=datetime.now(UTC))  # synced (empty): /healthz is 200
     env = {
         "OPENNCII_MATCHER_MAX_CONCURRENT_HASHES": "1",
         "OPENNCII_MATCHER_HASH_WAIT_SECONDS": "0.3",

@@ -364,7 +364,6 @@ def test_feedback_shows_in_the_case_status_and_to_other_partners(
     "body",
     [
         {"count": 2, "hashFeedbacks": [{"hashValue": "ab" * 32, "feedbackValue": "Blocked"}]},
-        {"count": 1, "hashFeedbacks": [{"hashValue": "ab" * 32, "feedbackValue": "Great"}]},
         {
             "count": 1,
             "hashFeedbacks": [{"hashValue": "a", "feedbackValue": "Blocked", "tags": [""]}],
@@ -376,6 +375,41 @@ def test_bad_feedback_gets_400(api_client: ApiClient, db_sessions: Any, body: An
     key = new_partner(db_sessions, "Acme")
     response = client.post(FEEDBACK, json=body, headers=key_headers(key))
     assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("value", ["Withdrawn", "Deleted", "Great", "blocked"])
+def test_feedback_a_platform_may_not_give_gets_422_and_records_nothing(
+    api_client: ApiClient, db_sessions: Any, value: str
+) -> None:
+    """Withdrawn and Deleted are the owner's decisions: a platform reporting them would make
+    the person read "Acme: Withdrawn" beside a hash that is still active."""
+    client = api_client()
+    acme = new_partner(db_sessions, "Acme")
+    trusted = new_partner(db_sessions, "Trusted", can_submit=True)
+    (case,) = _open_cases(client, 1)
+    pdq = case["hashes"][0]["value"]
+    item = {"hashValue": pdq, "feedbackValue": value, "tags": []}
+    response = client.post(
+        FEEDBACK, json={"count": 1, "hashFeedbacks": [item]}, headers=key_headers(acme)
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid_request"
+    assert body["errors"][0]["loc"] == "body.hashFeedbacks.0.feedbackValue"
+    assert "'PendingReview'" in body["errors"][0]["msg"]
+    assert "Withdrawn" not in body["errors"][0]["msg"]
+    record = {"signalType": "ImagePDQ", "hashValue": pdq_item()["value"]}
+    submitted = client.post(
+        SUBMIT,
+        json={"count": 1, "hashRecords": [{**record, "CSPFeedbacks": [{"feedbackValue": value}]}]},
+        headers=key_headers(trusted),
+    )
+    assert submitted.status_code == 422, submitted.text
+    status = client.post(
+        STATUS, json={"case_number": case["case_number"], "pin": case["pin"]}
+    ).json()
+    assert status["status"] == "active"
+    assert all(h["outcomes"] == [] for h in status["hashes"])
 
 
 def test_submit_hashes_needs_the_helpline_permission(

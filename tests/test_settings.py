@@ -137,7 +137,7 @@ def test_only_the_settings_classes_read_the_environment() -> None:
 
 def test_each_class_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("OPENNCII_MATCHER_THRESHOLD", "12")
-    monkeypatch.setenv("OPENNCII_MATCHER_TOKEN", "s3cret")
+    monkeypatch.setenv("OPENNCII_MATCHER_TOKEN", "s3cret-matcher-token-of-32-chars")
     monkeypatch.setenv("OPENNCII_PARTNER_KEY", "onp_key")
     monkeypatch.setenv("OPENNCII_PARTNER_STORE", str(tmp_path / "bank.sqlite3"))
     monkeypatch.setenv("OPENNCII_PARTNER_SERVER", "")  # empty: unset
@@ -145,7 +145,8 @@ def test_each_class_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     matcher = MatcherSettings()
     assert (matcher.threshold, matcher.refresh_seconds) == (12, 5.0)
-    assert matcher.token is not None and matcher.token.get_secret_value() == "s3cret"
+    assert matcher.token is not None
+    assert matcher.token.get_secret_value() == "s3cret-matcher-token-of-32-chars"
     assert "s3cret" not in repr(matcher)
     partner = PartnerSettings()
     assert partner.key is not None and partner.key.get_secret_value() == "onp_key"

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Final, Literal
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ARGON2_OWASP_MIN_MEMORY_KIB",
     "ARGON2_OWASP_MIN_TIME_COST",
     "ENV_PREFIX",
+    "MIN_MATCHER_TOKEN_CHARS",
     "SETTINGS_CLASSES",
     "CaseClientSettings",
     "MatcherSettings",
@@ -48,6 +49,8 @@ ARGON2_OWASP_MIN_TIME_COST: Final = 2
 _APP_NAME: Final = "openncii"
 _DB_FILE: Final = "openncii.sqlite3"
 _PARTNER_STORE_FILE: Final = "partner.sqlite3"
+#: The shortest matcher token accepted (a guessable token would guard nothing).
+MIN_MATCHER_TOKEN_CHARS: Final = 32
 
 
 def default_database_url() -> str:
@@ -225,7 +228,7 @@ class Settings(OpenNCIISettings):
 class MatcherSettings(OpenNCIISettings):
     """Settings of ``openncii matcher serve`` (``OPENNCII_MATCHER_<FIELD>``)."""
 
-    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}MATCHER_")
+    model_config = SettingsConfigDict(env_prefix=f"{ENV_PREFIX}MATCHER_", env_ignore_empty=False)
     read_by: ClassVar[str] = "`matcher serve`"
 
     refresh_seconds: float = Field(
@@ -264,8 +267,36 @@ class MatcherSettings(OpenNCIISettings):
         default=None,
         description="When set, POST /match needs `Authorization: Bearer <token>`: its answers "
         "hold bank hashes and case references, which only the platform's own services may see "
-        "(required beyond the loopback address).",
+        f"(required beyond the loopback address). At least {MIN_MATCHER_TOKEN_CHARS} characters; "
+        "set but empty is refused, not taken for no token.",
     )
+    max_sync_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="`/healthz` answers 503 when the store's last completed `partner sync` is "
+        "older than this (or there was none): the bank would miss new and withdrawn hashes.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_token_is_not_unset(cls, data: Any) -> Any:
+        # Other variables: empty counts as unset (dropped here, as the other classes ignore
+        # them). The token is read with empty values kept (see model_config), so that
+        # OPENNCII_MATCHER_TOKEN="" is refused instead of turning authentication off.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k == "token" or v != ""}
+        return data
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < MIN_MATCHER_TOKEN_CHARS:
+            raise ValueError(
+                f"the token must be at least {MIN_MATCHER_TOKEN_CHARS} characters (it has "
+                f'{len(token.get_secret_value())}); make one with: python3 -c "import secrets; '
+                'print(secrets.token_urlsafe(32))"'
+            )
+        return token
 
 
 class PartnerSettings(OpenNCIISettings):

@@ -7,13 +7,18 @@ from contextlib import asynccontextmanager
 from typing import Final
 
 from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from openncii import __version__
 from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware
 from openncii.api.routes import cases, health, limits, partner_feed, partners
 from openncii.api.routes.health import HEALTHZ_PATH
+from openncii.api.routes.partner_feed import PARTNER_API_PREFIX
 from openncii.api.runtime import Runtime
 from openncii.serving.headers import SecurityHeadersMiddleware
 from openncii.serving.limits import BodyLimitMiddleware
@@ -62,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(partner_feed.router)  # the partner API (/v1)
+    _answer_wrong_methods_and_unknown_paths(app)
 
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -71,6 +77,45 @@ def create_app(settings: Settings) -> FastAPI:
     # Mounted last so that /api, /v1, /docs and /healthz win over the static files.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
     return app
+
+
+class _Refusal:
+    """An ASGI endpoint that refuses every request (``405`` with ``Allow``, or ``404``).
+
+    Routed without a method list, it matches a path whatever the method, so it answers where
+    the static mount would otherwise (a ``GET`` on a ``POST`` route is not a missing file).
+    """
+
+    def __init__(self, status: int, detail: str, allow: str | None = None) -> None:
+        self.status = status
+        self.detail = detail
+        self.headers = {"Allow": allow} if allow is not None else None
+
+    async def __call__(self, _scope: Scope, _receive: Receive, _send: Send) -> None:
+        raise StarletteHTTPException(self.status, self.detail, self.headers)
+
+
+def _answer_wrong_methods_and_unknown_paths(app: FastAPI) -> None:
+    """After every route of ``app``: a request for a route's path with another method (OPTIONS
+    included) gets 405 with the route's methods in ``Allow``; any path under the API prefixes
+    that no route serves gets 404. Neither reaches the static files."""
+    methods: dict[str, set[str]] = {
+        path: {method.upper() for method in operations}
+        for path, operations in get_openapi(title="", version="", routes=app.routes)[
+            "paths"
+        ].items()
+    }
+    for route in app.router.routes:  # the routes outside the document (/openapi.json, /docs)
+        if isinstance(route, Route) and route.methods:
+            methods.setdefault(route.path, set()).update(route.methods)
+    for path, allowed in methods.items():
+        allow = ", ".join(sorted(allowed))
+        refusal = _Refusal(405, f"Method not allowed here; use {allow}.", allow)
+        app.router.routes.append(Route(path, refusal, include_in_schema=False))
+    for prefix in (API_PREFIX, PARTNER_API_PREFIX):
+        for path in (prefix, prefix + "/{rest:path}"):
+            refusal = _Refusal(404, "No such API path.")
+            app.router.routes.append(Route(path, refusal, include_in_schema=False))
 
 
 def create_app_from_environment() -> FastAPI:

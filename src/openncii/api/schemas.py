@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openncii.cases.validation import MAX_VPDQ_FRAMES
 from openncii.feed import MAX_BATCH
 from openncii.serving.errors import error_codes
+from openncii.stopncii import PartnerFeedback
 
 __all__ = [
     "CSPFeedbackIn",
@@ -206,9 +207,15 @@ class _WireModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+_FEEDBACK_DESCRIPTION: Final = (
+    "What the platform found. Withdrawn and Deleted are the owner's decisions, not a platform's: "
+    "they are refused (422)."
+)
+
+
 class HashFeedbackIn(_WireModel):
     hashValue: _HashValue  # noqa: N815 - wire name
-    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
+    feedbackValue: PartnerFeedback = Field(description=_FEEDBACK_DESCRIPTION)  # noqa: N815
     tags: _Tags = []
 
 
@@ -225,7 +232,7 @@ class SubmitFeedbackOut(BaseModel):
 
 
 class CSPFeedbackIn(_WireModel):
-    feedbackValue: str = Field(max_length=100)  # noqa: N815 - wire name
+    feedbackValue: PartnerFeedback = Field(description=_FEEDBACK_DESCRIPTION)  # noqa: N815
     tags: _Tags = []
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "PartnerServerOption",
     "RetriesOption",
     "StoreOption",
+    "ensure_port_free",
     "exit_code_for",
     "exit_on_error",
     "exit_statuses_help",
@@ -119,6 +120,35 @@ def fail(command: str | None, message: str, code: ExitCode) -> NoReturn:
     stderr and end the command with ``code``."""
     typer.echo(message if command is None else f"openncii {command}: {message}", err=True)
     raise typer.Exit(int(code))
+
+
+def ensure_port_free(command: str, host: str, port: int, how: str) -> None:
+    """End ``command`` with a usage error that names the port when ``host:port`` cannot be
+    listened on (something else listens there, say), before the server starts; ``how`` says
+    how to choose another port."""
+    import errno
+    import socket
+
+    if port == 0:
+        return
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        fail(command, f"cannot listen on {host}: {exc.strerror}.", ExitCode.USAGE)
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = "is already in use (another server is running there)"
+            elif exc.errno == errno.EACCES:
+                reason = "needs privileges this user does not have"
+            else:
+                reason = f"cannot be used ({exc.strerror})"
+            fail(command, f"port {port} on {host} {reason}; choose another: {how}.", ExitCode.USAGE)
 
 
 #: The exit status of each error class a command may end with; the most specific class of an
@@ -251,11 +281,12 @@ def partner_key(command: str, settings: PartnerSettings) -> str:
 
 def feedback_value(command: str, what: str, value: str) -> str:
     """The feedback value as the API spells it, whatever its case; a usage error if unknown."""
-    from openncii.stopncii import FEEDBACK_VALUES
+    from openncii.stopncii import PARTNER_FEEDBACK_VALUES
 
-    chosen = {v.lower(): v for v in FEEDBACK_VALUES}.get(value.strip().lower())
+    chosen = {v.lower(): v for v in PARTNER_FEEDBACK_VALUES}.get(value.strip().lower())
     if chosen is None:
-        fail(command, f"{what} must be one of {', '.join(FEEDBACK_VALUES)}.", ExitCode.USAGE)
+        choices = ", ".join(PARTNER_FEEDBACK_VALUES)
+        fail(command, f"{what} must be one of {choices}.", ExitCode.USAGE)
     return chosen
 
 

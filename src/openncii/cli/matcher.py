@@ -10,6 +10,7 @@ from openncii.cli.common import (
     ExitCode,
     LogLevelOption,
     StoreOption,
+    ensure_port_free,
     fail,
     load_settings,
     log_config,
@@ -56,6 +57,14 @@ def serve(
             min=0, max=64, help="Default PDQ distance threshold (OPENNCII_MATCHER_THRESHOLD, 31)."
         ),
     ] = None,
+    create_store: Annotated[
+        bool,
+        typer.Option(
+            "--create-store",
+            help="Start with an empty store when none exists at the path (otherwise a missing "
+            "store is an error: a mistyped path would serve an empty bank).",
+        ),
+    ] = False,
     log_level: LogLevelOption = "info",
 ) -> None:
     """Serve POST /match, GET /metrics and GET /healthz over the local store.
@@ -64,7 +73,9 @@ def serve(
 
     One process: the index lives in its memory. Uploads are hashed in a temporary file deleted at once; hashes are never logged.
 
-    Answers hold bank hashes: beyond 127.0.0.1, set OPENNCII_MATCHER_TOKEN and have clients send Authorization: Bearer <token> (the command refuses a non-loopback --host without it).
+    Answers hold bank hashes: beyond 127.0.0.1, set OPENNCII_MATCHER_TOKEN (at least 32 characters) and have clients send Authorization: Bearer <token> (the command refuses a non-loopback --host without it).
+
+    GET /healthz answers 503 while the store's last completed sync is older than OPENNCII_MATCHER_MAX_SYNC_AGE_SECONDS (an hour) or there was none.
     """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
     import uvicorn
 
@@ -83,8 +94,22 @@ def serve(
             "on 127.0.0.1.",
             ExitCode.USAGE,
         )
-    opened = open_partner_store("matcher serve", partner_settings("matcher serve", store=store))
-    web = create_matcher_app(StoreBank(opened), settings, on_close=opened.close)
+    ensure_port_free("matcher serve", host, port, f"--port {port + 1 if port < 65535 else 8100}")
+    partner = partner_settings("matcher serve", store=store)
+    if not create_store and not partner.store.exists():
+        fail(
+            "matcher serve",
+            f"no partner store at {partner.store}: check the path, fill it with `openncii "
+            "partner sync --store PATH`, or add --create-store to start with an empty one.",
+            ExitCode.STORE,
+        )
+    opened = open_partner_store("matcher serve", partner)
+    web = create_matcher_app(
+        StoreBank(opened),
+        settings,
+        on_close=opened.close,
+        last_sync=lambda: opened.sync_state().checkpoint_at,
+    )
     uvicorn.run(
         web,
         host=host,

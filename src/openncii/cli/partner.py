@@ -31,7 +31,7 @@ from openncii.cli.common import (
     partner_settings,
     send_outcomes,
 )
-from openncii.stopncii import FEEDBACK_VALUES
+from openncii.stopncii import PARTNER_FEEDBACK_VALUES
 
 __all__ = ["app"]
 
@@ -157,7 +157,7 @@ def feedback(
         str,
         typer.Argument(
             metavar="VALUE",
-            help="One of " + ", ".join(FEEDBACK_VALUES) + ".",
+            help="One of " + ", ".join(PARTNER_FEEDBACK_VALUES) + ".",
         ),
     ],
     tag: Annotated[

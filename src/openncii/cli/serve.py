@@ -11,6 +11,7 @@ from openncii.cli.common import (
     DatabaseUrlOption,
     ExitCode,
     LogLevelOption,
+    ensure_port_free,
     fail,
     load_settings,
     log_config,
@@ -46,6 +47,14 @@ def serve(
 
     overrides = {"host": host, "port": port, "database_url": database_url}
     settings = load_settings("serve", Settings, **overrides)
+    other = settings.port + 1 if settings.port < 65535 else 8000
+    ensure_port_free(
+        "serve",
+        settings.host,
+        settings.port,
+        f"--port {other}, or {Settings.env_name('port')}={other} "
+        f"(`{Settings.env_name('port')}={other} make run`)",
+    )
 
     try:
         engine = make_engine(settings.database_url)

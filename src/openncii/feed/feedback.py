@@ -19,8 +19,8 @@ from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import Feedback, HashRecord
 from openncii.db.upsert import insert_for
 from openncii.errors import PartnerRequestError
-from openncii.partners.service import FEEDBACK_VALUES
 from openncii.signals.registry import SIGNAL_TYPES
+from openncii.stopncii import PARTNER_FEEDBACK_VALUES
 
 __all__ = [
     "MAX_BATCH",
@@ -67,8 +67,11 @@ def check_tags(tags: Sequence[str], where: str) -> tuple[str, ...]:
 
 
 def check_feedback_value(value: str, where: str) -> str:
-    if value not in FEEDBACK_VALUES:
-        raise PartnerRequestError(f"{where}: feedbackValue is one of {', '.join(FEEDBACK_VALUES)}.")
+    """``value`` if a platform may report it (``Withdrawn`` and ``Deleted`` are not theirs)."""
+    if value not in PARTNER_FEEDBACK_VALUES:
+        raise PartnerRequestError(
+            f"{where}: feedbackValue is one of {', '.join(PARTNER_FEEDBACK_VALUES)}."
+        )
     return value
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from openncii.partner._wire import (
     FEEDBACK_VALUES,
     HASH_STATUSES,
+    PARTNER_FEEDBACK_VALUES,
     SIGNAL_MD5,
     SIGNAL_PDQ,
     SIGNAL_VPDQ,
@@ -50,6 +51,7 @@ __all__ = [
     "FEEDBACK_VALUES",
     "HASH_STATUSES",
     "MAX_CHECKPOINT_AGE",
+    "PARTNER_FEEDBACK_VALUES",
     "SCHEMA_VERSION",
     "SIGNAL_MD5",
     "SIGNAL_PDQ",

@@ -16,12 +16,18 @@ import orjson
 
 from openncii.errors import FeedProtocolError, InvalidHashError
 from openncii.signals.registry import MD5, PDQ, VPDQ, SignalType, by_key, by_wire_name
-from openncii.stopncii import CASE_STATUSES, FEEDBACK_VALUES, HASH_STATUSES
+from openncii.stopncii import (
+    CASE_STATUSES,
+    FEEDBACK_VALUES,
+    HASH_STATUSES,
+    PARTNER_FEEDBACK_VALUES,
+)
 
 __all__ = [
     "CASE_STATUSES",
     "FEEDBACK_VALUES",
     "HASH_STATUSES",
+    "PARTNER_FEEDBACK_VALUES",
     "SIGNAL_MD5",
     "SIGNAL_PDQ",
     "SIGNAL_VPDQ",

@@ -42,7 +42,7 @@ from openncii.errors import (
     FeedUnavailableError,
 )
 from openncii.partner._wire import (
-    FEEDBACK_VALUES,
+    PARTNER_FEEDBACK_VALUES,
     FeedbackAnswer,
     FeedPage,
     parse_feedback_answer,
@@ -87,15 +87,16 @@ class RetryPolicy:
 @dataclass(frozen=True, slots=True)
 class FeedbackItem:
     """One outcome to report: the hash as the feed sent it (hex, or a vPDQ signature or its
-    SHA-256 hex), a feedback value (:data:`~openncii.partner.FEEDBACK_VALUES`) and tags."""
+    SHA-256 hex), a value a platform may report (:data:`~openncii.partner.PARTNER_FEEDBACK_VALUES`)
+    and tags."""
 
     hash_value: str
     feedback: str
     tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.feedback not in FEEDBACK_VALUES:
-            raise ValueError(f"feedback is one of {', '.join(FEEDBACK_VALUES)}")
+        if self.feedback not in PARTNER_FEEDBACK_VALUES:
+            raise ValueError(f"feedback is one of {', '.join(PARTNER_FEEDBACK_VALUES)}")
 
 
 @dataclass(frozen=True, slots=True)

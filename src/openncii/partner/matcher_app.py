@@ -4,11 +4,13 @@
   with hashes (JSON: ``{"pdq": [...], "md5": [...], "vpdq": [...]}``) answers the matches: the
   bank hash, the distance and the opaque case references.
 - ``GET /metrics``: Prometheus metrics (requests, matches, latency, bank size, refreshes).
-- ``GET /healthz``: 200 once the bank is loaded.
+- ``GET /healthz``: the bank's size and the age of the store's last completed sync; 200 once
+  the bank is loaded and that sync is at most ``max_sync_age_seconds`` old, else 503.
 
-With ``OPENNCII_MATCHER_TOKEN`` set, ``POST /match`` needs ``Authorization: Bearer <token>``:
-its answers hold bank hashes and case references. ``openncii matcher serve`` refuses to listen
-beyond the loopback address without one.
+With ``OPENNCII_MATCHER_TOKEN`` set, ``POST /match`` needs ``Authorization: Bearer <token>``
+(the scheme in any case, as the partner API): its answers hold bank hashes and case
+references. ``openncii matcher serve`` refuses to listen beyond the loopback address without
+one.
 
 The bank is the partner's local store (kept current by ``openncii partner sync``); a background
 thread applies its changes every ``refresh_seconds`` while requests are answered.
@@ -30,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -69,6 +72,9 @@ __all__ = ["create_matcher_app"]
 _log = logging.getLogger("openncii.matcher")
 
 _CHUNK: Final = 1 << 20
+#: A hex hash field: long enough for surrounding spaces (the signal type's own validation
+#: strips them and says what is wrong), as the partner API accepts.
+_Hex = Annotated[str, Field(max_length=128)]
 
 
 class _VpdqFrameIn(BaseModel):
@@ -76,17 +82,15 @@ class _VpdqFrameIn(BaseModel):
 
     frame: int = Field(default=0, ge=0)
     quality: int = Field(ge=0, le=100)
-    pdq: str = Field(min_length=64, max_length=64)
+    pdq: _Hex
     timestamp: float = Field(default=0.0, ge=0)
 
 
 class _PdqIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hash: str = Field(min_length=64, max_length=64)
-    dihedral: list[Annotated[str, Field(min_length=64, max_length=64)]] = Field(
-        default_factory=list, max_length=8
-    )
+    hash: _Hex
+    dihedral: list[_Hex] = Field(default_factory=list, max_length=8)
 
 
 class MatchRequest(BaseModel):
@@ -97,7 +101,7 @@ class MatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pdq: list[str | _PdqIn] = Field(default_factory=list, max_length=10_000)
-    md5: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10_000)
+    md5: list[_Hex] = Field(default_factory=list, max_length=10_000)
     vpdq: list[str | list[_VpdqFrameIn]] = Field(default_factory=list, max_length=100)
     threshold: int | None = Field(default=None, ge=0, le=64)
 
@@ -199,16 +203,29 @@ def _content_type(scope: Scope) -> str:
     return ""
 
 
+def _bearer(authorization: str) -> bytes | None:
+    """The credentials of ``Authorization: Bearer <token>`` (scheme in any case, spaces around
+    the token ignored), else ``None``."""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip().encode("utf-8")
+
+
 def create_matcher_app(
     source: BankSource,
     settings: MatcherSettings | None = None,
     *,
     on_close: Callable[[], None] | None = None,
+    last_sync: Callable[[], datetime | None] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> FastAPI:
     """The matcher service over ``source`` (normally an open partner store).
 
     The bank is loaded before the app answers its first request; ``on_close`` runs at shutdown
-    (to close the store, say).
+    (to close the store, say). ``last_sync`` tells when the store's last sync completed (the
+    store's checkpoint; ``None``: never): ``/healthz`` is unhealthy when it is older than
+    ``max_sync_age_seconds`` by ``clock``. Without ``last_sync``, the sync age is not checked.
     """
     config = settings or MatcherSettings()
     matcher = Matcher(source, threshold=config.threshold)
@@ -256,22 +273,39 @@ def create_matcher_app(
     app.state.hash_slots = slots
 
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        return {"status": "ok", "position": matcher.position, "bank": matcher.counts()}
+    def healthz() -> JSONResponse:
+        counts = matcher.counts()
+        body: dict[str, Any] = {
+            "status": "ok",
+            "position": matcher.position,
+            "bank": counts,
+            "bank_size": sum(counts.values()),
+        }
+        if last_sync is not None:
+            synced = last_sync()
+            age = None if synced is None else max(0.0, (clock() - synced).total_seconds())
+            body |= {
+                "last_sync": None if synced is None else synced.isoformat(),
+                "last_sync_age_seconds": None if age is None else round(age, 1),
+                "max_sync_age_seconds": config.max_sync_age_seconds,
+            }
+            if age is None:
+                body["status"] = "never_synced"
+            elif age > config.max_sync_age_seconds:
+                body["status"] = "sync_too_old"
+        return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     @app.get("/metrics")
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    expected = (
-        None if config.token is None else f"Bearer {config.token.get_secret_value()}".encode()
-    )
+    expected = None if config.token is None else config.token.get_secret_value().encode()
 
     @app.post("/match")
     async def match(request: Request) -> Response:
         if expected is not None:
-            given = request.headers.get("authorization", "").encode("utf-8")
-            if not hmac.compare_digest(given, expected):
+            given = _bearer(request.headers.get("authorization", ""))
+            if given is None or not hmac.compare_digest(given, expected):
                 metrics.requests.labels("unauthorised", "error").inc()
                 return error_response(
                     401,

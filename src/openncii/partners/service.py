@@ -24,7 +24,7 @@ from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import Feedback, HashRecord, Partner
 from openncii.db.upsert import insert_for
 from openncii.errors import PartnerExistsError, PartnerNotFoundError, ServiceError
-from openncii.stopncii import FEEDBACK_VALUES
+from openncii.stopncii import FEEDBACK_VALUES, PARTNER_FEEDBACK_VALUES
 
 __all__ = [
     "FEEDBACK_VALUES",
@@ -152,8 +152,10 @@ def record_feedback(
 
     The hash's feed record changes (its feedback list), so it gets a new feed position.
     """
-    if feedback not in FEEDBACK_VALUES:
-        raise ServiceError(f"Unknown feedback value; use one of {', '.join(FEEDBACK_VALUES)}.")
+    if feedback not in PARTNER_FEEDBACK_VALUES:
+        raise ServiceError(
+            f"Unknown feedback value; use one of {', '.join(PARTNER_FEEDBACK_VALUES)}."
+        )
     with session.begin():
         hash_id = session.scalars(
             select(HashRecord.id).where(
