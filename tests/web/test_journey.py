@@ -15,6 +15,7 @@ from openncii.testing import ServerProcess, run_openncii, start_server
 
 from .harness import PHONE, open_app, screenshot
 from .test_flow import QUESTIONS, catalogue, check_page, expect_h1
+from .test_pages import _to_select_page
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +29,6 @@ def lonely_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """``openncii serve`` on a fresh database where no company takes part."""
     with start_server(f"sqlite:///{tmp_path / 'lonely.sqlite3'}", log_dir=tmp_path) as running:
         yield running
-
-
-def _to_select_page(page: Any, server: ServerProcess, lang: str | None = None) -> None:
-    open_app(page, server, "/eligibility", lang=lang)
-    for q in QUESTIONS:
-        page.check(f"[data-testid=eligibility-{q}]")
-    page.click("[data-testid=eligibility-continue]")
-    page.wait_for_selector("#view-select:visible")
 
 
 def _open_a_case(page: Any, server: ServerProcess, testdata: Path) -> tuple[str, str]:

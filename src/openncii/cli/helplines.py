@@ -9,16 +9,11 @@ for the Netherlands, Belgium, France and the United Kingdom.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from openncii.cli.common import DatabaseUrlOption, exit_on_error, load_settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from openncii.cli.common import DatabaseUrlOption, exit_on_error, migrated_session
 
 __all__ = ["app"]
 
@@ -27,22 +22,6 @@ app = typer.Typer(
     help="Manage the local helplines shown to people, per language (helpline): list, add, remove.",
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from openncii.db import make_engine, make_session_factory, migrate
-    from openncii.settings import Settings
-
-    settings = load_settings("helplines", Settings, database_url=database_url)
-    with exit_on_error("helplines"):
-        engine = make_engine(settings.database_url)
-    try:
-        migrate(engine)
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @app.command("list")
@@ -55,7 +34,7 @@ def list_(
 
     from openncii.helplines import list_helplines
 
-    with _session(database_url) as session:
+    with migrated_session("helplines", database_url) as session:
         helplines = list_helplines(session)
     for h in helplines:
         if as_json:
@@ -84,7 +63,7 @@ def add(
 
     from openncii.helplines import add_helpline
 
-    with _session(database_url) as session, exit_on_error("helplines add"):
+    with migrated_session("helplines", database_url) as session, exit_on_error("helplines add"):
         added = add_helpline(
             session, country=country, language=language, name=name, url=url, phone=phone
         )
@@ -102,6 +81,6 @@ def remove(
     """Remove a helpline; it disappears from the page at once."""
     from openncii.helplines import remove_helpline
 
-    with _session(database_url) as session, exit_on_error("helplines remove"):
+    with migrated_session("helplines", database_url) as session, exit_on_error("helplines remove"):
         removed = remove_helpline(session, helpline_id)
     typer.echo(f"Helpline {removed.id} removed: {removed.name}.")
