@@ -21,8 +21,24 @@ def _assert_security_headers(headers: Mapping[str, str]) -> None:
 def test_healthz_answers_200(api_client: Callable[..., Any]) -> None:
     response = api_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json()["status"] == "ok"
     _assert_security_headers(response.headers)
+
+
+def test_healthz_warns_while_no_company_takes_part(api_client: Callable[..., Any]) -> None:
+    """The operator learns from /healthz that nobody looks for copies yet, and that it stops
+    once a partner is added."""
+    from openncii.partners import NO_PARTNERS_WARNING, add_partner
+
+    client = api_client()
+    assert client.get("/healthz").json()["details"] == {
+        "partners": 0,
+        "warnings": [NO_PARTNERS_WARNING],
+    }
+    runtime = client.app.state.runtime
+    with runtime.sessions() as session:
+        add_partner(session, "Example Photos", runtime.clock())
+    assert client.get("/healthz").json()["details"] == {"partners": 1, "warnings": []}
 
 
 @pytest.mark.parametrize(
@@ -69,6 +85,7 @@ def test_openapi_documents_the_victim_api(api_client: Callable[..., Any]) -> Non
         "/api/v1/cases/withdraw",
         "/api/v1/limits",
         "/api/v1/partners",
+        "/api/v1/helplines",
         "/healthz",
     }
     assert "post" in paths["/api/v1/cases"]

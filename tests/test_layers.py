@@ -11,7 +11,7 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "openncii"
 
-_SERVER = {"api", "cases", "partners", "feed", "db"}
+_SERVER = {"api", "cases", "partners", "helplines", "feed", "db"}
 _WEB_LIBRARIES = {"fastapi", "starlette", "uvicorn"}
 _DATABASE_LIBRARIES = {"sqlalchemy", "alembic"}
 
@@ -34,10 +34,13 @@ FORBIDDEN: dict[str, set[str]] = {
     "serving": _SERVER
     | {"partner", "cli", "web", "signals", "index", "media", "settings"}
     | _DATABASE_LIBRARIES,
-    "db": {"api", "cases", "partners", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
+    "db": {"api", "cases", "partners", "helplines", "feed", "partner", "serving", "cli", "web"}
+    | _WEB_LIBRARIES,
     # Domain services: no HTTP.
     "cases": {"api", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "partners": {"api", "cases", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
+    "helplines": {"api", "cases", "partners", "feed", "partner", "serving", "cli", "web"}
+    | _WEB_LIBRARIES,
     "feed": {"api", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     # The partner side runs at a platform: no server code.
     "partner": _SERVER | {"cli", "web"} | _DATABASE_LIBRARIES,

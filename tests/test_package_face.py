@@ -52,6 +52,7 @@ def test_import_openncii_loads_no_heavy_dependency(tmp_path: Path) -> None:
         ["serve", "--help"],
         ["case", "--help"],
         ["partners", "--help"],
+        ["helplines", "--help"],
         ["partner", "--help"],
         ["partner", "scan", "--help"],
         ["matcher", "serve", "--help"],

@@ -29,6 +29,7 @@ The whole tree (``tests/test_errors.py`` checks this drawing against the classes
     │   ├── ServiceBusyError            PIN hashing is at capacity right now (retry_after)
     │   ├── PartnerExistsError          a partner with this name exists
     │   ├── PartnerNotFoundError        no partner with this name
+    │   ├── HelplineError               a helpline entry is invalid, or there is none with this id
     │   └── PartnerRequestError         a partner-API request the server refuses
     │       ├── PageTokenError          nextPageToken forged, altered, expired or of another fetch
     │       └── SubmissionNotAllowedError  the partner may not contribute hashes
@@ -99,6 +100,7 @@ __all__ += [
     "CaseRejectedError",
     "ConfigurationError",
     "HashRejectedError",
+    "HelplineError",
     "NotEligibleError",
     "PartnerExistsError",
     "PartnerKeyError",
@@ -192,6 +194,10 @@ class PartnerExistsError(ServiceError):
 
 class PartnerNotFoundError(ServiceError):
     """No partner has this name."""
+
+
+class HelplineError(ServiceError):
+    """A helpline entry is invalid (country, language, address), or none has this id."""
 
 
 # Partner-API errors (openncii.feed and the /v1 routes).

@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from openncii import __version__
 from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware
-from openncii.api.routes import cases, health, limits, partner_feed, partners
+from openncii.api.routes import cases, health, helplines, limits, partner_feed, partners
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.routes.partner_feed import PARTNER_API_PREFIX
 from openncii.api.runtime import Runtime
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(cases.router)
     api.include_router(limits.router)
     api.include_router(partners.router)
+    api.include_router(helplines.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(partner_feed.router)  # the partner API (/v1)

@@ -30,6 +30,8 @@ __all__ = [
     "HashRecordIn",
     "HashRecordOut",
     "HashStatusOut",
+    "HelplineOut",
+    "HelplinesOut",
     "LimitsOut",
     "Md5In",
     "OutcomeOut",
@@ -147,6 +149,18 @@ class PartnerOut(BaseModel):
 
 class PartnersOut(BaseModel):
     partners: list[PartnerOut]
+
+
+class HelplineOut(BaseModel):
+    country: str = Field(description="ISO 3166-1 alpha-2 code of the country it serves.")
+    language: str = Field(description="The page language it is shown in.")
+    name: str
+    url: str
+    phone: str | None = None
+
+
+class HelplinesOut(BaseModel):
+    helplines: list[HelplineOut]
 
 
 class FieldErrorOut(BaseModel):

@@ -28,6 +28,8 @@ import typer
 from openncii import errors
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from openncii.partner import FeedbackReport, FeedClient, PartnerStore
     from openncii.settings import OpenNCIISettings, PartnerSettings
 
@@ -51,6 +53,7 @@ __all__ = [
     "feedback_value",
     "load_settings",
     "log_config",
+    "migrated_session",
     "open_partner_store",
     "partner_key",
     "partner_settings",
@@ -218,6 +221,25 @@ DatabaseUrlOption = Annotated[
         help="SQLAlchemy URL (OPENNCII_DATABASE_URL); default: SQLite in the user data dir.",
     ),
 ]
+
+
+@contextmanager
+def migrated_session(command: str, database_url: str | None) -> Iterator[Session]:
+    """A session on the case service's database (``--database-url``, else the settings), after
+    applying the migrations, like ``openncii serve``: for the helpline's commands."""
+    from openncii.db import make_engine, make_session_factory, migrate
+    from openncii.settings import Settings
+
+    settings = load_settings(command, Settings, database_url=database_url)
+    with exit_on_error(command):
+        engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
 
 LogLevelOption = Annotated[str, typer.Option(help="Log level of the server.")]
 

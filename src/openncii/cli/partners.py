@@ -7,17 +7,12 @@ migrations first, like ``openncii serve``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from openncii.cli.common import DatabaseUrlOption, exit_on_error, load_settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from openncii.cli.common import DatabaseUrlOption, exit_on_error, migrated_session
 
 __all__ = ["app"]
 
@@ -26,22 +21,6 @@ app = typer.Typer(
     help="Manage participating companies (helpline): add, list, revoke.",
     no_args_is_help=True,
 )
-
-
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from openncii.db import make_engine, make_session_factory, migrate
-    from openncii.settings import Settings
-
-    settings = load_settings("partners", Settings, database_url=database_url)
-    with exit_on_error("partners"):
-        engine = make_engine(settings.database_url)
-    try:
-        migrate(engine)
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _now() -> datetime:
@@ -60,7 +39,7 @@ def add(
     """Create a partner and print its API key once (it is stored only hashed)."""
     from openncii.partners import add_partner
 
-    with _session(database_url) as session, exit_on_error("partners add"):
+    with migrated_session("partners", database_url) as session, exit_on_error("partners add"):
         created = add_partner(session, name, _now(), can_submit=can_submit)
     if as_json:
         typer.echo(json.dumps({"name": created.partner.name, "key": created.key}))
@@ -77,7 +56,7 @@ def list_(
     """List partners: name, whether they may submit hashes, created, revoked."""
     from openncii.partners import list_partners
 
-    with _session(database_url) as session:
+    with migrated_session("partners", database_url) as session:
         partners = list_partners(session)
     for p in partners:
         record = {
@@ -105,6 +84,6 @@ def revoke(
     """Revoke a partner's API key; it stops working on its next request."""
     from openncii.partners import revoke_partner
 
-    with _session(database_url) as session, exit_on_error("partners revoke"):
+    with migrated_session("partners", database_url) as session, exit_on_error("partners revoke"):
         revoked = revoke_partner(session, name, _now())
     typer.echo(f"Partner {revoked.name!r} revoked.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
@@ -17,12 +17,25 @@ from openncii.cli.common import (
     log_config,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 __all__ = ["FACTORY", "app", "serve"]
 
 #: Import string of the app factory that worker processes call (settings from OPENNCII_*).
 FACTORY: Final = "openncii.api.app:create_app_from_environment"
 
 app = typer.Typer()
+
+
+def _warn_without_partners(engine: Engine) -> None:
+    """Tell the operator, at start, when no company takes part (nobody looks for copies)."""
+    from openncii.db import make_session_factory
+    from openncii.partners import NO_PARTNERS_WARNING, public_partner_names
+
+    with make_session_factory(engine)() as session:
+        if not public_partner_names(session):
+            typer.echo(f"openncii serve: warning: {NO_PARTNERS_WARNING}", err=True)
 
 
 @app.command("serve")
@@ -60,6 +73,7 @@ def serve(
         engine = make_engine(settings.database_url)
         try:
             migrate(engine)
+            _warn_without_partners(engine)
         finally:
             engine.dispose()
         application = create_app(settings)

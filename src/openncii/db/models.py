@@ -47,6 +47,7 @@ __all__ = [
     "FeedRecordCache",
     "Feedback",
     "HashRecord",
+    "Helpline",
     "Partner",
     "RateCounter",
     "ServerSecret",
@@ -221,6 +222,25 @@ class Partner(Base):
     can_submit: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Helpline(Base):
+    """A local helpline shown to people this service cannot help, in their language.
+
+    The helpline running the service keeps this list (``openncii helplines``); migration 0008
+    ships public helplines of the Netherlands, Belgium, France and the United Kingdom.
+    """
+
+    __tablename__ = "helplines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ISO 3166-1 alpha-2 code of the country it serves (``NL``, ``GB``).
+    country: Mapped[str] = mapped_column(String(2))
+    #: Language code of the page version it is shown in (``nl``, ``fr``, ``en``).
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    phone: Mapped[str | None] = mapped_column(String(40), default=None)
 
 
 class Feedback(Base):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from openncii.partners.service import (
     FEEDBACK_VALUES,
+    NO_PARTNERS_WARNING,
     NewPartner,
     PartnerInfo,
     add_partner,
@@ -20,6 +21,7 @@ from openncii.partners.service import (
 
 __all__ = [
     "FEEDBACK_VALUES",
+    "NO_PARTNERS_WARNING",
     "NewPartner",
     "PartnerInfo",
     "add_partner",

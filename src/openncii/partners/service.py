@@ -29,6 +29,7 @@ from openncii.stopncii import FEEDBACK_VALUES, PARTNER_FEEDBACK_VALUES
 __all__ = [
     "FEEDBACK_VALUES",
     "KEY_PREFIX",
+    "NO_PARTNERS_WARNING",
     "NewPartner",
     "PartnerInfo",
     "add_partner",
@@ -39,6 +40,13 @@ __all__ = [
     "record_feedback",
     "revoke_partner",
 ]
+
+#: What the operator is told (at ``openncii serve`` start and in ``/healthz``) while no company
+#: takes part: the pages then tell people that nobody looks for copies yet.
+NO_PARTNERS_WARNING: Final = (
+    "no participating company: cases are kept, but nobody looks for copies until a partner is "
+    "added (openncii partners add NAME)"
+)
 
 #: Prefix of every partner API key (helps secret scanners recognise leaked keys).
 KEY_PREFIX: Final = "onp_"

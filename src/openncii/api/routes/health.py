@@ -1,15 +1,15 @@
-"""``/healthz``: 200 when the service can reach its database."""
+"""``/healthz``: 200 when the service can reach its database, with details for the operator."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from openncii.api.deps import RuntimeDep
+from openncii.partners import NO_PARTNERS_WARNING, public_partner_names
 
 __all__ = ["HEALTHZ_PATH", "router"]
 
@@ -20,10 +20,15 @@ router = APIRouter(tags=["health"])
 
 @router.get(HEALTHZ_PATH, summary="Liveness and readiness")
 def healthz(runtime: RuntimeDep) -> JSONResponse:
-    """``{"status": "ok"}`` when the database answers, else 503."""
+    """``{"status": "ok", "details": {"partners": N, "warnings": [...]}}`` when the database
+    answers, else 503. ``warnings`` says what the operator should know, such as that no company
+    takes part yet (the service is up, but nobody looks for copies)."""
     try:
-        with runtime.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with runtime.sessions() as session:
+            partners = len(public_partner_names(session))
     except SQLAlchemyError:
         return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+    details: dict[str, Any] = {"partners": partners, "warnings": []}
+    if partners == 0:
+        details["warnings"].append(NO_PARTNERS_WARNING)
+    return JSONResponse({"status": "ok", "details": details})

@@ -48,3 +48,8 @@ export function listPartners() {
 export function getLimits() {
   return call("GET", "/limits");
 }
+
+/** GET /helplines?language=xx -> {helplines: [{country, language, name, url, phone}]}. */
+export function listHelplines(language) {
+  return call("GET", `/helplines?language=${encodeURIComponent(language)}`);
+}

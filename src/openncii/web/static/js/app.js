@@ -3,12 +3,13 @@
 // routes between them, switches the language and starts the page. Files are read and
 // fingerprinted in Web Workers on this device; only fingerprints are sent.
 
-import { getLimits } from "./api.js";
+import { getLimits, listPartners } from "./api.js";
 import { initialLanguage, loadLanguageList, setLanguage, t, translate } from "./i18n.js";
 import { $, state } from "./state.js";
 import * as check from "./views/check.js";
 import * as done from "./views/done.js";
 import * as eligibility from "./views/eligibility.js";
+import * as finished from "./views/finished.js";
 import * as partners from "./views/partners.js";
 import * as select from "./views/select.js";
 
@@ -19,6 +20,7 @@ const VIEWS = {
   "not-eligible": eligibility.notEligible,
   select,
   done,
+  finished,
   check,
   partners,
 };
@@ -30,6 +32,7 @@ const ROUTES = {
   "/not-eligible": "not-eligible",
   "/select": "select",
   "/done": "done",
+  "/finished": "finished",
   "/check": "check",
   "/partners": "partners",
 };
@@ -37,9 +40,10 @@ const ROUTES = {
 function route() {
   const path = location.hash.replace(/^#/, "");
   let view = ROUTES[path] || "welcome";
-  if (state.created && !state.noted && view !== "done") {
-    // The case number and PIN are shown once: do not let them slip away unnoticed.
-    if (!window.confirm(t("done.leaveConfirm"))) {
+  if (state.created && view !== "done") {
+    // The case number and PIN are shown once: do not let them slip away unnoticed; once the
+    // person has noted them, leaving the page forgets them (Back will not show them again).
+    if (!state.noted && !window.confirm(t("done.leaveConfirm"))) {
       history.replaceState(null, "", "#/done");
       view = "done";
     } else {
@@ -47,8 +51,21 @@ function route() {
     }
   }
   if (view === "select" && !eligibility.allEligible()) view = "eligibility";
-  if (view === "done" && !state.created) view = "welcome";
+  if (view === "done" && !state.created) {
+    // A reload or Back to the PIN page after it was left: the numbers are gone for good; say so.
+    state.caseGone = true;
+    history.replaceState(null, "", "#/finished");
+    view = "finished";
+  }
   show(view);
+}
+
+/** Quick exit: forget everything on the page and replace it (and its history entry) with a
+ * neutral site (the button's data-exit address, in the HTML). */
+function quickExit() {
+  done.forgetCase();
+  check.forgetCheck();
+  location.replace($("quick-exit").dataset.exit);
 }
 
 function show(view) {
@@ -60,18 +77,14 @@ function show(view) {
   }
   $("loading").hidden = true;
   document.body.dataset.currentView = view;
+  // One neutral tab title on every view: a shared screen or the history says nothing more.
+  document.title = "OpenNCII";
   const h1 = document.querySelector(`section[data-view="${view}"] h1`);
-  document.title = `${h1 ? h1.textContent : ""} · OpenNCII`;
   VIEWS[view].enter?.();
   if (changed && h1) {
     window.scrollTo(0, 0);
     h1.focus({ preventScroll: true });
   }
-}
-
-function refreshTitle() {
-  const h1 = document.querySelector(`section[data-view="${state.view}"] h1`);
-  if (h1) document.title = `${h1.textContent} · OpenNCII`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -105,9 +118,11 @@ async function switchLanguage(code) {
 
 function renderAll() {
   translate();
-  for (const view of [eligibility, select, done, eligibility.notEligible, check]) view.render();
+  for (const view of [eligibility, select, done, finished, eligibility.notEligible, check]) {
+    view.render();
+  }
+  partners.renderPartnerTexts();
   if (state.view === "partners") partners.enter();
-  refreshTitle();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,14 +134,26 @@ async function loadLimits() {
   if (result.ok && result.data) state.limits = result.data;
 }
 
+/** The participating companies' names (GET /api/v1/partners): the pages name them, or say
+ * plainly that there are none yet. Unknown (null) when the list could not be read. */
+async function loadPartners() {
+  const result = await listPartners();
+  if (result.ok && result.data && Array.isArray(result.data.partners)) {
+    state.partners = result.data.partners.map((p) => p.name);
+  }
+}
+
 async function start() {
   for (const view of Object.values(VIEWS)) view.bind?.();
   window.addEventListener("hashchange", route);
+  $("quick-exit").addEventListener("click", quickExit);
   const limits = loadLimits();
+  const partnerNames = loadPartners();
   await renderLanguageSelect();
   const chosen = await setLanguage(initialLanguage());
   $("language").value = chosen;
   await limits;
+  await partnerNames;
   renderAll();
   route();
   document.body.dataset.ready = "true";

@@ -11,6 +11,9 @@ export const state = {
   nextId: 1,
   created: null, // {case_number, pin, hash_count} (views/done.js)
   noted: false,
+  justFinished: false, // the person opened a case on this page and finished (step 6 follows)
+  caseGone: false, // the PIN page was asked for after its numbers were forgotten
+  partners: null, // the participating companies' names (null: unknown) from GET /api/v1/partners
   check: null, // {caseNumber, pin, data} (views/check.js)
   checkError: null,
   submitting: false,
@@ -34,7 +37,7 @@ export function showError(element, text) {
 /** Words for a failed API call (`action`: "create" or "check"). */
 export function errorMessage(result, action) {
   const code = result.data && result.data.code;
-  if (result.status === 0) return t("errors.network");
+  if (result.status === 0) return t(action === "check" ? "errors.networkCheck" : "errors.network");
   if (result.status === 401 || result.status === 404) return t("errors.notFound");
   if (result.status === 429) {
     const minutes = result.retryAfter ? Math.max(1, Math.ceil(result.retryAfter / 60)) : null;

@@ -68,7 +68,11 @@ function renderStatus() {
   $("status-state").dataset.status = status;
   const created = pick(data, ["created_at", "created", "opened_at"]);
   $("status-created").textContent = created ? formatDate(created) : "—";
-  $("status-explain").textContent = t(`status.${status === "withdrawn" ? "withdrawn" : "active"}.explain`);
+  const noPartners = state.partners !== null && state.partners.length === 0;
+  $("status-explain").textContent =
+    status === "withdrawn"
+      ? t("status.withdrawn.explain")
+      : t(noPartners ? "status.active.none" : "status.active.explain");
   const list = $("status-hashes");
   list.replaceChildren();
   const hashes = pick(data, ["hashes", "items"]) || [];
@@ -113,7 +117,8 @@ function renderStatus() {
 function onWithdrawStart() {
   $("withdraw-confirm").hidden = false;
   $("withdraw-start").hidden = true;
-  $("withdraw-yes").focus();
+  // The safe choice has the focus: pressing Enter twice must not withdraw the case.
+  $("withdraw-no").focus();
 }
 
 function onWithdrawCancel() {
@@ -137,9 +142,28 @@ async function onWithdrawConfirm() {
   }
   const refreshed = await caseStatus(caseNumber, pin);
   const data = refreshed.ok && refreshed.data ? refreshed.data : { ...state.check.data, status: "withdrawn" };
-  state.check = { caseNumber, pin, data, withdrawn: true };
+  // The case is withdrawn: its number and PIN are no longer needed here.
+  state.check = { caseNumber, pin: null, data, withdrawn: true };
+  clearCheckForm();
   renderStatus();
   $("withdraw-done").focus();
+}
+
+function clearCheckForm() {
+  $("check-case").value = "";
+  $("check-pin").value = "";
+}
+
+/** Forget the case being looked at and clear the form (the quick exit). */
+export function forgetCheck() {
+  state.check = null;
+  clearCheckForm();
+  $("case-status").hidden = true;
+}
+
+export function enter() {
+  // "Step 6 of 6" only for the person who has just gone through the steps on this page.
+  $("check-step").hidden = !state.justFinished;
 }
 
 export function bind() {

@@ -1,7 +1,10 @@
 // Step 5: the case number and PIN, shown once; copy or save them, and confirm they are noted.
+// Once confirmed they are gone: from the page, from the history (the entry of this view is
+// replaced by the next-steps view, views/finished.js) and from the app's memory.
 
 import { t, tn } from "../i18n.js";
 import { $, state } from "../state.js";
+import { partnersText } from "./partners.js";
 
 function renderDone() {
   if (!state.created) return;
@@ -9,19 +12,23 @@ function renderDone() {
   $("pin").textContent = state.created.pin;
   const count = Number(state.created.hash_count) || 0;
   $("done-lead").textContent = tn("done.lead", count);
+  $("done-partners").textContent = partnersText("done.partners");
   $("noted").checked = state.noted;
   $("finish").disabled = !state.noted;
-  $("finished").hidden = !state.noted;
 }
 
-/** Forget the case number and PIN (the person left the page after confirming). */
+/** Forget the case number and PIN: the person finished, or left the page. */
 export function forgetCase() {
   state.created = null;
   state.noted = false;
   $("case-number").textContent = "";
   $("pin").textContent = "";
-  $("finished").hidden = true;
+  $("copy-status").textContent = "";
+  $("done-lead").textContent = "";
+  $("noted").checked = false;
+  $("finish").disabled = true;
 }
+
 
 async function copyText(text) {
   try {
@@ -76,9 +83,10 @@ function onSave() {
 function onFinish(event) {
   event.preventDefault();
   if (!state.noted) return;
-  $("finished").hidden = false;
-  $("finish").disabled = true;
-  $("finished").querySelector("a").focus();
+  forgetCase();
+  state.justFinished = true;
+  // Replace this view's history entry: Back (or Home, then Back) cannot bring the PIN back.
+  location.replace("#/finished");
 }
 
 export function bind() {
@@ -88,7 +96,6 @@ export function bind() {
   $("noted").addEventListener("change", (event) => {
     state.noted = event.target.checked;
     $("finish").disabled = !state.noted;
-    if (!state.noted) $("finished").hidden = true;
   });
   $("done-form").addEventListener("submit", onFinish);
   window.addEventListener("beforeunload", (event) => {

@@ -2,6 +2,7 @@
 
 import { t } from "../i18n.js";
 import { $, state } from "../state.js";
+import { showHelplines } from "../helplines.js";
 
 export const QUESTIONS = ["in_image", "adult_when_taken", "adult_now", "has_content", "intimate"];
 
@@ -78,7 +79,12 @@ function renderNotEligible() {
   $("help-minor").hidden = !minor;
   const reasons = ["in_image", "has_content", "intimate"].filter((q) => state.answers[q] === false);
   $("help-other").hidden = reasons.length === 0;
-  $("noteligible-reason").textContent = reasons.map((q) => t(`noteligible.reason.${q}`)).join(" ");
+  // Files on another device: this page works there too.
+  const texts = reasons.flatMap((q) =>
+    q === "has_content" ? [t("noteligible.reason.has_content"), t("noteligible.otherDevice")] : [t(`noteligible.reason.${q}`)],
+  );
+  $("noteligible-reason").textContent = texts.join(" ");
+  if (state.view === "not-eligible") showHelplines();
 }
 
 /** The "not eligible" view. */

@@ -1,8 +1,34 @@
-// The participating companies (their public names).
+// The participating companies (their public names), and the sentences that depend on them: the
+// pages name the companies when there are some and say plainly when there are none yet.
 
 import { listPartners } from "../api.js";
 import { t } from "../i18n.js";
-import { $ } from "../state.js";
+import { $, state } from "../state.js";
+
+/** The names joined as a list in the current language ("A, B and C"). */
+function joinedNames(names) {
+  try {
+    return new Intl.ListFormat(document.documentElement.lang, { type: "conjunction" }).format(names);
+  } catch {
+    return names.join(", ");
+  }
+}
+
+/** The text of `${key}.some` (naming the companies), `${key}.none` (there are none yet) or
+ * `${key}.unknown` (the list could not be read). */
+export function partnersText(key) {
+  if (state.partners === null) return t(`${key}.unknown`);
+  if (!state.partners.length) return t(`${key}.none`);
+  return t(`${key}.some`, { names: joinedNames(state.partners) });
+}
+
+/** Fill the sentences about the companies on the welcome, case and next-steps views. */
+export function renderPartnerTexts() {
+  $("welcome-partners").textContent = partnersText("welcome.partners");
+  $("welcome-partners").className = state.partners && !state.partners.length ? "notice" : "";
+  $("done-partners").textContent = partnersText("done.partners");
+  $("finished-text").textContent = partnersText("done.partners");
+}
 
 async function loadPartners() {
   const result = await listPartners();

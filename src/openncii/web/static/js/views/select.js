@@ -245,6 +245,17 @@ function renderReview() {
   if (left) summary += ` ${tn("review.leftOut", left)}`;
   $("review-summary").textContent = summary;
   $("submit-case").disabled = !done || photos + videos === 0 || state.submitting === true;
+  renderActionBar();
+}
+
+/** The bar that keeps Send in reach below a long list: how many files are ready, and Send. */
+function renderActionBar() {
+  $("action-bar").hidden = !state.items.length;
+  const finished = state.items.filter((i) => !["queued", "hashing"].includes(i.status)).length;
+  const ready = state.items.filter((i) => i.status === "done").length;
+  $("action-count").textContent = hashingDone()
+    ? tn("select.readyCount", ready)
+    : t("select.progressCount", { done: finished, total: state.items.length });
 }
 
 async function onSubmit() {
