@@ -116,12 +116,47 @@ def test_a_no_answer_gets_the_kind_message(live_server: ServerProcess, testdata:
     assert "Take It Down" in result.stderr
 
 
-def test_unhashable_file_stops_before_sending(live_server: ServerProcess, tmp_path: Path) -> None:
+def test_unusable_files_are_left_out_and_named(
+    live_server: ServerProcess, testdata: Path, tmp_path: Path
+) -> None:
+    """As on the web: a file that cannot be read or is too plain is left out, the person is
+    told which and why, and the case is opened with the others."""
+    from PIL import Image
+
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (400, 300), (200, 30, 40)).save(plain)
+    junk = tmp_path / "notes.jpg"
+    junk.write_text("not an image", "utf-8")
+    photo = testdata / "photos" / "mate_aqua.jpg"
+    number, pin, result = _open(live_server, plain, photo, junk)
+    assert "Left out: plain.png: this image is too plain" in result.stderr
+    assert "Left out: notes.jpg: it could not be read" in result.stderr
+    assert "Hashes sent: 1" in result.stdout
+    assert "Left out:    plain.png, notes.jpg" in result.stdout
+    status = _run(
+        ["case", "status", "--server", live_server.base_url, "--case-number", number], pin + "\n"
+    )
+    assert status.exit_code == 0, status.output
+
+
+def test_no_usable_file_says_no_case_was_opened(live_server: ServerProcess, tmp_path: Path) -> None:
     junk = tmp_path / "notes.txt"
     junk.write_text("not an image", "utf-8")
     result = _run(["case", "create", str(junk), "--server", live_server.base_url], YES_TO_ALL)
     assert result.exit_code == 1
-    assert "notes.txt" in result.stderr
+    assert "Left out: notes.txt" in result.stderr
+    assert "No case was opened. None of the files could be used." in result.stderr
+    assert "Case number" not in result.stdout
+
+
+def test_a_refused_case_says_no_case_was_opened(live_server: ServerProcess, testdata: Path) -> None:
+    photo = testdata / "photos" / "mate_aqua.jpg"
+    result = _run(
+        ["case", "create", str(photo), "--server", live_server.base_url], "y\nn\ny\ny\ny\n"
+    )
+    assert result.exit_code == 1
+    assert "Take It Down" in result.stderr
+    assert result.stderr.rstrip().endswith("No case was opened.")
 
 
 def test_unreachable_server(testdata: Path) -> None:

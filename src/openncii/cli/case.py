@@ -8,6 +8,7 @@ process lists).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -49,16 +50,48 @@ def _server(server: str | None) -> str:
     return load_settings("case", CaseClientSettings, server_url=server).server_url
 
 
-def _post(given: str | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
+#: A 503 ``busy`` comes before the server did anything: wait Retry-After (capped) and resend.
+_BUSY_RETRIES: Final = 3
+_BUSY_WAIT_MAX_S: Final = 5.0
+_NO_CASE: Final = "No case was opened."
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The server's answer: its status, its JSON body, and for a refusal the sentence to show."""
+
+    status: int
+    payload: dict[str, Any]
+    detail: str = ""
+
+    @property
+    def refused(self) -> bool:
+        return self.status >= 400
+
+
+def _send(given: str | None, path: str, body: dict[str, Any]) -> _Answer:
+    """POST ``body`` and return the answer. Waits out a busy server (503)."""
+    import time
+
     import httpx
 
     server = _server(given)
     url = server.rstrip("/") + path
-    try:
-        with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as client:
-            response = client.post(url, json=body)
-    except httpx.HTTPError as exc:
-        fail(None, f"Cannot reach the server at {server}: {type(exc).__name__}.", ExitCode.USAGE)
+    for attempt in range(_BUSY_RETRIES + 1):
+        try:
+            with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as client:
+                response = client.post(url, json=body)
+        except httpx.HTTPError as exc:
+            fail(
+                None, f"Cannot reach the server at {server}: {type(exc).__name__}.", ExitCode.USAGE
+            )
+        if response.status_code != 503 or attempt == _BUSY_RETRIES:
+            break
+        try:
+            wait = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            wait = 1.0
+        time.sleep(min(max(wait, 0.0), _BUSY_WAIT_MAX_S))
     try:
         payload = response.json()
     except ValueError:
@@ -66,49 +99,67 @@ def _post(given: str | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(payload, dict):
         payload = {}
     if response.status_code >= 400:
-        detail = payload.get("detail") or f"the server answered {response.status_code}"
-        if response.status_code == 429 and "Retry-After" in response.headers:
+        detail = str(payload.get("detail") or f"the server answered {response.status_code}")
+        if response.status_code in (429, 503) and "Retry-After" in response.headers:
             detail = f"{detail} (retry after {response.headers['Retry-After']} s)"
-        fail(None, str(detail), ExitCode.FAILED)
-    return payload
+        return _Answer(response.status_code, payload, detail)
+    return _Answer(response.status_code, payload)
 
 
-def _hash_items(files: list[Path]) -> list[dict[str, Any]]:
+def _post(given: str | None, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = _send(given, path, body)
+    if answer.refused:
+        fail(None, answer.detail, ExitCode.FAILED)
+    return answer.payload
+
+
+def _left_out(path: Path, why: str) -> None:
+    typer.echo(f"Left out: {path.name}: {why}", err=True)
+
+
+def _hash_items(files: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """The hashes of every file that can be used, each with its file. A file that cannot be
+    read or is too plain to fingerprint is left out, and the person is told (as on the web)."""
     from openncii import hash_file
     from openncii.errors import MediaError
 
-    items: list[dict[str, Any]] = []
+    items: list[tuple[Path, dict[str, Any]]] = []
     for path in files:
         typer.echo(f"Hashing {path.name} on this computer ...", err=True)
         try:
             result = hash_file(path)
         except (MediaError, OSError) as exc:
-            fail(None, f"{path}: {exc}", ExitCode.FAILED)
+            _left_out(path, f"it could not be read ({exc}).")
+            continue
         if result.media == "image":
             if not result.shareable or result.pdq is None or result.quality is None:
-                fail(
-                    None,
-                    f"{path}: this image is too plain to fingerprint reliably; it cannot be used.",
-                    ExitCode.FAILED,
+                _left_out(
+                    path,
+                    "this image is too plain (for example, mostly one colour) to fingerprint "
+                    "reliably.",
                 )
-            items.append({"type": "pdq", "value": result.pdq, "quality": result.quality})
+                continue
+            items.append((path, {"type": "pdq", "value": result.pdq, "quality": result.quality}))
         else:
-            items.append({"type": "md5", "value": result.md5})
+            items.append((path, {"type": "md5", "value": result.md5}))
             frames = list(result.vpdq or ())
             if frames:
                 items.append(
-                    {
-                        "type": "vpdq",
-                        "frames": [
-                            {
-                                "frame": f.frame,
-                                "pdq": f.pdq,
-                                "quality": f.quality,
-                                "timestamp": round(f.timestamp, 6),
-                            }
-                            for f in frames
-                        ],
-                    }
+                    (
+                        path,
+                        {
+                            "type": "vpdq",
+                            "frames": [
+                                {
+                                    "frame": f.frame,
+                                    "pdq": f.pdq,
+                                    "quality": f.quality,
+                                    "timestamp": round(f.timestamp, 6),
+                                }
+                                for f in frames
+                            ],
+                        },
+                    )
                 )
     return items
 
@@ -122,18 +173,40 @@ def create(
     server: Server = None,
     language: Annotated[str | None, typer.Option(help="Your language (BCP 47), e.g. en.")] = None,
 ) -> None:
-    """Hash FILES here, send only the hashes, and print the case number and PIN."""
+    """Hash FILES here, send only the hashes, and print the case number and PIN.
+
+    A file that cannot be used (unreadable, too plain, or refused by the server) is left out
+    and named; the case is opened with the others."""
     answers = {key: typer.confirm(question, default=False) for key, question in _QUESTIONS}
     items = _hash_items(files)
-    body: dict[str, Any] = {"eligibility": answers, "hashes": items}
-    if language:
-        body["language"] = language
-    created = _post(server, "/api/v1/cases", body)
+    while True:
+        if not items:
+            fail(None, f"{_NO_CASE} None of the files could be used.", ExitCode.FAILED)
+        body: dict[str, Any] = {"eligibility": answers, "hashes": [item for _, item in items]}
+        if language:
+            body["language"] = language
+        answer = _send(server, "/api/v1/cases", body)
+        if not answer.refused:
+            break
+        index = answer.payload.get("index")
+        code = answer.payload.get("code")
+        if code == "hash_rejected" and isinstance(index, int) and 0 <= index < len(items):
+            path, _ = items.pop(index)
+            _left_out(path, f"the server did not accept its fingerprint: {answer.detail}")
+            continue
+        if code == "not_eligible":  # the kind words first
+            fail(None, f"{answer.detail} {_NO_CASE}", ExitCode.FAILED)
+        fail(None, f"{_NO_CASE} {answer.detail}", ExitCode.FAILED)
+    created = answer.payload
+    sent = {path for path, _ in items}
     typer.echo("")
     typer.echo("Your case is open. Write these down now: they cannot be shown again.")
     typer.echo(f"  Case number: {created['case_number']}")
     typer.echo(f"  PIN:         {created['pin']}")
     typer.echo(f"  Hashes sent: {created['hash_count']}")
+    left_out = [path.name for path in files if path not in sent]
+    if left_out:
+        typer.echo(f"  Left out:    {', '.join(left_out)} (see above why)")
 
 
 def _credentials(case_number: str | None) -> dict[str, str]:

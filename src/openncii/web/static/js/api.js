@@ -3,7 +3,23 @@
 
 const BASE = "api/v1";
 
+// A 503 from a busy server comes before it did anything (nothing counted, nothing stored), with
+// Retry-After: wait as told and send the same request again, a few times, before giving up.
+const BUSY_RETRIES = 3;
+const BUSY_WAIT_MAX_S = 5;
+
 async function call(method, path, body) {
+  let result;
+  for (let attempt = 0; attempt <= BUSY_RETRIES; attempt++) {
+    result = await callOnce(method, path, body);
+    if (result.status !== 503 || attempt === BUSY_RETRIES) break;
+    const wait = Math.min(result.retryAfter || 1, BUSY_WAIT_MAX_S);
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+  }
+  return result;
+}
+
+async function callOnce(method, path, body) {
   let response;
   try {
     response = await fetch(`${BASE}${path}`, {

@@ -44,6 +44,7 @@ export function errorMessage(result, action) {
     return minutes ? tn("errors.tooManyTriesMinutes", minutes) : t("errors.tooManyTries");
   }
   if (result.status === 413) return t("errors.tooLarge");
+  if (result.status === 503 && code === "busy") return t("errors.busy");
   if (code === "too_many_hashes") {
     return maxHashes() ? t("errors.tooManyFiles", { max: maxHashes() }) : t("errors.tooLarge");
   }

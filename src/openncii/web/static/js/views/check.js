@@ -1,7 +1,7 @@
 // Step 6: check my case with its number and PIN, read what partners reported, withdraw it.
 
 import { caseStatus, withdrawCase } from "../api.js";
-import { formatDate, t } from "../i18n.js";
+import { formatDate, t, tn } from "../i18n.js";
 import { $, errorMessage, state } from "../state.js";
 
 const OUTCOMES = ["PendingReview", "Blocked", "NotBlocked", "Withdrawn", "Deleted", "None", "QualityUnknown"];
@@ -37,15 +37,43 @@ async function onCheck(event) {
   }
 }
 
+// The warning before the last PIN tries: the server says how many are left (tries_left) in
+// every refusal of a wrong case number or PIN; we speak from 2 on. Made here, under the error.
+const WARN_AT = 2;
+
+function triesElement() {
+  let el = document.getElementById("check-tries");
+  if (!el) {
+    el = document.createElement("p");
+    el.id = "check-tries";
+    el.className = "warning";
+    el.dataset.testid = "check-tries";
+    el.setAttribute("role", "status");
+    $("check-error").after(el);
+  }
+  return el;
+}
+
+function triesWords(result) {
+  const left = result && result.status === 401 && result.data ? result.data.tries_left : undefined;
+  if (typeof left !== "number" || left > WARN_AT) return null;
+  return left <= 0 ? t("check.lastTry") : tn("check.triesLeft", left);
+}
+
 function renderCheckError() {
   const el = $("check-error");
+  const tries = triesElement();
   if (!state.checkError) {
     el.hidden = true;
+    tries.hidden = true;
     return;
   }
   el.textContent =
     typeof state.checkError === "string" ? t(state.checkError) : errorMessage(state.checkError.result, "check");
   el.hidden = false;
+  const words = typeof state.checkError === "string" ? null : triesWords(state.checkError.result);
+  tries.textContent = words || "";
+  tries.hidden = !words;
 }
 
 function outcomeWords(outcome) {

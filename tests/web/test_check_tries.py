@@ -1,0 +1,94 @@
+"""The PIN tries through the check page, against the real server: the page warns before the last
+tries ("2 tries left"), then says to wait at most a minute; the owner at another address is not
+affected, and the same browser gets in again once the minute is over (not waited here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from case_helpers import CASES, case_body
+from openncii.testing import ServerProcess
+
+from .harness import open_app
+from .test_flow import catalogue, check_page
+
+
+@pytest.mark.parametrize("lang", ["en", "nl", "fr"])
+def test_the_check_page_warns_before_the_last_tries(
+    page: Any, server: ServerProcess, axe_source: str, lang: str
+) -> None:
+    created = httpx.post(server.base_url + CASES, json=case_body()).json()
+    digits = created["pin"].replace("-", "")
+    wrong = f"{(int(digits) + 1) % 10**16:016d}"
+    text = catalogue(lang)
+    open_app(page, server, "/check", lang=lang)
+    page.fill("[data-testid=check-case]", created["case_number"])
+    page.fill("[data-testid=check-pin]", wrong)
+    shown: list[tuple[str, str | None]] = []
+    for _ in range(6):
+        with page.expect_response("**/api/v1/cases/status"):
+            page.click("[data-testid=check-submit]")
+        page.wait_for_selector("#check-error:visible")
+        tries = page.locator("[data-testid=check-tries]")
+        shown.append(
+            (page.inner_text("#check-error"), tries.inner_text() if tries.is_visible() else None)
+        )
+        if len(shown) == 3:
+            check_page(page, axe_source, f"check-tries-left-{lang}")
+    not_found = text["errors.notFound"]
+    assert shown[:2] == [(not_found, None), (not_found, None)]
+    assert shown[2] == (not_found, text["check.triesLeft.other"].replace("{count}", "2"))
+    assert shown[3] == (not_found, text["check.triesLeft.one"].replace("{count}", "1"))
+    assert shown[4] == (not_found, text["check.lastTry"])
+    # Then a pause of at most a minute, said in minutes (Retry-After <= 60 s: "1 minute").
+    assert shown[5] == (text["errors.tooManyTriesMinutes.one"].replace("{count}", "1"), None)
+    check_page(page, axe_source, f"check-paused-{lang}", phone=False)
+    # The owner elsewhere (another address: here, the API from this machine's other loopback
+    # address) is not paused by what this browser did.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport) as elsewhere:
+        answer = elsewhere.post(
+            server.base_url + "/api/v1/cases/status",
+            json={"case_number": created["case_number"], "pin": created["pin"]},
+        )
+    assert answer.status_code == 200
+
+
+def test_a_busy_server_is_waited_for_then_named(page: Any, server: ServerProcess) -> None:
+    """503 `busy` comes before the server did anything: the page waits Retry-After and sends
+    again (3 times), then says the service is busy and nothing was lost. (The 503 answers are
+    played by the browser here; tests/test_api_abuse.py gets them from the real server.)"""
+    import json
+
+    created = httpx.post(server.base_url + CASES, json=case_body()).json()
+    busy = json.dumps({"detail": "busy", "code": "busy"})
+    answers: list[str] = []
+
+    def handle(route: Any) -> None:
+        if len(answers) < plan[0]:
+            answers.append("503")
+            route.fulfill(
+                status=503, body=busy, headers={"Retry-After": "1"}, content_type="application/json"
+            )
+        else:
+            answers.append("server")
+            route.continue_()
+
+    text = catalogue("en")
+    page.route("**/api/v1/cases/status", handle)
+    for plan in ([2], [4]):
+        answers.clear()
+        open_app(page, server, "/check", lang="en")
+        page.fill("[data-testid=check-case]", created["case_number"])
+        page.fill("[data-testid=check-pin]", created["pin"])
+        page.click("[data-testid=check-submit]")
+        if plan == [2]:
+            page.wait_for_selector("[data-testid=case-status]:visible", timeout=15000)
+            assert answers == ["503", "503", "server"]
+        else:
+            page.wait_for_selector("#check-error:visible", timeout=15000)
+            assert page.inner_text("#check-error") == text["errors.busy"]
+            assert answers == ["503"] * 4
