@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
+from openncii.api.routes.docs import DOCS_CONTENT_SECURITY_POLICY
 from openncii.serving.headers import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
 
 
@@ -47,7 +51,6 @@ def test_healthz_warns_while_no_company_takes_part(api_client: Callable[..., Any
         ("GET", "/"),
         ("GET", "/index.html"),
         ("GET", "/does-not-exist"),
-        ("GET", "/docs"),
         ("GET", "/openapi.json"),
         ("GET", "/api/v1/partners"),
         ("POST", "/api/v1/cases"),
@@ -191,3 +194,30 @@ def test_an_unknown_api_path_gets_404_whatever_the_method(
     assert response.status_code == 404
     assert response.json() == {"detail": "No such API path.", "code": "not_found"}
     assert "allow" not in response.headers
+
+
+def test_the_docs_page_loads_only_its_own_files_under_its_own_policy(
+    api_client: Callable[..., Any],
+) -> None:
+    client = api_client()
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == DOCS_CONTENT_SECURITY_POLICY
+    assert "<script>" not in page.text and "style=" not in page.text  # nothing inline
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources == [
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/openncii-docs.js",
+    ]
+    for source in sources:
+        asset = client.get(source)
+        assert asset.status_code == 200
+        assert asset.headers["content-security-policy"] == DOCS_CONTENT_SECURITY_POLICY
+        digest = base64.b64encode(hashlib.sha384(asset.content).digest()).decode()
+        assert f'{source}" integrity="sha384-{digest}"' in page.text
+    assert client.get("/docs/assets/index.html").status_code == 404
+    assert client.get("/docs/assets/../index.html").status_code in (404, 200)
+    # The rest of the site keeps the strict policy.
+    assert client.get("/").headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert client.get("/docsx").headers["content-security-policy"] == CONTENT_SECURITY_POLICY

@@ -17,6 +17,7 @@ from openncii import __version__
 from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware
 from openncii.api.routes import cases, health, helplines, limits, partner_feed, partners
+from openncii.api.routes.docs import DOCS_CONTENT_SECURITY_POLICY, DOCS_PATH, install_docs
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.routes.partner_feed import PARTNER_API_PREFIX
 from openncii.api.runtime import Runtime
@@ -25,10 +26,18 @@ from openncii.serving.limits import BodyLimitMiddleware
 from openncii.settings import Settings
 from openncii.web import STATIC_DIR
 
-__all__ = ["API_PREFIX", "HEALTHZ_PATH", "create_app", "create_app_from_environment"]
+__all__ = [
+    "API_PREFIX",
+    "HEALTHZ_PATH",
+    "OPENAPI_PATH",
+    "create_app",
+    "create_app_from_environment",
+]
 
 #: Prefix of the victim API.
 API_PREFIX: Final = "/api/v1"
+#: Where the OpenAPI document is served.
+OPENAPI_PATH: Final = "/openapi.json"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -51,9 +60,9 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description="Case service for stopping non-consensual intimate image abuse. "
         "People send only hashes; the images never leave their device.",
-        docs_url="/docs",
+        docs_url=None,  # served by routes.docs, without a CDN
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=OPENAPI_PATH,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -68,12 +77,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(partner_feed.router)  # the partner API (/v1)
+    install_docs(app, openapi_url=OPENAPI_PATH)
     _answer_wrong_methods_and_unknown_paths(app)
 
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, log_client_ips=settings.log_client_ips)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.served_over_https)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.served_over_https,
+        policies={DOCS_PATH: DOCS_CONTENT_SECURITY_POLICY},
+    )
 
     # Mounted last so that /api, /v1, /docs and /healthz win over the static files.
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from openncii.serving.limits import ASGIApp, Message, Receive, Scope, Send
@@ -70,16 +71,35 @@ class SecurityHeadersMiddleware:
     """Add the headers described in the module to every HTTP answer; drop any ``Set-Cookie``.
 
     ``hsts``: also send ``Strict-Transport-Security`` (only when the site is served over HTTPS).
+    ``policies``: a path (and everything under it) with a Content-Security-Policy of its own
+    instead of :data:`CONTENT_SECURITY_POLICY` (the API docs page, say).
     """
 
-    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, hsts: bool = False, policies: Mapping[str, str] | None = None
+    ) -> None:
         self.app = app
         self.extra = SECURITY_HEADERS + ((_HSTS_HEADER,) if hsts else ())
+        self.policies = {
+            path: tuple(
+                (name, policy.encode()) if name == b"content-security-policy" else (name, value)
+                for name, value in self.extra
+            )
+            for path, policy in (policies or {}).items()
+        }
+
+    def _extra_for(self, path: str) -> tuple[tuple[bytes, bytes], ...]:
+        for prefix, headers in self.policies.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return headers
+        return self.extra
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        extra = self._extra_for(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -87,7 +107,7 @@ class SecurityHeadersMiddleware:
                 no_store = _is_json(given)
                 replaced = _ALWAYS_REPLACED | (_NO_STORE_REPLACED if no_store else frozenset())
                 headers = [(k, v) for k, v in given if k.lower() not in replaced]
-                headers.extend(self.extra)
+                headers.extend(extra)
                 if no_store:
                     headers.extend(NO_STORE_HEADERS)
                 message["headers"] = headers
