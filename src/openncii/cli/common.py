@@ -159,6 +159,7 @@ _ERROR_EXITS: Final[Mapping[type[BaseException], ExitCode]] = {
     errors.FeedProtocolError: ExitCode.PROTOCOL,
     errors.FeedRejectedError: ExitCode.PROTOCOL,
     errors.PartnerStoreError: ExitCode.STORE,
+    errors.ScanSetupError: ExitCode.USAGE,
     errors.ConfigurationError: ExitCode.USAGE,
     errors.ServiceError: ExitCode.FAILED,
 }
