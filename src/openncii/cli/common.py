@@ -241,6 +241,24 @@ PartnerServerOption = Annotated[
     ),
 ]
 
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        "-o",
+        help="Write the report here (default: standard output).",
+        dir_okay=False,
+    ),
+]
+
+FeedbackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--feedback",
+        help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
+    ),
+]
+
 RetriesOption = Annotated[
     int,
     typer.Option(

@@ -13,14 +13,15 @@ from __future__ import annotations
 import re
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Final, Literal
 
 import typer
 
 from openncii.cli.common import (
     ExitCode,
+    FeedbackOption,
     PartnerServerOption,
+    ReportOption,
     RetriesOption,
     StoreOption,
     exit_on_error,
@@ -257,26 +258,12 @@ def import_matches(
         ),
     ],
     store: StoreOption = None,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report",
-            "-o",
-            help="Write the report here (default: standard output).",
-            dir_okay=False,
-        ),
-    ] = None,
+    report: ReportOption = None,
     report_format: Annotated[
         Literal["json", "csv"] | None,
         typer.Option("--format", help="json or csv (default: from --report's suffix, else json)."),
     ] = None,
-    feedback: Annotated[
-        str | None,
-        typer.Option(
-            "--feedback",
-            help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
-        ),
-    ] = None,
+    feedback: FeedbackOption = None,
     server: PartnerServerOption = None,
     retries: RetriesOption = 6,
 ) -> None:

@@ -16,7 +16,9 @@ import typer
 
 from openncii.cli.common import (
     ExitCode,
+    FeedbackOption,
     PartnerServerOption,
+    ReportOption,
     RetriesOption,
     StoreOption,
     exit_on_error,
@@ -45,15 +47,7 @@ def scan(
         ),
     ],
     store: StoreOption = None,
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report",
-            "-o",
-            help="Write the report here (default: standard output).",
-            dir_okay=False,
-        ),
-    ] = None,
+    report: ReportOption = None,
     report_format: Annotated[
         Literal["json", "csv", "parquet"] | None,
         typer.Option(
@@ -92,13 +86,7 @@ def scan(
         int | None,
         typer.Option(min=1, help="Processes hashing at once (default: one per CPU)."),
     ] = None,
-    feedback: Annotated[
-        str | None,
-        typer.Option(
-            "--feedback",
-            help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
-        ),
-    ] = None,
+    feedback: FeedbackOption = None,
     server: PartnerServerOption = None,
     retries: RetriesOption = 6,
 ) -> None:

@@ -18,7 +18,7 @@ executors (:mod:`openncii.partner.spark`):
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
@@ -50,6 +50,7 @@ __all__ = [
     "matches_schema",
     "matches_to_batch",
     "read_source",
+    "rematch_items",
 ]
 
 
@@ -263,6 +264,21 @@ def match_items(bank: Bank, items: Sequence[HashedItem], threshold: int = 31) ->
     signal_order = {"pdq": 0, "md5": 1, "vpdq": 2}
     out.sort(key=lambda m: (order[m.id], signal_order[m.signal], m.distance, m.bank_key))
     return out
+
+
+def rematch_items(
+    added: Bank,
+    removed: Collection[int],
+    items: Sequence[HashedItem],
+    previous: Iterable[BankMatch],
+    threshold: int = 31,
+) -> list[BankMatch]:
+    """The matches of ``items`` against a changed bank, from their ``previous`` matches: those
+    whose bank record is not in ``removed``, then the matches with the ``added`` records (a
+    bank of the changes: :func:`openncii.partner.bankfile.bank_delta`). No media is read."""
+    gone = frozenset(removed)
+    kept = [m for m in previous if m.bank_key not in gone]
+    return kept + match_items(added, items, threshold)
 
 
 # -------------------------------------------------------------------------------------- Arrow

@@ -224,9 +224,10 @@ def _scan_one(path: str, threshold: int, variants: bool) -> tuple[HashedItem, li
     bank = _worker_bank
     assert bank is not None, "the worker was not initialised"
     sink = _worker_progress
-    last = [time.monotonic()]
+    last = [-_PROGRESS_EVERY]
 
     def on_frame(seconds: float) -> None:
+        # The first frame at once, then at most one report a second.
         now = time.monotonic()
         if sink is not None and now - last[0] >= _PROGRESS_EVERY:
             last[0] = now
