@@ -17,7 +17,7 @@ $(RUN_STAMP): pyproject.toml setup.py src/openncii/index/_mih.c | $(BIN)/python
 	touch $@
 
 $(STAMP): pyproject.toml setup.py src/openncii/index/_mih.c | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $@ $(RUN_STAMP)
 
 # Create the virtual environment, install what serving needs, migrate the embedded SQLite

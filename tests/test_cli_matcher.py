@@ -91,18 +91,74 @@ def test_scan_writes_csv_to_stdout_and_reports_failures(
         (testdata / "photos" / "opencv_fruits.jpg").read_bytes()[:300]
     )
     (folder / ".hidden.jpg").write_bytes(b"skipped entirely")
+    (folder / "random.jpg").write_bytes(bytes(range(256)) * 8)
+    (folder / "notes.txt").write_text("not media")
     done = run_openncii(
         "partner", "scan", str(folder), "--store", str(store_path), "--format", "csv"
     )
-    # The truncated JPEG could not be hashed: exit 1, and it is in the report.
+    # The truncated JPEG and the random bytes named .jpg could not be hashed: exit 1, and they
+    # are in the report as failures; the text file is skipped.
     assert done.returncode == 1, done.stderr
     rows = [line.split(",") for line in done.stdout.splitlines()]
     assert rows[0] == ["path", "signal_type", "hash", "distance", "case_refs", "error", "skipped"]
     by_path = {row[0]: row for row in rows[1:]}
-    assert set(by_path) == {str(folder / "fruits.jpg"), str(folder / "truncated.jpg")}
+    names = ("fruits.jpg", "notes.txt", "random.jpg", "truncated.jpg")
+    assert set(by_path) == {str(folder / name) for name in names}
     assert by_path[str(folder / "fruits.jpg")][1:5] == ["pdq", photo_hash, "0", "ref-fruits"]
     assert by_path[str(folder / "truncated.jpg")][5] != ""
-    assert "1 matched, 1 could not be hashed" in done.stderr
+    assert by_path[str(folder / "random.jpg")][5] != ""
+    assert by_path[str(folder / "notes.txt")][6] != ""
+    assert "1 matched, 2 could not be hashed, 1 skipped" in done.stderr
+
+
+def test_export_bank_then_import_matches_joins_case_references(
+    store_path: Path, tmp_path: Path, photo_hash: str
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bank = tmp_path / "bank.parquet"
+    done = run_openncii("partner", "export-bank", str(bank), "--store", str(store_path))
+    assert done.returncode == 0, done.stderr
+    assert "Exported 1 PDQ, 0 MD5, 0 vPDQ hashes" in done.stderr
+    assert b"ref-fruits" not in bank.read_bytes()
+    (key,) = pq.read_table(bank).column("bank_key").to_pylist()
+    # What a cluster wrote: one match of an upload with the bank record.
+    from openncii.partner.batch import BankMatch, matches_to_batch
+
+    found = matches_to_batch([BankMatch("s3://media/1.jpg", "pdq", key, photo_hash, 3, "full")])
+    pq.write_table(pa.Table.from_batches([found]), tmp_path / "matches.parquet")
+    done = run_openncii(
+        "partner",
+        "import-matches",
+        str(tmp_path / "matches.parquet"),
+        "--store",
+        str(store_path),
+        "--report",
+        str(tmp_path / "r.json"),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["files"] == [
+        {
+            "path": "s3://media/1.jpg",
+            "media": None,
+            "quality": None,
+            "matches": [
+                {
+                    "signal_type": "pdq",
+                    "hash": photo_hash,
+                    "distance": 3,
+                    "case_refs": ["ref-fruits"],
+                }
+            ],
+        }
+    ]
+    missing = run_openncii(
+        "partner", "import-matches", str(tmp_path / "none.parquet"), "--store", str(store_path)
+    )
+    assert missing.returncode == 2
+    assert "no matches file" in missing.stderr
 
 
 def test_scan_refuses_an_unknown_feedback_value(store_path: Path, tmp_path: Path) -> None:

@@ -55,6 +55,8 @@ def test_import_openncii_loads_no_heavy_dependency(tmp_path: Path) -> None:
         ["helplines", "--help"],
         ["partner", "--help"],
         ["partner", "scan", "--help"],
+        ["partner", "export-bank", "--help"],
+        ["partner", "import-matches", "--help"],
         ["matcher", "serve", "--help"],
     ],
     ids=" ".join,
@@ -75,9 +77,10 @@ def test_lazy_names_are_the_hashing_modules() -> None:
     from openncii import hashing
 
     assert openncii.hash_file is hashing.hash_file
+    assert openncii.hash_bytes is hashing.hash_bytes
     assert openncii.FileHashes is hashing.FileHashes
     assert openncii.VideoFrameHash is hashing.VideoFrameHash
-    assert {"hash_file", "FileHashes", "VideoFrameHash"} <= set(dir(openncii))
+    assert {"hash_file", "hash_bytes", "FileHashes", "VideoFrameHash"} <= set(dir(openncii))
     assert set(openncii.__all__) <= set(dir(openncii))
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
         _ = openncii.nothing_here  # type: ignore[attr-defined]

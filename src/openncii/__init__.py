@@ -9,9 +9,9 @@ The core library hashes media on the person's own device::
 Only the hashes ever leave the device.
 
 ``import openncii`` is light: the hashing code (numpy, Pillow, PyAV) is imported when
-:func:`hash_file`, :class:`FileHashes`, :class:`VideoFrameHash` or one of the robust-matching
-names (:func:`enroll_file`, :func:`query_file`, :func:`match_variants`, :class:`PdqVariant`,
-:class:`VariantMatch`, :class:`Kind`) is first used.
+:func:`hash_file`, :func:`hash_bytes`, :class:`FileHashes`, :class:`VideoFrameHash` or one of
+the robust-matching names (:func:`enroll_file`, :func:`query_file`, :func:`match_variants`,
+:class:`PdqVariant`, :class:`VariantMatch`, :class:`Kind`) is first used.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from openncii.errors import (
 )
 
 if TYPE_CHECKING:
-    from openncii.hashing import FileHashes, VideoFrameHash, hash_file
+    from openncii.hashing import FileHashes, VideoFrameHash, hash_bytes, hash_file
     from openncii.robust import enroll_file, query_file
     from openncii.signals.variants import Kind, PdqVariant, VariantMatch, match_variants
 
@@ -52,6 +52,7 @@ __all__ = [
     "VideoFrameHash",
     "__version__",
     "enroll_file",
+    "hash_bytes",
     "hash_file",
     "match_variants",
     "query_file",
@@ -62,6 +63,7 @@ _LAZY: Final = {
     "FileHashes": "openncii.hashing",
     "VideoFrameHash": "openncii.hashing",
     "hash_file": "openncii.hashing",
+    "hash_bytes": "openncii.hashing",
     "enroll_file": "openncii.robust",
     "query_file": "openncii.robust",
     "Kind": "openncii.signals.variants",

@@ -39,7 +39,8 @@ The whole tree (``tests/test_errors.py`` checks this drawing against the classes
         │   ├── FeedUnavailableError    network errors, 429 or 5xx until the retries ran out
         │   ├── FeedProtocolError       the answer is not what the partner API sends
         │   └── FeedRejectedError       the server refused the request itself (another 4xx)
-        └── PartnerStoreError           the local store file is unusable
+        ├── PartnerStoreError           the local store file is unusable
+        └── ScanSetupError              a scan's bank file or source is unusable (before work)
 
 Each family name means one thing: ``except FeedError`` on the partner side catches every
 failure to talk to the feed; ``except PartnerRequestError`` on the server every refusal of a
@@ -229,6 +230,7 @@ __all__ += [
     "FeedUnavailableError",
     "PartnerClientError",
     "PartnerStoreError",
+    "ScanSetupError",
 ]
 
 
@@ -268,3 +270,8 @@ class FeedRejectedError(FeedError):
 
 class PartnerStoreError(PartnerClientError):
     """The local partner store cannot be used (written by a newer version, or not a store)."""
+
+
+class ScanSetupError(PartnerClientError):
+    """A scan cannot start: its bank file is missing, damaged or of another format version, or
+    its source names no file or table. Raised before any media is read."""

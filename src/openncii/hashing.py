@@ -6,6 +6,11 @@ result's attributes are the fields of ``openncii hash --json`` (see DESIGN.md).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +21,19 @@ import numpy.typing as npt
 
 from openncii.errors import UnsupportedMediaError
 from openncii.media.images import open_image_strips
-from openncii.media.sniff import MediaKind, sniff_media
+from openncii.media.sniff import MediaKind, sniff_bytes, sniff_media
 from openncii.signals.md5 import md5_file
 from openncii.signals.pdq import MIN_QUALITY, PdqHash
 from openncii.signals.pdq_strips import PdqStrips, pdq_from_rgb_bounded, strip_rows
 
-__all__ = ["DEFAULT_VIDEO_FPS", "FileHashes", "VideoFrameHash", "hash_file"]
+__all__ = [
+    "DEFAULT_VIDEO_FPS",
+    "FileHashes",
+    "VideoFrameHash",
+    "hash_bytes",
+    "hash_file",
+    "media_bytes_file",
+]
 
 #: Frames hashed per second of video by default (0 means every frame).
 DEFAULT_VIDEO_FPS = 1.0
@@ -92,6 +104,7 @@ def hash_file(
     *,
     video_fps: float = DEFAULT_VIDEO_FPS,
     fast: bool = True,
+    on_frame: Callable[[float], None] | None = None,
 ) -> FileHashes:
     """Hash one image or video file.
 
@@ -99,6 +112,9 @@ def hash_file(
     reduced scale where the format allows it (JPEG draft mode), which keeps the hash within a few
     bits of the full-resolution one at a fraction of the cost. Videos get the MD5 of the file and
     the PDQ of ``video_fps`` frames per second (``0``: every frame).
+
+    ``on_frame`` is called with the time (in seconds) of each video frame hashed: how far
+    into a long video the hashing is.
 
     Raises :class:`openncii.MediaError` (a subclass says what went wrong) for files that cannot
     be hashed.
@@ -131,12 +147,54 @@ def hash_file(
     hashed: list[VideoFrameHash] = []
     for frame in iter_video_frames(p, fps=video_fps):
         hashed.append(_frame_hash(frame.index, frame.timestamp, frame.rgb))
+        if on_frame is not None:
+            on_frame(frame.timestamp)
         # Let go of this frame's pixels before the next one is decoded (a frame of 8K video
         # is 100 MB of RGB: two at once would double the peak).
         del frame
     frames = tuple(hashed)
     md5 = md5_file(p)
     return FileHashes(path=str(path), media="video", md5=md5, pdq=None, quality=None, vpdq=frames)
+
+
+def hash_bytes(
+    data: bytes | bytearray | memoryview,
+    dihedral: bool = False,
+    *,
+    name: str = "<bytes>",
+    video_fps: float = DEFAULT_VIDEO_FPS,
+    fast: bool = True,
+) -> FileHashes:
+    """Hash one image or video given as its bytes (read from an object store, say): the same
+    result as :func:`hash_file` on a file holding them, with ``name`` as its ``path``.
+
+    Bytes that are no image or video are refused before anything is written; the others go to
+    a private temporary file first, so that the decoders, their memory limits and video
+    containers that need to seek behave exactly as for a file. Raises
+    :class:`openncii.MediaError` like :func:`hash_file`.
+    """
+    with media_bytes_file(data) as path:
+        hashed = hash_file(path, dihedral, video_fps=video_fps, fast=fast)
+    return dataclasses.replace(hashed, path=name)
+
+
+@contextlib.contextmanager
+def media_bytes_file(data: bytes | bytearray | memoryview) -> Iterator[Path]:
+    """The bytes of an image or video in a private temporary file, deleted on exit.
+
+    Raises :class:`openncii.MediaError` before writing anything when the bytes are no image
+    or video (:func:`openncii.media.sniff.sniff_bytes`).
+    """
+    view = memoryview(data)
+    sniff_bytes(bytes(view[:256]))
+    handle, temporary = tempfile.mkstemp(prefix="openncii-", suffix=".media")
+    path = Path(temporary)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(view)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _image_pdq(path: Path, fast: bool) -> PdqHash:

@@ -319,6 +319,12 @@ class PartnerSettings(OpenNCIISettings):
         description="The local store, a SQLite file (`--store`).",
         json_schema_extra=_shown("partner.sqlite3 in the user data dir"),
     )
+    bank_cache_dir: Path | None = Field(
+        default=None,
+        description="Where `partner scan` and Spark workers keep the bank's index, saved once "
+        "per bank snapshot and mapped by every worker process of the machine (a local disk; "
+        "default: a temporary folder per scan, deleted after it).",
+    )
 
 
 class CaseClientSettings(OpenNCIISettings):

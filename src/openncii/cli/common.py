@@ -162,6 +162,7 @@ _ERROR_EXITS: Final[Mapping[type[BaseException], ExitCode]] = {
     errors.FeedProtocolError: ExitCode.PROTOCOL,
     errors.FeedRejectedError: ExitCode.PROTOCOL,
     errors.PartnerStoreError: ExitCode.STORE,
+    errors.ScanSetupError: ExitCode.USAGE,
     errors.ConfigurationError: ExitCode.USAGE,
     errors.ServiceError: ExitCode.FAILED,
 }
@@ -259,6 +260,24 @@ PartnerServerOption = Annotated[
         "--server",
         help="The OpenNCII server (OPENNCII_PARTNER_SERVER; default: the one the store was "
         "synced with).",
+    ),
+]
+
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        "-o",
+        help="Write the report here (default: standard output).",
+        dir_okay=False,
+    ),
+]
+
+FeedbackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--feedback",
+        help="Report this outcome (e.g. PendingReview) to the server for every matched hash.",
     ),
 ]
 

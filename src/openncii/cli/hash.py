@@ -20,6 +20,7 @@ import typer
 
 from openncii.cli.common import ExitCode
 from openncii.errors import OpenNCIIError
+from openncii.media.sniff import MEDIA_SUFFIXES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,14 +31,6 @@ __all__ = ["MEDIA_SUFFIXES", "app", "collect_paths", "hash_command"]
 
 app = typer.Typer()
 
-#: File endings picked up when a folder is given (files named explicitly are always tried).
-MEDIA_SUFFIXES = frozenset(
-    {
-        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif",
-        ".tiff", ".heic", ".heif", ".hif", ".avif", ".mp4", ".m4v", ".mov", ".3gp", ".3g2",
-        ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".ogv", ".flv", ".wmv",
-    }
-)  # fmt: skip
 #: More files than this get a progress bar (on stderr, when it is a terminal).
 PROGRESS_MIN_FILES = 3
 

@@ -11,14 +11,17 @@ except the hash the ``feedback`` command was given.
 from __future__ import annotations
 
 import re
+import sys
 from datetime import UTC, datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 import typer
 
 from openncii.cli.common import (
     ExitCode,
+    FeedbackOption,
     PartnerServerOption,
+    ReportOption,
     RetriesOption,
     StoreOption,
     exit_on_error,
@@ -206,3 +209,110 @@ def feedback(
             "partner feedback", f"the server does not hold the hash {normalised}.", ExitCode.FAILED
         )
     typer.echo(f"Reported {chosen} for {normalised}.", err=True)
+
+
+@app.command("export-bank")
+def export_bank(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="Where to write the snapshot: a path or an fsspec URI (s3://..., gs://...).",
+        ),
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Write the local bank as a Parquet snapshot for a cluster scan (no case references).
+
+    One row per active hash: bank key, signal type, kind, hash; the store's sequence number and a checksum in the file's metadata. Match it with openncii.partner.spark.match_hashes or the spark-submit job (openncii.partner.spark_job), then bring the matches back with `openncii partner import-matches`.
+
+    Needs pip install 'openncii[spark]'.
+    """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
+    from openncii.partner.bank import bank_data_from_source
+    from openncii.partner.bankfile import write_bank
+    from openncii.partner.matcher import StoreBank
+
+    settings = partner_settings("partner export-bank", store=store)
+    local = open_partner_store("partner export-bank", settings)
+    try:
+        with exit_on_error("partner export-bank"):
+            data = bank_data_from_source(StoreBank(local))
+            write_bank(data, file)
+    finally:
+        local.close()
+    c = data.counts()
+    typer.echo(
+        f"Exported {c['pdq']:,} PDQ, {c['md5']:,} MD5, {c['vpdq']:,} vPDQ hashes (sequence "
+        f"{data.sequence}) to {file}.",
+        err=True,
+    )
+
+
+@app.command("import-matches")
+def import_matches(
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE",
+            help="The matches a cluster scan wrote: a Parquet file or folder, path or URI.",
+        ),
+    ],
+    store: StoreOption = None,
+    report: ReportOption = None,
+    report_format: Annotated[
+        Literal["json", "csv"] | None,
+        typer.Option("--format", help="json or csv (default: from --report's suffix, else json)."),
+    ] = None,
+    feedback: FeedbackOption = None,
+    server: PartnerServerOption = None,
+    retries: RetriesOption = 6,
+) -> None:
+    """Join the matches of a cluster scan with the case references of the local store.
+
+    Writes the same report as `openncii partner scan` for the matched items. Matches of hashes withdrawn since the export are left out.
+
+    With --feedback, the outcome is sent for every matched hash (partner key from OPENNCII_PARTNER_KEY or a prompt) and recorded in the store.
+    """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
+    from openncii.partner.matcher import StoreBank
+    from openncii.partner.scan import matched_hashes, read_matches, write_report
+
+    chosen = (
+        None
+        if feedback is None
+        else feedback_value("partner import-matches", "--feedback", feedback)
+    )
+    fmt: Literal["json", "csv"] = report_format or (
+        "csv" if report is not None and report.suffix.lower() == ".csv" else "json"
+    )
+    settings = partner_settings("partner import-matches", store=store, server=server)
+    key = partner_key("partner import-matches", settings) if chosen is not None else None
+    local = open_partner_store("partner import-matches", settings)
+    try:
+        with exit_on_error("partner import-matches"):
+            results, dropped = read_matches(file, StoreBank(local))
+        bank = {kind: int(count) for kind, count in local.counts().items()}
+        if report is None:
+            write_report(results, bank, sys.stdout, fmt)
+        else:
+            with report.open("w", encoding="utf-8", newline="") as out:
+                write_report(results, bank, out, fmt)
+        typer.echo(
+            f"{len(results):,} items matched; {dropped:,} matches of hashes withdrawn since the "
+            "export left out.",
+            err=True,
+        )
+        if chosen is not None and key is not None:
+            matched = matched_hashes(results)
+            if matched:
+                sent = send_outcomes(
+                    "partner import-matches",
+                    settings,
+                    local,
+                    matched,
+                    chosen,
+                    key=key,
+                    retries=retries,
+                )
+                typer.echo(f"Reported {chosen} for {len(sent.sent)} matched hashes.", err=True)
+    finally:
+        local.close()

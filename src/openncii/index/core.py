@@ -22,9 +22,12 @@ never reused.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -65,6 +68,12 @@ _DEFAULT_MERGE_THRESHOLD: Final = 32768
 Codes = npt.NDArray[np.uint8]
 Matches = list[list[tuple[int, int]]]
 Method = Literal["auto", "tables", "scan"]
+
+#: First bytes of a saved index (:meth:`PDQIndex.save`), then the layout version.
+_FILE_MAGIC: Final = b"OPENNCII-PDQINDEX\n"
+_FILE_VERSION: Final = 1
+#: Arrays in a saved index start at multiples of this (page-friendly for ``mmap``).
+_FILE_ALIGN: Final = 64
 
 _POPCOUNT8: Final = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
@@ -447,6 +456,115 @@ class PDQIndex:
         # Searches keep using the previous snapshot (old base + delta) until this one is ready.
         self._tables = self._build_tables()
         self._publish()
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to one file that :meth:`load` maps back without rebuilding.
+
+        Rows added since the last build are folded into the tables first (:meth:`merge`);
+        tombstones are kept. The file is written beside ``path`` and renamed into place, so a
+        reader never sees half a file.
+        """
+        if self._n_delta:
+            self.merge()
+        arrays: list[tuple[str, npt.NDArray[Any]]] = [
+            ("base", self._base),
+            ("removed", self._removed[: (len(self._base) + 7) // 8]),
+        ]
+        tables = []
+        for i, table in enumerate(self._tables):
+            arrays += [(f"offsets{i}", table.offsets), (f"entries{i}", table.entries)]
+            tables.append({"start": table.start, "width": table.width, "pbits": table.pbits})
+        layout: list[dict[str, Any]] = []
+        position = 0
+        for name, array in arrays:
+            layout.append(
+                {"name": name, "dtype": array.dtype.str, "shape": list(array.shape), "at": position}
+            )
+            position += -(-array.nbytes // _FILE_ALIGN) * _FILE_ALIGN
+        header = json.dumps(
+            {
+                "version": _FILE_VERSION,
+                "n_removed": self._n_removed,
+                "tables": tables,
+                "arrays": layout,
+                "settings": [self._tables_override, self._prefix_override, self._merge_threshold],
+            }
+        ).encode()
+        start = -(-(len(_FILE_MAGIC) + 8 + len(header)) // _FILE_ALIGN) * _FILE_ALIGN
+        target = Path(path)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            with partial.open("wb") as out:
+                out.write(_FILE_MAGIC + len(header).to_bytes(8, "little") + header)
+                for (_, array), spec in zip(arrays, layout, strict=True):
+                    out.seek(start + spec["at"])
+                    out.write(np.ascontiguousarray(array).tobytes())
+                out.truncate(start + position)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: str | Path, *, mmap: bool = True) -> PDQIndex:
+        """An index written by :meth:`save`.
+
+        With ``mmap`` (the default) the codes and tables are mapped read-only from the file:
+        nothing is copied, and every process of a machine that loads the same file shares one
+        copy in the page cache. The index can still be changed (:meth:`add`, :meth:`remove`):
+        added rows and tombstones live in memory, never in the file. Raises ``ValueError`` for
+        a file that is not a saved index (or of another layout version).
+        """
+        source = Path(path)
+        with source.open("rb") as stream:
+            magic = stream.read(len(_FILE_MAGIC))
+            if magic != _FILE_MAGIC:
+                raise ValueError(f"{source} is not a saved PDQ index")
+            size = int.from_bytes(stream.read(8), "little")
+            try:
+                header = json.loads(stream.read(size))
+            except ValueError:
+                raise ValueError(f"{source} is not a saved PDQ index (damaged header)") from None
+        if header.get("version") != _FILE_VERSION:
+            raise ValueError(
+                f"{source} is a saved PDQ index of layout {header.get('version')!r}; this "
+                f"version of OpenNCII reads layout {_FILE_VERSION}"
+            )
+        start = -(-(len(_FILE_MAGIC) + 8 + size) // _FILE_ALIGN) * _FILE_ALIGN
+        found: dict[str, npt.NDArray[Any]] = {}
+        for spec in header["arrays"]:
+            dtype, shape = np.dtype(spec["dtype"]), tuple(spec["shape"])
+            count = int(np.prod(shape, dtype=np.int64))
+            if mmap and count:
+                array: npt.NDArray[Any] = np.memmap(
+                    source, dtype=dtype, mode="r", offset=start + spec["at"], shape=shape
+                )
+            else:
+                array = np.fromfile(
+                    source, dtype=dtype, count=count, offset=start + spec["at"]
+                ).reshape(shape)
+            found[spec["name"]] = array
+        tables_override, prefix_override, merge_threshold = header["settings"]
+        index = cls(
+            tables=tables_override, prefix_bits=prefix_override, merge_threshold=merge_threshold
+        )
+        index._base = found["base"]
+        # Tombstones change in memory (remove): a private copy, a few bytes per 8 rows.
+        index._removed = np.array(found["removed"], dtype=np.uint8)
+        index._n_removed = int(header["n_removed"])
+        index._tables = tuple(
+            _Table(
+                int(t["start"]),
+                int(t["width"]),
+                int(t["pbits"]),
+                found[f"offsets{i}"],
+                found[f"entries{i}"],
+            )
+            for i, t in enumerate(header["tables"])
+        )
+        index._publish()
+        return index
 
     # -- search --------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from typing import Final
 
 from openncii.errors import CorruptMediaError, UnsupportedMediaError
 
-__all__ = ["MediaKind", "sniff_bytes", "sniff_media"]
+__all__ = ["MEDIA_SUFFIXES", "MediaKind", "sniff_bytes", "sniff_media"]
 
 
 class MediaKind(enum.Enum):
@@ -16,6 +16,15 @@ class MediaKind(enum.Enum):
     VIDEO = "video"
 
 
+#: File endings of images and videos: what ``openncii hash`` picks up in a folder, and what
+#: tells a scan that a file which fails to decode is broken media, not some other file.
+MEDIA_SUFFIXES = frozenset(
+    {
+        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif",
+        ".tiff", ".heic", ".heif", ".hif", ".avif", ".mp4", ".m4v", ".mov", ".3gp", ".3g2",
+        ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".ogv", ".flv", ".wmv",
+    }
+)  # fmt: skip
 _HEAD: Final = 256
 # ISO base media ("ftyp") brands that are still images (HEIF family, AVIF).
 _IMAGE_BRANDS: Final = frozenset(

@@ -1,36 +1,65 @@
 """Scan files against the local bank: what ``openncii partner scan`` does, as a library.
 
-:func:`media_files` walks folders; :func:`scan` hashes the files on a thread pool (decoding and
-hashing release the GIL for most of their time) and matches each against a :class:`Matcher`;
-:func:`write_report` writes the JSON or CSV report of matches and failures.
+:func:`media_files` walks folders and expands globs; :func:`scan` hashes the files in worker
+*processes* (hashing is CPU work that threads share badly: the GIL) with the engine-neutral
+core of :mod:`openncii.partner.batch`, matches them in the workers against the bank (exported
+once from the store, its index mapped by every worker from one file: no case references leave
+this process) and joins the case references back here; :func:`write_report` writes the JSON,
+CSV or Parquet report of matches and failures. :mod:`openncii.partner.spark` runs the same core
+on a Spark cluster and gives the same :class:`ScanResult` list.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
+import multiprocessing
 import os
+import queue
+import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from openncii.errors import MediaError, UnsupportedMediaError
-from openncii.partner.matcher import Match, Matcher
+from openncii.partner.batch import (
+    MATCHES_COLUMNS,
+    BankMatch,
+    HashedItem,
+    hash_item,
+    match_items,
+)
+from openncii.partner.matcher import BankSource, Match
+
+if TYPE_CHECKING:
+    from openncii.partner.bank import Bank
 
 __all__ = [
+    "ReportFormat",
     "ScanResult",
     "matched_hashes",
     "media_files",
+    "prepare_bank",
+    "read_matches",
     "report_json",
+    "report_rows",
     "scan",
+    "scan_results",
     "totals",
+    "write_parquet_report",
     "write_report",
 ]
 
-ReportFormat = Literal["json", "csv"]
+ReportFormat = Literal["json", "csv", "parquet"]
+#: Progress callback: (path, seconds of video hashed so far).
+FileProgress = Callable[[str, float], None]
+#: How often a worker reports progress within one video (seconds of wall time).
+_PROGRESS_EVERY = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +67,8 @@ class ScanResult:
     """One scanned file: its matches, or why it could not be hashed.
 
     ``skipped`` is true when the file is not an image or video at all (a text file, say): it
-    is listed in the report but is not a failure. Other errors (corrupt or hostile media, an
-    unreadable file) are failures.
+    is listed in the report but is not a failure. Other errors (a file with an image or video
+    ending that does not decode, corrupt or hostile media, an unreadable file) are failures.
     """
 
     path: str
@@ -54,8 +83,12 @@ class ScanResult:
         return self.error is not None and not self.skipped
 
 
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
 def media_files(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """The files named, and every file under the folders named (sorted, hidden ones skipped).
+    """The files named, every file under the folders named (sorted, hidden ones skipped), and
+    the files a glob pattern names (``'photos/**/*.jpg'``, sorted).
 
     A path that does not exist is yielded as is: scanning it reports the error.
     """
@@ -67,44 +100,255 @@ def media_files(paths: Iterable[str | Path]) -> Iterator[Path]:
                 for name in sorted(files):
                     if not name.startswith("."):
                         yield Path(root) / name
+        elif not path.exists() and _GLOB_CHARACTERS & set(str(given)):
+            # glob.glob: Path.glob takes no absolute pattern.
+            for found in sorted(glob.glob(str(given), recursive=True)):  # noqa: PTH207
+                if Path(found).is_file():
+                    yield Path(found)
         else:
             yield path
 
 
-def _scan_one(matcher: Matcher, path: Path) -> ScanResult:
+def scan_results(
+    items: Sequence[HashedItem], matches: Sequence[BankMatch], source: BankSource
+) -> list[ScanResult]:
+    """Join hashed items and their bank matches (in item order) into scan results, with the
+    case references the partner store holds for each bank key (a key withdrawn meanwhile is
+    left out)."""
+    records = source.describe({m.bank_key for m in matches})
+    by_item: dict[str, list[Match]] = {}
+    for m in matches:
+        record = records.get(m.bank_key)
+        if record is None:
+            continue
+        detail = {
+            name: value
+            for name, value in (
+                ("query_percent", m.query_percent),
+                ("target_percent", m.target_percent),
+            )
+            if value is not None
+        }
+        by_item.setdefault(m.id, []).append(
+            Match(record.signal, 0, m.bank_key, m.hash, m.distance, record.case_refs, detail)
+        )
+    order = {"pdq": 0, "md5": 1, "vpdq": 2}
+    for found in by_item.values():
+        found.sort(key=lambda m: (order[m.signal], m.distance, m.key))
+    return [
+        ScanResult(
+            item.id,
+            item.media,
+            item.quality,
+            tuple(by_item.get(item.id, ())),
+            item.error,
+            item.skipped,
+        )
+        for item in items
+    ]
+
+
+def read_matches(uri: str, source: BankSource) -> tuple[list[ScanResult], int]:
+    """The matches a cluster scan wrote (a Parquet file or folder of
+    :data:`openncii.partner.batch.MATCHES_COLUMNS`), joined with the case references of
+    ``source``: one result per matched item (in id order), and how many matches were left out
+    because their bank record is no longer active. Raises :class:`ScanSetupError` for a file
+    that is missing or holds no matches."""
+    from openncii.errors import ScanSetupError
+
     try:
-        hashes, matches = matcher.match_file(path)
-    except UnsupportedMediaError as exc:
-        return ScanResult(str(path), error=str(exc), skipped=True)
-    except (MediaError, OSError) as exc:
-        return ScanResult(str(path), error=str(exc) or type(exc).__name__)
-    return ScanResult(str(path), hashes.media, hashes.quality, tuple(matches))
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - the extra is installed for the tests
+        raise ScanSetupError(
+            "reading matches needs pyarrow: pip install 'openncii[spark]'"
+        ) from None
+    try:
+        if "://" in uri:
+            import fsspec
+
+            filesystem, path = fsspec.core.url_to_fs(uri)
+            table = pq.read_table(path, filesystem=filesystem)
+        else:
+            table = pq.read_table(uri)
+        columns = {name: table.column(name).to_pylist() for name in MATCHES_COLUMNS}
+    except FileNotFoundError:
+        raise ScanSetupError(f"no matches file at {uri}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise ScanSetupError(f"{uri} holds no scan matches ({exc})") from None
+    matches = [
+        BankMatch(
+            columns["id"][i],
+            columns["signal_type"][i],
+            columns["bank_key"][i],
+            columns["hash"][i],
+            columns["distance"][i],
+            columns["kind"][i],
+            columns["query_kind"][i],
+            columns["query_percent"][i],
+            columns["target_percent"][i],
+        )
+        for i in range(table.num_rows)
+    ]
+    items = [HashedItem(item_id) for item_id in sorted({m.id for m in matches})]
+    results = [r for r in scan_results(items, matches, source) if r.matches]
+    return results, len(matches) - sum(len(r.matches) for r in results)
+
+
+def prepare_bank(source: BankSource, cache_dir: Path) -> Path:
+    """Export the source's bank (no case references) and save its index under ``cache_dir``,
+    once per bank content; returns the folder every worker maps."""
+    from openncii.partner.bank import Bank, bank_data_from_source
+
+    data = bank_data_from_source(source)
+    folder = cache_dir / data.checksum[:40]
+    if not (folder / "bank.json").exists():
+        Bank.build(data).save(folder)
+    return folder
+
+
+# Per worker process: the bank (mapped once) and where progress goes.
+_worker_bank: Bank | None = None
+_worker_progress: Any = None
+
+
+def _init_worker(folder: str, progress: Any) -> None:
+    global _worker_bank, _worker_progress
+    from openncii.partner.bank import Bank
+
+    _worker_bank = Bank.load(folder)
+    _worker_progress = progress
+
+
+def _scan_one(path: str, threshold: int, variants: bool) -> tuple[HashedItem, list[BankMatch]]:
+    """Hash and match one file in a worker process."""
+    bank = _worker_bank
+    assert bank is not None, "the worker was not initialised"
+    sink = _worker_progress
+    last = [-_PROGRESS_EVERY]
+
+    def on_frame(seconds: float) -> None:
+        # The first frame at once, then at most one report a second.
+        now = time.monotonic()
+        if sink is not None and now - last[0] >= _PROGRESS_EVERY:
+            last[0] = now
+            sink.put((path, seconds))
+
+    item = hash_item(path, Path(path), variants=variants, on_frame=on_frame)
+    return item, match_items(bank, [item], threshold)
 
 
 def scan(
-    matcher: Matcher,
+    source: BankSource,
     files: Sequence[Path],
     *,
     workers: int | None = None,
+    threshold: int = 31,
+    variants: bool = True,
+    cache_dir: Path | None = None,
     on_result: Callable[[ScanResult], None] | None = None,
+    on_progress: FileProgress | None = None,
 ) -> list[ScanResult]:
     """Hash and match every file; results in the order of ``files``.
 
-    ``workers`` threads (default: one per CPU) hash at once; ``on_result`` is called as each
-    file is done (in completion order), e.g. to advance a progress bar.
+    ``workers`` processes (default: one per CPU) hash and match at once; with 1 the work runs
+    in this process. The bank is read from ``source`` once and its index saved under
+    ``cache_dir`` (default: a temporary folder), which the workers map. ``on_result`` is called
+    as each file is done (in completion order); ``on_progress`` with how far into a long video
+    a worker is (path, seconds hashed).
     """
     count = max(1, workers or os.cpu_count() or 1)
-    results: list[ScanResult | None] = [None] * len(files)
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="openncii-scan") as pool:
-        futures: dict[Future[ScanResult], int] = {
-            pool.submit(_scan_one, matcher, path): i for i, path in enumerate(files)
-        }
-        for future in as_completed(futures):
-            result = future.result()
-            results[futures[future]] = result
+    with tempfile.TemporaryDirectory(prefix="openncii-bank-") as temporary:
+        folder = prepare_bank(source, cache_dir or Path(temporary))
+        done: dict[int, tuple[HashedItem, list[BankMatch]]] = {}
+
+        def finish(position: int, found: tuple[HashedItem, list[BankMatch]]) -> None:
+            done[position] = found
             if on_result is not None:
+                (result,) = scan_results([found[0]], found[1], source)
                 on_result(result)
-    return [r for r in results if r is not None]
+
+        if count == 1:
+            progress_sink = _CallbackSink(on_progress)
+            _init_worker(str(folder), progress_sink)
+            try:
+                for position, path in enumerate(files):
+                    finish(position, _scan_one(str(path), threshold, variants))
+            finally:
+                _init_worker_reset()
+        else:
+            _scan_in_processes(files, folder, count, threshold, variants, finish, on_progress)
+    items = [done[i][0] for i in range(len(files))]
+    matches = [m for i in range(len(files)) for m in done[i][1]]
+    return scan_results(items, matches, source)
+
+
+class _CallbackSink:
+    """A queue-like sink that calls the progress callback at once (the one-process scan)."""
+
+    def __init__(self, callback: FileProgress | None) -> None:
+        self._callback = callback
+
+    def put(self, event: tuple[str, float]) -> None:
+        if self._callback is not None:
+            self._callback(*event)
+
+
+def _init_worker_reset() -> None:
+    global _worker_bank, _worker_progress
+    _worker_bank = None
+    _worker_progress = None
+
+
+def _scan_in_processes(
+    files: Sequence[Path],
+    folder: Path,
+    count: int,
+    threshold: int,
+    variants: bool,
+    finish: Callable[[int, tuple[HashedItem, list[BankMatch]]], None],
+    on_progress: FileProgress | None,
+) -> None:
+    # spawn: the same on every platform, and no copy of this process's threads and locks.
+    context = multiprocessing.get_context("spawn")
+    events: Any = context.Queue()
+    stop = threading.Event()
+
+    def relay() -> None:
+        while not stop.is_set():
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if on_progress is not None:
+                on_progress(*event)
+
+    reader = threading.Thread(target=relay, name="openncii-scan-progress", daemon=True)
+    reader.start()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=count,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(str(folder), events),
+        ) as pool:
+            pending: dict[Future[tuple[HashedItem, list[BankMatch]]], int] = {}
+            window = 4 * count  # files in flight: bounded memory for any number of files
+            upcoming = iter(enumerate(files))
+            while True:
+                for position, path in upcoming:
+                    pending[pool.submit(_scan_one, str(path), threshold, variants)] = position
+                    if len(pending) >= window:
+                        break
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    finish(pending.pop(future), future.result())
+    finally:
+        stop.set()
+        reader.join()
+        events.close()
+        events.join_thread()
 
 
 def totals(results: Sequence[ScanResult]) -> dict[str, int]:
@@ -150,11 +394,51 @@ def report_json(results: Sequence[ScanResult], bank: dict[str, int]) -> dict[str
 _CSV_FIELDS = ("path", "signal_type", "hash", "distance", "case_refs", "error", "skipped")
 
 
+def report_rows(results: Sequence[ScanResult]) -> Iterator[dict[str, Any]]:
+    """The rows of the CSV and Parquet reports: one per match, failure or skipped file
+    (``case_refs`` a list)."""
+    for result in results:
+        if result.skipped:
+            yield {"path": result.path, "skipped": result.error}
+        elif result.error is not None:
+            yield {"path": result.path, "error": result.error}
+        for match in result.matches:
+            yield {
+                "path": result.path,
+                "signal_type": match.signal,
+                "hash": match.hash,
+                "distance": match.distance,
+                "case_refs": list(match.case_refs),
+            }
+
+
+def write_parquet_report(results: Sequence[ScanResult], path: Path) -> None:
+    """The report as a Parquet file: the CSV's columns (``case_refs`` a list of strings).
+    Needs pyarrow (``pip install 'openncii[spark]'``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [
+            ("path", pa.string()),
+            ("signal_type", pa.string()),
+            ("hash", pa.string()),
+            ("distance", pa.int32()),
+            ("case_refs", pa.list_(pa.string())),
+            ("error", pa.string()),
+            ("skipped", pa.string()),
+        ]
+    )
+    rows = list(report_rows(results))
+    table = pa.Table.from_pylist(rows, schema=schema)
+    pq.write_table(table, path)
+
+
 def write_report(
     results: Sequence[ScanResult],
     bank: dict[str, int],
     out: TextIO,
-    report_format: ReportFormat = "json",
+    report_format: Literal["json", "csv"] = "json",
 ) -> None:
     """Write the report: JSON (:func:`report_json`) or CSV, one row per match, failure or
     skipped file (``case_refs`` joined by ``;``)."""
@@ -165,19 +449,8 @@ def write_report(
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=_CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
-    for result in results:
-        if result.skipped:
-            writer.writerow({"path": result.path, "skipped": result.error})
-        elif result.error is not None:
-            writer.writerow({"path": result.path, "error": result.error})
-        for match in result.matches:
-            writer.writerow(
-                {
-                    "path": result.path,
-                    "signal_type": match.signal,
-                    "hash": match.hash,
-                    "distance": match.distance,
-                    "case_refs": ";".join(match.case_refs),
-                }
-            )
+    for row in report_rows(results):
+        if "case_refs" in row:
+            row["case_refs"] = ";".join(row["case_refs"])
+        writer.writerow(row)
     out.write(buffer.getvalue())
