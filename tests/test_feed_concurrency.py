@@ -100,6 +100,7 @@ def _writer(runtime: Runtime, seed: int, shared: list[str], errors: list[BaseExc
                         session,
                         runtime.rules,
                         runtime.secret(),
+                        client=f"writer-{seed}",
                         case_number=gone.case_number,
                         pin=gone.pin,
                         now=datetime.now(UTC),
