@@ -21,7 +21,7 @@ def _make_dry_run(target: str, venv: Path) -> list[str]:
     if make is None:
         skip_or_fail("make is missing")
     done = subprocess.run(
-        [make, "-n", "-B", target, f"VENV={venv}"],
+        [make, "-n", "-B", "--no-print-directory", target, f"VENV={venv}"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
