@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Header, status
 
 from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep, pin_work_admitted
 from openncii.api.schemas import (
@@ -31,7 +31,8 @@ from openncii.cases import (
     create_case,
     withdraw_case,
 )
-from openncii.cases.abuse import BUCKET_CREATE, BUCKET_STATUS, count_request
+from openncii.cases.abuse import BUCKET_STATUS, count_creation, count_request
+from openncii.cases.proof import PROOF_HEADER
 
 __all__ = ["router"]
 
@@ -59,8 +60,30 @@ _AUTH_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def _limit_create(runtime: RuntimeDep, session: SessionDep, client: ClientDep, now: NowDep) -> None:
-    count_request(session, BUCKET_CREATE, client, runtime.create_limit, now)
+def _limit_create(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
+    now: NowDep,
+    proof: Annotated[
+        str | None,
+        Header(
+            alias=PROOF_HEADER,
+            max_length=256,
+            description="`challenge:nonce`: a solved proof of work from a 429 answer's "
+            "`challenge`, which lets this creation past the per-client limit (docs/security.md).",
+        ),
+    ] = None,
+) -> None:
+    count_creation(
+        session,
+        client,
+        runtime.create_limit,
+        now,
+        secret=runtime.secret(),
+        proof=proof,
+        proof_bits=runtime.settings.create_proof_bits,
+    )
 
 
 def _limit_status(runtime: RuntimeDep, session: SessionDep, client: ClientDep, now: NowDep) -> None:
