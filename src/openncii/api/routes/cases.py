@@ -6,7 +6,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, status
 
-from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep, pin_work_admitted
+from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep
 from openncii.api.schemas import (
     CaseCreatedOut,
     CaseCreateIn,
@@ -34,7 +34,7 @@ from openncii.cases import (
 from openncii.cases.abuse import BUCKET_STATUS, count_creation, count_request
 from openncii.cases.proof import PROOF_HEADER
 
-__all__ = ["router"]
+__all__ = ["PIN_PATHS", "router"]
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     413: {"model": ErrorOut, "description": "The body is larger than 256 KB."},
@@ -91,6 +91,9 @@ def _limit_status(runtime: RuntimeDep, session: SessionDep, client: ClientDep, n
 
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+#: The paths (under the router's prefix) whose requests hash or check a PIN: admitted into the
+#: bounded PIN pool before anything else (openncii.api.middleware.PinAdmissionMiddleware).
+PIN_PATHS: Final = ("/cases", "/cases/status", "/cases/withdraw")
 
 
 def _submission(item: HashIn) -> Submission:
@@ -129,7 +132,7 @@ def _status_out(found: CaseStatus) -> CaseStatusOut:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Open a case from hashes",
-    dependencies=[Depends(pin_work_admitted), Depends(_limit_create)],
+    dependencies=[Depends(_limit_create)],
     responses={
         **_ERRORS,
         422: {"model": ErrorOut, "description": "Not eligible, a hash refused, or not valid."},
@@ -162,7 +165,7 @@ def post_case(
 @router.post(
     "/status",
     summary="Check a case",
-    dependencies=[Depends(pin_work_admitted), Depends(_limit_status)],
+    dependencies=[Depends(_limit_status)],
     responses=_AUTH_ERRORS,
 )
 def post_status(
@@ -188,7 +191,7 @@ def post_status(
 @router.post(
     "/withdraw",
     summary="Withdraw a case",
-    dependencies=[Depends(pin_work_admitted), Depends(_limit_status)],
+    dependencies=[Depends(_limit_status)],
     responses=_AUTH_ERRORS,
 )
 def post_withdraw(
