@@ -31,6 +31,8 @@ def test_the_check_page_warns_before_the_last_tries(
     for _ in range(6):
         with page.expect_response("**/api/v1/cases/status"):
             page.click("[data-testid=check-submit]")
+        # The view renders the answer in the same task that enables the button again.
+        page.wait_for_selector("[data-testid=check-submit]:enabled")
         page.wait_for_selector("#check-error:visible")
         tries = page.locator("[data-testid=check-tries]")
         shown.append(
