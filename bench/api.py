@@ -120,6 +120,7 @@ async def _run_phase(
     make_body: Any,
     keep: list[Any] | None,
     server_pid: int | None = None,
+    honour_retry_after: bool = False,
 ) -> Phase:
     latencies: list[float] = []
     errors: dict[int | str, int] = {}
@@ -139,8 +140,10 @@ async def _run_phase(
                     remaining -= 1
                     errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                     continue
-                if response.status_code == 503:  # shed at once: hammer on
+                if response.status_code == 503:  # shed at once: hammer on (or wait as told)
                     shed += 1
+                    if honour_retry_after:
+                        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
                     continue
                 remaining -= 1
                 latencies.append(time.perf_counter() - start)
@@ -215,18 +218,32 @@ def _case_body() -> dict[str, Any]:
 
 
 async def bench(
-    base: str, clients: int, creates: int, statuses: int, server_pid: int | None
+    base: str,
+    clients: int,
+    creates: int,
+    statuses: int,
+    server_pid: int | None,
+    honour_retry_after: bool = False,
 ) -> list[Phase]:
     # Warm-up: connections, the server's first-use secrets and caches.
     warm: list[Any] = []
     await _run_phase("warm-up", base, min(clients, 10), 20, _case_body, warm)
     created: list[Any] = []
-    create = await _run_phase("create", base, clients, creates, _case_body, created, server_pid)
+    create = await _run_phase(
+        "create", base, clients, creates, _case_body, created, server_pid, honour_retry_after
+    )
     credentials = created or warm
     probes = _Probes(base)
     await asyncio.sleep(2)  # the probe processes start
     status = await _run_phase(
-        "status", base, clients, statuses, lambda: random.choice(credentials), None, server_pid
+        "status",
+        base,
+        clients,
+        statuses,
+        lambda: random.choice(credentials),
+        None,
+        server_pid,
+        honour_retry_after,
     )
     return [create, status, *probes.finish()]
 
@@ -245,6 +262,12 @@ def main() -> None:
     )
     parser.add_argument("--argon2-time-cost", type=int, help="override (default: production 2)")
     parser.add_argument("--pin-hash-queue", type=int, help="override (default: 4 per core)")
+    parser.add_argument(
+        "--honour-retry-after",
+        action="store_true",
+        help="clients wait Retry-After after a 503, as the web app and the CLI do (default: "
+        "they hammer on)",
+    )
     args = parser.parse_args()
 
     server: ServerProcess | None = None
@@ -266,6 +289,8 @@ def main() -> None:
             else "argon2id 19 MiB t=2 p=1"
         )
         label = f"{backend}, {args.workers} worker(s), {argon2}"
+        if args.honour_retry_after:
+            label += ", clients honour Retry-After"
         if args.pin_hash_queue is not None:
             extra[Settings.env_name("pin_hash_queue")] = str(args.pin_hash_queue)
             label += f", PIN queue {args.pin_hash_queue}"
@@ -278,7 +303,9 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     try:
         pid = server.process.pid if server is not None else None
-        phases = asyncio.run(bench(base, args.clients, args.creates, args.statuses, pid))
+        phases = asyncio.run(
+            bench(base, args.clients, args.creates, args.statuses, pid, args.honour_retry_after)
+        )
     finally:
         if server is not None:
             server.stop()

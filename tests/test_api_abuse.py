@@ -354,3 +354,61 @@ def test_full_pin_queue_answers_503_at_once_and_counts_nothing(
         assert client.get("/healthz").status_code == 200
         assert client.get("/").status_code == 200
     assert client.post(STATUS, json=credentials).status_code == 200
+
+
+def test_a_busy_shared_address_gets_past_the_creation_limit_with_a_proof_of_work(
+    api_client: ApiClient, clock: FakeClock
+) -> None:
+    """Someone new behind a shelter's address is not refused a first case: the 429 carries a
+    challenge, and a solved one lets exactly one creation past the limit."""
+    from openncii.cases.proof import PROOF_HEADER, solve
+
+    client = api_client(clock=clock, rate_limit_create=1, create_proof_bits=10)
+    assert client.post(CASES, json=case_body()).status_code == 201
+    limited = client.post(CASES, json=case_body())
+    assert limited.status_code == 429
+    body = limited.json()
+    assert body["code"] == "rate_limited"
+    assert "wait" in body["detail"] and "a few seconds of work" in body["detail"]
+    challenge = body["challenge"]
+    proof = f"{challenge}:{solve(challenge)}"
+    assert client.post(CASES, json=case_body(), headers={PROOF_HEADER: proof}).status_code == 201
+    # Used once: not again.
+    again = client.post(CASES, json=case_body(), headers={PROOF_HEADER: proof})
+    assert again.status_code == 429
+    # A wrong nonce, a forged or altered challenge, an expired one: refused.
+    fresh = again.json()["challenge"]
+    nonce = solve(fresh)
+    forged = fresh.replace(".10.", ".8.")
+    for bad in (
+        f"{fresh}:{int(nonce) + 1}x",
+        f"{forged}:{solve(forged)}",
+        "nonsense",
+        f"{fresh}:",
+    ):
+        assert client.post(CASES, json=case_body(), headers={PROOF_HEADER: bad}).status_code == 429
+    clock.advance(seconds=601)
+    client.post(CASES, json=case_body())  # a new window: the first creation is free again
+    expired = client.post(CASES, json=case_body(), headers={PROOF_HEADER: f"{fresh}:{nonce}"})
+    assert expired.status_code == 429
+
+
+def test_proof_of_work_bits_are_what_the_challenge_says() -> None:
+    from datetime import UTC, datetime
+
+    from openncii.cases.proof import (
+        leading_zero_bits,
+        new_challenge,
+        proof_digest,
+        solve,
+        valid_challenge,
+    )
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    challenge = new_challenge(b"k" * 32, now, 12)
+    nonce = solve(challenge)
+    assert leading_zero_bits(proof_digest(challenge, nonce)) >= 12
+    assert valid_challenge(b"k" * 32, challenge, now, 12)
+    assert not valid_challenge(b"k" * 32, challenge, now, 13)  # asks fewer bits than required
+    assert not valid_challenge(b"x" * 32, challenge, now, 12)  # another installation's
+    assert leading_zero_bits(b"\x00\x0f" + b"\xff" * 14) == 12

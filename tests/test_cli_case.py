@@ -168,3 +168,18 @@ def test_unreachable_server(testdata: Path) -> None:
     )
     assert result.exit_code == 2
     assert "Cannot reach the server" in result.stderr
+
+
+def test_a_busy_shared_address_does_not_refuse_a_case(testdata: Path, tmp_path: Path) -> None:
+    """Over the per-address creation limit, the CLI solves the server's proof of work."""
+    from openncii.settings import Settings
+
+    env = {
+        Settings.env_name("rate_limit_create"): "1",
+        Settings.env_name("create_proof_bits"): "14",
+    }
+    with start_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", env, log_dir=tmp_path) as server:
+        photo = testdata / "photos" / "mate_aqua.jpg"
+        _open(server, photo)
+        _, _, second = _open(server, photo)
+    assert "a little work on this computer lets yours through" in second.stderr

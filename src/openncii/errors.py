@@ -168,11 +168,14 @@ class PartnerKeyError(AuthenticationError):
 
 
 class RateLimitedError(ServiceError):
-    """Too many requests; ``retry_after`` is the number of seconds to wait."""
+    """Too many requests; ``retry_after`` is the number of seconds to wait. ``challenge``, when
+    set, is a proof of work that lets the request past the limit at once
+    (:mod:`openncii.cases.proof`)."""
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(self, message: str, *, retry_after: int, challenge: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+        self.challenge = challenge
 
 
 class CaseLockedError(RateLimitedError):

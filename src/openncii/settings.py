@@ -203,6 +203,14 @@ class Settings(OpenNCIISettings):
     rate_limit_create: int = Field(
         default=10, ge=1, description="Case creations per client and window."
     )
+    create_proof_bits: int = Field(
+        default=18,
+        ge=8,
+        le=28,
+        description="A creation over `rate_limit_create` gets past it with a proof of work of "
+        "this many bits (2**bits MD5 on the person's device: about half a second in a "
+        "desktop browser at 18), so nobody behind a busy shared address is refused.",
+    )
     rate_limit_status: int = Field(
         default=30, ge=1, description="Status checks or withdrawals per client and window."
     )

@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from openncii import __version__
 from openncii.api.errors import install_error_handlers
-from openncii.api.middleware import AccessLogMiddleware
+from openncii.api.middleware import AccessLogMiddleware, PinAdmissionMiddleware
 from openncii.api.routes import cases, health, helplines, limits, partner_feed, partners
 from openncii.api.routes.docs import DOCS_CONTENT_SECURITY_POLICY, DOCS_PATH, install_docs
 from openncii.api.routes.health import HEALTHZ_PATH
@@ -83,6 +83,11 @@ def create_app(settings: Settings) -> FastAPI:
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, log_client_ips=settings.log_client_ips)
+    app.add_middleware(
+        PinAdmissionMiddleware,
+        slots=runtime.rules.pins.slots,
+        paths=frozenset(API_PREFIX + path for path in cases.PIN_PATHS),
+    )
     app.add_middleware(
         SecurityHeadersMiddleware,
         hsts=settings.served_over_https,

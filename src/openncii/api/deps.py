@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openncii.api.runtime import Runtime
 from openncii.cases.abuse import client_key
 
-__all__ = ["ClientDep", "NowDep", "RuntimeDep", "SessionDep", "pin_work_admitted"]
+__all__ = ["ClientDep", "NowDep", "RuntimeDep", "SessionDep"]
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -65,11 +65,3 @@ def get_client(request: Request, runtime: RuntimeDep) -> str:
 
 
 ClientDep = Annotated[str, Depends(get_client)]
-
-
-async def pin_work_admitted(runtime: RuntimeDep) -> AsyncIterator[None]:
-    """Admit a request that will hash or check a PIN into the bounded PIN pool, first of all
-    its dependencies: when the pool's queue is full it is refused with 503 + Retry-After on the
-    event loop, before it takes a thread, touches the database or counts anything."""
-    with runtime.rules.pins.slots.admitted():
-        yield

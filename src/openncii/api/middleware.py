@@ -1,10 +1,11 @@
-"""Pure ASGI middleware of the case service: a quiet access log. (What both services share
+"""Pure ASGI middleware of the case service: a quiet access log, and the admission of PIN work
+into its bounded pool, which refuses an excess request in microseconds. (What both services share
 lives in :mod:`openncii.serving`: the headers of every answer,
 :class:`openncii.serving.headers.SecurityHeadersMiddleware`, and the body limit,
 :class:`openncii.serving.limits.BodyLimitMiddleware`.)
 
-A plain ASGI callable (not ``BaseHTTPMiddleware``) so that it streams, costs little and also
-wraps the static files and the error pages.
+Plain ASGI callables (not ``BaseHTTPMiddleware``) so that they stream, cost little and also
+wrap the static files and the error pages.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import logging
 import time
 from typing import Final
 
+from openncii.cases.pins import PinSlots, busy_error
+from openncii.serving.errors import error_body, rule_for
 from openncii.serving.limits import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ACCESS_LOGGER", "AccessLogMiddleware"]
+__all__ = ["ACCESS_LOGGER", "AccessLogMiddleware", "PinAdmissionMiddleware"]
 
 #: Name of the access logger (method, path, status, duration; no client address by default).
 ACCESS_LOGGER: Final = "openncii.access"
@@ -65,3 +68,44 @@ class AccessLogMiddleware:
                     self.logger.info(
                         "%s %s %d %.1fms", scope.get("method", ""), path, status, elapsed_ms
                     )
+
+
+class PinAdmissionMiddleware:
+    """Admit each POST to ``paths`` into the bounded PIN pool before anything else happens to it
+    (routing, dependencies, the database, counting a try), for the whole request; when the
+    pool's queue is full, answer 503 ``busy`` with ``Retry-After`` at once, from a prebuilt
+    answer: under a flood, refusing costs almost nothing, so health checks, pages and the
+    admitted requests keep the event loop."""
+
+    def __init__(self, app: ASGIApp, slots: PinSlots, paths: frozenset[str]) -> None:
+        self.app = app
+        self.slots = slots
+        self.paths = paths
+        busy = busy_error()
+        self._body = error_body(str(busy), rule_for(busy).code)
+        self._start: Message = {
+            "type": "http.response.start",
+            "status": rule_for(busy).status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(self._body)).encode()),
+                (b"retry-after", str(busy.retry_after).encode()),
+            ],
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or scope.get("path") not in (self.paths)
+        ):
+            await self.app(scope, receive, send)
+            return
+        if not self.slots.try_admit():
+            await send(dict(self._start))
+            await send({"type": "http.response.body", "body": self._body})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()

@@ -171,7 +171,8 @@ class FieldErrorOut(BaseModel):
 class ErrorOut(BaseModel):
     """Every refusal: a sentence for people and a stable code for programs (some codes add a
     field: ``question`` and ``help_url`` for not_eligible, ``index`` for hash_rejected,
-    ``errors`` for invalid_request, ``tries_left`` for a wrong case number or PIN)."""
+    ``errors`` for invalid_request, ``tries_left`` for a wrong case number or PIN,
+    ``challenge`` for a case creation over the per-client limit)."""
 
     detail: str
     code: str = Field(description=", ".join(error_codes()))
@@ -180,6 +181,7 @@ class ErrorOut(BaseModel):
     index: int | None = None
     errors: list[FieldErrorOut] | None = None
     tries_left: int | None = None
+    challenge: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------

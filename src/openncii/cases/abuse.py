@@ -34,6 +34,7 @@ from typing import Final
 from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.orm import Session
 
+from openncii.cases.proof import new_challenge, proof_ok, valid_challenge
 from openncii.db.models import RateCounter
 from openncii.errors import CaseLockedError, RateLimitedError
 
@@ -47,6 +48,7 @@ __all__ = [
     "PinTry",
     "RateLimit",
     "client_key",
+    "count_creation",
     "count_pin_try",
     "count_request",
     "give_back_pin_try",
@@ -60,6 +62,8 @@ BUCKET_STATUS: Final = "status"
 BUCKET_PIN_CLIENT: Final = "pin-client"
 #: Tries of 8-digit PINs per case number, all clients together.
 BUCKET_PIN_CASE: Final = "pin-case"
+#: Proofs of work used (each challenge lets one creation past the limit).
+BUCKET_PROOF: Final = "proof"
 #: The longest window any counter may have (settings are bounded by it); older rows are pruned.
 MAX_WINDOW_SECONDS: Final = 24 * 3600
 #: One request in this many also prunes expired counters.
@@ -159,6 +163,46 @@ def count_request(
             "Too many requests from this connection. Please wait a moment and try again.",
             retry_after=_retry_after(now, window, rule.window_seconds),
         )
+
+
+def count_creation(
+    session: Session,
+    client: str,
+    rule: RateLimit,
+    now: datetime,
+    *,
+    secret: bytes,
+    proof: str | None,
+    proof_bits: int,
+) -> None:
+    """Count a case creation of ``client``. Over the limit, a valid, unused proof of work
+    (``challenge:nonce``, :mod:`openncii.cases.proof`) lets it through; otherwise
+    :class:`RateLimitedError` carries a fresh challenge. Commits its own transactions."""
+    try:
+        count_request(session, BUCKET_CREATE, client, rule, now)
+    except RateLimitedError as limited:
+        if proof is not None and _proof_accepted(session, secret, proof, now, proof_bits):
+            return
+        raise RateLimitedError(
+            "Many cases were opened from this connection (a shared network, perhaps) in the "
+            "last minute. The web app and `openncii case create` get past this on their own "
+            "with a few seconds of work on your device; otherwise please wait "
+            f"{limited.retry_after} seconds and try again.",
+            retry_after=limited.retry_after,
+            challenge=new_challenge(secret, now, proof_bits),
+        ) from None
+
+
+def _proof_accepted(
+    session: Session, secret: bytes, proof: str, now: datetime, min_bits: int
+) -> bool:
+    challenge, _, nonce = proof.rpartition(":")
+    if not valid_challenge(secret, challenge, now, min_bits) or not proof_ok(challenge, nonce):
+        return False
+    expires = int(challenge.split(".", 1)[0])
+    key = hashlib.sha256(challenge.encode()).hexdigest()
+    with session.begin():
+        return _count(session.connection(), BUCKET_PROOF, key, expires) == 1
 
 
 def _prune(session: Session, now: datetime) -> None:

@@ -28,7 +28,7 @@ from openncii.settings import (
     Settings,
 )
 
-__all__ = ["BUSY_RETRY_AFTER", "Argon2Parameters", "PinHasher", "PinSlots"]
+__all__ = ["BUSY_RETRY_AFTER", "Argon2Parameters", "PinHasher", "PinSlots", "busy_error"]
 
 _HASH_LEN: Final = 32
 _SALT_LEN: Final = 16
@@ -70,6 +70,11 @@ class Argon2Parameters:
         )
 
 
+def busy_error() -> ServiceBusyError:
+    """The refusal of a request that finds the PIN pool's queue full."""
+    return ServiceBusyError(_BUSY, retry_after=BUSY_RETRY_AFTER)
+
+
 class PinSlots:
     """The bounded pool of PIN work: ``workers`` argon2 computations at once, ``queue`` more
     requests admitted to wait for one, the rest refused at once (per server process)."""
@@ -80,15 +85,22 @@ class PinSlots:
         self._running = threading.BoundedSemaphore(self.workers)
         self._admitted = threading.BoundedSemaphore(self.workers + self.queue)
 
+    def try_admit(self) -> bool:
+        """Admit one request that will do PIN work (never waits); :meth:`release` it after."""
+        return self._admitted.acquire(blocking=False)
+
+    def release(self) -> None:
+        self._admitted.release()
+
     @contextlib.contextmanager
     def admitted(self) -> Iterator[None]:
         """Admit one request that will do PIN work, or raise :class:`ServiceBusyError`."""
-        if not self._admitted.acquire(blocking=False):
-            raise ServiceBusyError(_BUSY, retry_after=BUSY_RETRY_AFTER)
+        if not self.try_admit():
+            raise busy_error()
         try:
             yield
         finally:
-            self._admitted.release()
+            self.release()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -100,9 +112,9 @@ class PinSlots:
 class PinHasher:
     """Hash and verify PINs; also burns the same time for an unknown case (no enumeration).
 
-    Every hash and verification runs in a turn of ``slots``; the HTTP layer wraps a whole
-    request in ``slots.admitted()`` so that an overloaded server refuses it before doing
-    anything else.
+    Every hash and verification runs in a turn of ``slots``; the HTTP layer admits a whole
+    request first (:class:`openncii.api.middleware.PinAdmissionMiddleware`) so that an
+    overloaded server refuses it before doing anything else.
     """
 
     def __init__(self, parameters: Argon2Parameters, slots: PinSlots | None = None) -> None:

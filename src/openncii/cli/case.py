@@ -69,7 +69,9 @@ class _Answer:
         return self.status >= 400
 
 
-def _send(given: str | None, path: str, body: dict[str, Any]) -> _Answer:
+def _send(
+    given: str | None, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> _Answer:
     """POST ``body`` and return the answer. Waits out a busy server (503)."""
     import time
 
@@ -80,7 +82,7 @@ def _send(given: str | None, path: str, body: dict[str, Any]) -> _Answer:
     for attempt in range(_BUSY_RETRIES + 1):
         try:
             with httpx.Client(timeout=_TIMEOUT_S, follow_redirects=False) as client:
-                response = client.post(url, json=body)
+                response = client.post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
             fail(
                 None, f"Cannot reach the server at {server}: {type(exc).__name__}.", ExitCode.USAGE
@@ -164,6 +166,18 @@ def _hash_items(files: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
     return items
 
 
+def _proof_of_work(challenge: str) -> dict[str, str]:
+    """Solve the server's challenge (a busy shared address: see openncii.cases.proof)."""
+    from openncii.cases.proof import PROOF_HEADER, solve
+
+    typer.echo(
+        "Many cases were opened from this network in the last minute; a little work on this "
+        "computer lets yours through ...",
+        err=True,
+    )
+    return {PROOF_HEADER: f"{challenge}:{solve(challenge)}"}
+
+
 @app.command("create")
 def create(
     files: Annotated[
@@ -186,6 +200,9 @@ def create(
         if language:
             body["language"] = language
         answer = _send(server, "/api/v1/cases", body)
+        challenge = answer.payload.get("challenge")
+        if answer.status == 429 and isinstance(challenge, str):
+            answer = _send(server, "/api/v1/cases", body, _proof_of_work(challenge))
         if not answer.refused:
             break
         index = answer.payload.get("index")

@@ -9,9 +9,9 @@ has one body::
 
 plus, for some codes, a field or two (``question`` and ``help_url`` for ``not_eligible``,
 ``index`` for ``hash_rejected``, ``errors`` for ``invalid_request``, ``tries_left`` for a
-wrong case number or PIN). Bodies never echo the
-request. A rate limit or a busy server adds ``Retry-After``, a refused partner key
-``WWW-Authenticate``.
+wrong case number or PIN, ``challenge`` for a creation over the per-client limit). Bodies
+never echo the request. A rate limit or a busy server adds ``Retry-After``, a refused partner
+key ``WWW-Authenticate``.
 """
 
 from __future__ import annotations
@@ -143,6 +143,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         extra = {"index": exc.index}
     elif isinstance(exc, RateLimitedError | ServiceBusyError):
         headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, RateLimitedError) and exc.challenge is not None:
+            extra = {"challenge": exc.challenge}
     elif isinstance(exc, PartnerKeyError):
         headers = {"WWW-Authenticate": "Bearer"}
     elif isinstance(exc, AuthenticationError) and exc.tries_left is not None:

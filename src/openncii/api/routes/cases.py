@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Header, status
 
-from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep, pin_work_admitted
+from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep
 from openncii.api.schemas import (
     CaseCreatedOut,
     CaseCreateIn,
@@ -31,9 +31,10 @@ from openncii.cases import (
     create_case,
     withdraw_case,
 )
-from openncii.cases.abuse import BUCKET_CREATE, BUCKET_STATUS, count_request
+from openncii.cases.abuse import BUCKET_STATUS, count_creation, count_request
+from openncii.cases.proof import PROOF_HEADER
 
-__all__ = ["router"]
+__all__ = ["PIN_PATHS", "router"]
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     413: {"model": ErrorOut, "description": "The body is larger than 256 KB."},
@@ -59,8 +60,30 @@ _AUTH_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def _limit_create(runtime: RuntimeDep, session: SessionDep, client: ClientDep, now: NowDep) -> None:
-    count_request(session, BUCKET_CREATE, client, runtime.create_limit, now)
+def _limit_create(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    client: ClientDep,
+    now: NowDep,
+    proof: Annotated[
+        str | None,
+        Header(
+            alias=PROOF_HEADER,
+            max_length=256,
+            description="`challenge:nonce`: a solved proof of work from a 429 answer's "
+            "`challenge`, which lets this creation past the per-client limit (docs/security.md).",
+        ),
+    ] = None,
+) -> None:
+    count_creation(
+        session,
+        client,
+        runtime.create_limit,
+        now,
+        secret=runtime.secret(),
+        proof=proof,
+        proof_bits=runtime.settings.create_proof_bits,
+    )
 
 
 def _limit_status(runtime: RuntimeDep, session: SessionDep, client: ClientDep, now: NowDep) -> None:
@@ -68,6 +91,9 @@ def _limit_status(runtime: RuntimeDep, session: SessionDep, client: ClientDep, n
 
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+#: The paths (under the router's prefix) whose requests hash or check a PIN: admitted into the
+#: bounded PIN pool before anything else (openncii.api.middleware.PinAdmissionMiddleware).
+PIN_PATHS: Final = ("/cases", "/cases/status", "/cases/withdraw")
 
 
 def _submission(item: HashIn) -> Submission:
@@ -106,7 +132,7 @@ def _status_out(found: CaseStatus) -> CaseStatusOut:
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Open a case from hashes",
-    dependencies=[Depends(pin_work_admitted), Depends(_limit_create)],
+    dependencies=[Depends(_limit_create)],
     responses={
         **_ERRORS,
         422: {"model": ErrorOut, "description": "Not eligible, a hash refused, or not valid."},
@@ -139,7 +165,7 @@ def post_case(
 @router.post(
     "/status",
     summary="Check a case",
-    dependencies=[Depends(pin_work_admitted), Depends(_limit_status)],
+    dependencies=[Depends(_limit_status)],
     responses=_AUTH_ERRORS,
 )
 def post_status(
@@ -165,7 +191,7 @@ def post_status(
 @router.post(
     "/withdraw",
     summary="Withdraw a case",
-    dependencies=[Depends(pin_work_admitted), Depends(_limit_status)],
+    dependencies=[Depends(_limit_status)],
     responses=_AUTH_ERRORS,
 )
 def post_withdraw(

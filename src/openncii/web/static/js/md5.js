@@ -97,10 +97,25 @@ function swapWords(w, from, to) {
   }
 }
 
+const INITIAL_STATE = [1732584193, -271733879, -1732584194, 271733878];
+
+/** The number of leading zero bits (up to 32) of the MD5 of a short message that is already
+ * padded (RFC 1321) into `words`, an Int32Array over the message's bytes of `blocks` x 16
+ * words; `state` is scratch space (an Int32Array(4)). For proofs of work (pow-worker.js): no
+ * allocation per message. */
+export function md5LeadingZeroBits(words, blocks, state) {
+  state.set(INITIAL_STATE);
+  if (!LITTLE_ENDIAN) swapWords(words, 0, blocks * 16);
+  compress(state, words, 0, blocks);
+  if (!LITTLE_ENDIAN) swapWords(words, 0, blocks * 16);
+  const s = state[0]; // the digest's first four bytes, least significant first
+  return Math.clz32(((s & 0xff) << 24) | (((s >>> 8) & 0xff) << 16) | (((s >>> 16) & 0xff) << 8) | (s >>> 24));
+}
+
 /** Incremental MD5: update(bytes) any number of times, then hex(). */
 export class MD5 {
   constructor() {
-    this.state = new Int32Array([1732584193, -271733879, -1732584194, 271733878]);
+    this.state = new Int32Array(INITIAL_STATE);
     this.tail = new Uint8Array(64); // bytes waiting for a full block
     this.tailWords = new Int32Array(this.tail.buffer);
     this.tailLength = 0;
