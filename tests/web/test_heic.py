@@ -24,6 +24,13 @@ LIBHEIF = STATIC_DIR / "vendor/node_modules/libheif-js/libheif-wasm/libheif-bund
 SOURCES = {"IMG_0001.HEIC": "photos/sklearn_flower.jpg", "IMG_0002.HEIC": "photos/mate_wood.jpg"}
 
 
+#: In the page: every chosen file has been fingerprinted or left out.
+FINISHED_JS = """() => {
+    const s = [...document.querySelectorAll('#items li')].map((e) => e.dataset.status);
+    return s.length > 0 && s.every((x) => x !== 'queued' && x !== 'hashing');
+}"""
+
+
 def _heic_files(testdata: Path, folder: Path) -> list[Path]:
     """Real HEIC files, encoded by libheif (pillow-heif) from photos of the test data."""
     import pillow_heif
@@ -50,7 +57,7 @@ def test_heic_photos_are_fingerprinted_in_the_browser(
     files = _heic_files(testdata, tmp_path)
     _to_select_page(page, server)
     page.set_input_files("[data-testid=file-input]", [str(f) for f in files])
-    page.wait_for_selector("[data-testid=submit-case]:enabled", timeout=120_000)
+    page.wait_for_function(FINISHED_JS, timeout=120_000)
     statuses = page.locator("#items li").evaluate_all("els => els.map(e => e.dataset.status)")
     assert statuses == ["done", "done"], page.locator("#items").inner_text()
     with page.expect_request("**/api/v1/cases") as request:
