@@ -96,7 +96,8 @@ def test_openapi_documents_the_victim_api(api_client: Callable[..., Any]) -> Non
 
 def test_csp_exact_value() -> None:
     assert CONTENT_SECURITY_POLICY == (
-        "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
     )
 
 

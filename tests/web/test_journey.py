@@ -144,10 +144,10 @@ def test_the_pin_is_gone_once_the_person_has_finished(
     page.wait_for_selector("[data-testid=case-status]:visible")
     page.click("[data-testid=withdraw-start]")
     assert page.evaluate("document.activeElement.id") == "withdraw-no"
-    page.keyboard.press("Enter")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # "No, keep my case"; the focus goes back to "Withdraw..."
+    page.keyboard.press("Enter")  # which asks again, the safe choice focused again
     assert page.inner_text("[data-testid=status-state]") == text["status.active"]
-    page.click("[data-testid=withdraw-start]")
+    assert page.evaluate("document.activeElement.id") == "withdraw-no"
     page.click("[data-testid=withdraw-confirm]")
     page.wait_for_selector("[data-testid=withdraw-done]:visible")
     assert page.input_value("[data-testid=check-case]") == ""

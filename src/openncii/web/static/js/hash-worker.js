@@ -10,12 +10,13 @@
 //               {type: "done", id, kind: "image", pdq, quality, thumb}
 //               {type: "done", id, kind: "video", md5, frames: [{pdq, quality, timestamp}],
 //                decoded: bool, thumb}
-//               {type: "failed", id, reason: "unsupported" | "unreadable"}
+//               {type: "failed", id, reason: "unsupported" | "unreadable" | "heic"}
+//                ("heic": a HEIC photo, and libheif could not be loaded in this browser)
 
 import { md5Blob } from "./md5.js";
 import { openMp4 } from "./mp4.js";
 import { pdqFromRGBA } from "./pdq.js";
-import { imageInfo, sniffKind } from "./probe.js";
+import { imageInfo, isHeif, sniffKind } from "./probe.js";
 import { enrolVariants, workingBitmap } from "./variants.js";
 
 /** Big images are decoded smaller: a JPEG at 1/2, 1/4 or 1/8 scale (which its decoder does
@@ -131,7 +132,9 @@ async function decodeImage(file, shrinkOthers = true) {
   try {
     bitmap = await createImageBitmap(file, options);
   } catch {
-    throw new HashError("unreadable");
+    // The browser cannot decode it itself: a HEIC photo is decoded by libheif (WebAssembly).
+    if (!(await isHeif(file))) throw new HashError("unreadable");
+    bitmap = await createImageBitmap(await decodeHeif(file), options);
   }
   if (shrinkOthers && options.resizeWidth === undefined && Math.min(bitmap.width, bitmap.height) > RESIZE_ABOVE) {
     const [w, h] = scaledSize(bitmap.width, bitmap.height, TARGET_SIDE);
@@ -144,6 +147,48 @@ async function decodeImage(file, shrinkOthers = true) {
     bitmap = smaller;
   }
   return bitmap;
+}
+
+/** libheif's WebAssembly build (npm "libheif-js", installed at set-up and served by us). */
+const LIBHEIF_URL = new URL("../vendor/node_modules/libheif-js/libheif-wasm/libheif-bundle.mjs", import.meta.url);
+let libheif = null;
+
+function loadLibheif() {
+  if (!libheif) {
+    libheif = import(LIBHEIF_URL.href)
+      .then((module) => module.default())
+      .catch((err) => {
+        libheif = null;
+        throw err;
+      });
+  }
+  return libheif;
+}
+
+/** The primary image of a HEIF file as ImageData (upright: libheif applies its rotations and
+ * mirrors, as the Python library does through pillow-heif). */
+async function decodeHeif(file) {
+  let lib;
+  try {
+    lib = await loadLibheif();
+  } catch {
+    throw new HashError("heic");
+  }
+  const images = new lib.HeifDecoder().decode(new Uint8Array(await file.arrayBuffer()));
+  try {
+    const image = images.find((i) => i.is_primary()) || images[0];
+    if (!image) throw new HashError("unreadable");
+    const width = image.get_width();
+    const height = image.get_height();
+    if (width * height > MAX_PIXELS) throw new HashError("unreadable");
+    const pixels = new ImageData(width, height);
+    await new Promise((resolve, reject) =>
+      image.display(pixels, (done) => (done ? resolve() : reject(new HashError("unreadable")))),
+    );
+    return pixels;
+  } finally {
+    for (const image of images) image.free();
+  }
 }
 
 function canDecodeJpeg() {

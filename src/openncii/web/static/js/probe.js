@@ -19,7 +19,8 @@ function ascii(bytes, start, length) {
 
 const VIDEO_BRANDS = ["isom", "iso2", "iso4", "iso5", "iso6", "mp41", "mp42", "avc1", "qt  ",
   "M4V ", "M4VP", "3gp4", "3gp5", "3gp6", "3g2a", "dash", "mmp4", "MSNV", "f4v "];
-const IMAGE_BRANDS = ["heic", "heix", "hevc", "heim", "heis", "mif1", "msf1", "avif", "avis"];
+const HEIF_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1"];
+const IMAGE_BRANDS = [...HEIF_BRANDS, "avif", "avis"];
 
 /** "image", "video" or null (unknown), from the magic bytes, else from the MIME type. */
 export async function sniffKind(file) {
@@ -43,6 +44,12 @@ export async function sniffKind(file) {
   if (type.startsWith("image/")) return "image";
   if (type.startsWith("video/")) return "video";
   return null;
+}
+
+/** Whether the file is a HEIF still image (HEIC, as iPhones take them): its "ftyp" brand. */
+export async function isHeif(file) {
+  const head = await readBytes(file, 0, 16);
+  return ascii(head, 4, 4) === "ftyp" && HEIF_BRANDS.includes(ascii(head, 8, 4));
 }
 
 /** {width, height, orientation} of a JPEG, PNG, GIF, WebP or BMP; null if unknown. */

@@ -136,7 +136,7 @@ function renderStatus() {
   }
   // When nobody has reported anything yet, say so once rather than under every fingerprint.
   const anyOutcome = hashes.some((h) => (pick(h, ["outcomes", "partners", "feedback"]) || []).length);
-  $("status-none").hidden = anyOutcome || status === "withdrawn";
+  $("status-none").hidden = anyOutcome || status === "withdrawn" || noPartners;
   const withdrawn = status === "withdrawn";
   $("withdraw-area").hidden = withdrawn;
   $("withdraw-done").hidden = !state.check.withdrawn;

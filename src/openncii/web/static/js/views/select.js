@@ -122,7 +122,10 @@ function clearItems() {
 function statusText(item) {
   if (item.status === "queued") return t("item.queued");
   if (item.status === "hashing") return t("item.hashing");
-  if (item.status === "failed") return t(item.reason === "unsupported" ? "item.unsupported" : "item.unreadable");
+  if (item.status === "failed") {
+    const reasons = { unsupported: "item.unsupported", heic: "item.heicUnsupported" };
+    return t(reasons[item.reason] || "item.unreadable");
+  }
   if (item.status === "low") return t("item.lowQuality");
   if (item.status === "refused") return t("item.refused");
   if (item.kind === "video") {
