@@ -273,6 +273,8 @@ def test_arabic_is_mirrored(page: Any, server: ServerProcess) -> None:
         no = _box(page, "label[for=answer-in_image-no]")
         proceed = _box(page, "[data-testid=eligibility-continue]")
         back = _box(page, "#view-eligibility .actions a")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{code}-desktop-eligibility.png"), full_page=True)
         sides[code] = {
             "brand on the left": brand["x"] < DESKTOP["width"] / 2,
             "first action on the left": start["x"] < other["x"],
