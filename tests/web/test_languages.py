@@ -107,14 +107,14 @@ def _fonts_drawing(page: Any, selector: str) -> dict[str, int]:
 
 
 def _check_view(page: Any, axe_source: str, code: str, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{code}-{name}.png"), full_page=True)
     violations = run_axe(page, axe_source)
     assert not violations, f"{code} {name}: {json.dumps(violations, indent=1)}"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{code} {name}: the page is {width}px wide on a phone"
     clipped = page.evaluate(CLIPPED_TEXT_JS)
     assert not clipped, f"{code} {name}: text wider than its box: {clipped}"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{code}-{name}.png"), full_page=True)
 
 
 def _check_plural_forms(page: Any, code: str, texts: dict[str, str]) -> None:
@@ -142,6 +142,8 @@ def test_every_view_in_the_language(
 ) -> None:
     text = catalogue(code)
     page.set_viewport_size(PHONE)
+    # No transitions: axe and the screenshots see each view as it settles, not half-way.
+    page.emulate_media(reduced_motion="reduce")
 
     open_app(page, server, "/", lang=code)
     assert page.evaluate("document.documentElement.lang") == code
