@@ -213,6 +213,19 @@ def test_page_fits_a_strict_content_security_policy() -> None:
     assert {"eligibility-continue", "file-input", "submit-case", "case-number", "pin"} <= test_ids
 
 
+@pytest.mark.parametrize("path", CSS_FILES, ids=lambda p: Path(p).name)
+def test_styles_name_no_physical_side(path: Path) -> None:
+    """Sides are logical (``margin-inline-start``, ``inset-inline-end``, ``text-align: start``),
+    so that a right-to-left language gets the mirrored layout."""
+    source = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
+    physical = re.findall(
+        r"(?:[\w-]*-(?:left|right)\b[\w-]*|\b(?:left|right)\s*:|"
+        r"(?:float|clear|text-align)\s*:\s*(?:left|right))",
+        source,
+    )
+    assert not physical, f"physical sides in {path.name}: {physical}"
+
+
 @pytest.mark.parametrize("path", JS_FILES + CSS_FILES, ids=lambda p: Path(p).name)
 def test_scripts_and_styles_load_nothing_from_elsewhere(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
