@@ -206,10 +206,17 @@ def test_every_view_in_the_language(
     page.click("#finished a[href='#/check']")
     expect_h1(page, text["check.title"])
     page.fill("[data-testid=check-case]", case_number)
-    page.fill("[data-testid=check-pin]", "00000000" if pin != "00000000" else "11111111")
-    page.click("[data-testid=check-submit]")
-    page.wait_for_selector("#check-error:visible")
+    wrong = "0000 0000 0000 0000" if pin != "0000 0000 0000 0000" else "1111 1111 1111 1111"
+    page.fill("[data-testid=check-pin]", wrong)
+    for _ in range(3):  # the third wrong PIN leaves two tries: the page warns
+        with page.expect_response("**/api/v1/cases/status"):
+            page.click("[data-testid=check-submit]")
+        page.wait_for_selector("#check-error:visible")
     assert page.inner_text("#check-error") == text["errors.notFound"]
+    two = page.evaluate("new Intl.PluralRules(document.documentElement.lang).select(2)")
+    page.wait_for_selector("[data-testid=check-tries]:visible")
+    warning = text[f"check.triesLeft.{two}"].replace("{count}", "2")
+    assert page.inner_text("[data-testid=check-tries]") == warning
     _check_view(page, axe_source, code, "6-check-error")
 
     page.fill("[data-testid=check-pin]", pin)
