@@ -150,7 +150,17 @@ def test_keyboard_only_flow(testdata: Path, page: Any, server: ServerProcess) ->
 
 
 @pytest.mark.parametrize(
-    ("locale", "expected"), [("nl-NL", "nl"), ("fr-CA", "fr"), ("de-DE", "en"), ("en-US", "en")]
+    ("locale", "expected"),
+    [
+        ("nl-NL", "nl"),
+        ("fr-CA", "fr"),
+        ("de-AT", "de"),
+        ("pt-PT", "pt-BR"),
+        ("zh-CN", "zh-CN"),
+        ("ar-EG", "ar"),
+        ("sv-SE", "en"),
+        ("en-US", "en"),
+    ],
 )
 def test_language_follows_the_browser(
     browser: Any, server: ServerProcess, locale: str, expected: str

@@ -31,26 +31,115 @@ def test_static_dir_is_the_package_folder() -> None:
     assert (STATIC_DIR / "index.html").is_file()
 
 
+#: The plural categories of CLDR (what ``Intl.PluralRules`` answers); a plural text is a key per
+#: category (``review.photos.one``, ``review.photos.few``, ...), ``.other`` always among them.
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
+
+
+#: Plural forms that may say their number in words rather than with ``{count}``.
+NUMBER_IN_WORDS = ("zero", "one", "two")
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
+def _plural_bases(english: dict[str, str]) -> set[str]:
+    return {key.removesuffix(".one") for key in english if key.endswith(".one")}
+
+
 def test_language_list_names_every_catalogue() -> None:
     listed = json.loads((I18N / "languages.json").read_text(encoding="utf-8"))["languages"]
     codes = [entry["code"] for entry in listed]
     assert sorted(codes) == sorted(_catalogues())
-    assert {"en", "nl", "fr"} <= set(codes)
-    assert all(entry["name"].strip() for entry in listed)
+    assert len(set(codes)) == len(codes)
+    assert codes[0] == "en"  # the fallback comes first
+    assert {"en", "nl", "fr", "ar"} <= set(codes)
+    for entry in listed:
+        assert set(entry) == {"code", "name", "dir"}, entry
+        assert entry["name"].strip()
+        assert entry["dir"] == ("rtl" if entry["code"] in ("ar", "fa", "he", "ur") else "ltr")
+        assert re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", entry["code"]), entry["code"]
 
 
-def test_catalogues_are_complete_and_consistent() -> None:
+def catalogue_gaps(english: dict[str, str], texts: dict[str, str]) -> list[str]:
+    """What a catalogue lacks or gets wrong against the English one, one line each.
+
+    Every English key must be there with the same ``{placeholders}``. A language may have more
+    plural forms than English (``.few``, ``.many``, ...; which ones it needs is checked in the
+    browser against ``Intl.PluralRules``): each with the placeholders of the English ``.other``.
+    A ``.zero``, ``.one`` or ``.two`` form may say its number in words instead of ``{count}``
+    (Arabic: "صورتان", two photos); the browser test checks that such a form stands for one
+    number only.
+    """
+    gaps = [
+        f"missing {key}: {json.dumps(english[key], ensure_ascii=False)}"
+        for key in english
+        if key not in texts
+    ]
+    bases = _plural_bases(english)
+    for key, value in texts.items():
+        base, _, category = key.rpartition(".")
+        if key in english:
+            model = english[key]
+        elif base in bases and category in PLURAL_CATEGORIES:
+            model = english[f"{base}.other"]
+        else:
+            gaps.append(f"unknown key {key}")
+            continue
+        if not isinstance(value, str) or not value.strip():
+            gaps.append(f"empty {key}")
+        elif _placeholders(value) != _placeholders(model) and not (
+            base in bases
+            and category in NUMBER_IN_WORDS
+            and _placeholders(value) == _placeholders(model) - {"count"}
+        ):
+            gaps.append(f"placeholders of {key}: {sorted(_placeholders(value))}")
+    return gaps
+
+
+def test_catalogues_are_complete_and_keep_every_placeholder() -> None:
+    """Every catalogue has every key of en.json and the same placeholders. When this fails after
+    new English texts, its message lists, per language, each missing key with its English text."""
+    catalogues = _catalogues()
+    english = catalogues["en"]
+    gaps = {lang: catalogue_gaps(english, texts) for lang, texts in catalogues.items()}
+    report = "\n".join(
+        f"{lang}.json:\n  " + "\n  ".join(lines) for lang, lines in gaps.items() if lines
+    )
+    assert not report, "catalogues to complete:\n" + report
+
+
+def test_catalogue_gaps_are_found() -> None:
+    english = {"a": "Hello {name}", "n.one": "{count} file", "n.other": "{count} files"}
+    assert catalogue_gaps(english, dict(english)) == []
+    polish = {"a": "Cześć {name}", "n.one": "{count} plik", "n.few": "{count} pliki",
+              "n.many": "{count} plików", "n.other": "{count} pliku"}  # fmt: skip
+    assert catalogue_gaps(english, polish) == []
+    assert catalogue_gaps(english, {**polish, "a": "Cześć"}) == ["placeholders of a: []"]
+    assert catalogue_gaps(english, {**polish, "n.few": "{n} pliki"}) == [
+        "placeholders of n.few: ['n']"
+    ]
+    assert catalogue_gaps(english, {**polish, "n.lots": "x", "b.few": "y"}) == [
+        "unknown key n.lots",
+        "unknown key b.few",
+    ]
+    arabic = {"a": "مرحبا {name}", "n.one": "ملف واحد", "n.two": "ملفان", "n.few": "{count} ملفات",
+              "n.other": "{count} ملف"}  # fmt: skip
+    assert catalogue_gaps(english, arabic) == []
+    assert catalogue_gaps(english, {**arabic, "n.few": "ملفات"}) == ["placeholders of n.few: []"]
+    del polish["a"]
+    assert catalogue_gaps(english, polish) == ['missing a: "Hello {name}"']
+
+
+def test_translations_are_translations() -> None:
+    """Most texts differ from the English ones (a copied catalogue is not a translation)."""
     catalogues = _catalogues()
     english = catalogues["en"]
     for lang, texts in catalogues.items():
-        assert set(texts) == set(english), f"{lang}: {set(texts) ^ set(english)}"
-        for key, value in texts.items():
-            assert isinstance(value, str) and value.strip(), f"{lang}: {key} is empty"
-            placeholders = set(re.findall(r"\{(\w+)\}", value))
-            assert placeholders == set(re.findall(r"\{(\w+)\}", english[key])), f"{lang}: {key}"
-    # Translations are translations: most texts differ from the English ones.
-    for lang in ("nl", "fr"):
-        same = [k for k in english if catalogues[lang][k] == english[k]]
+        if lang == "en":
+            continue
+        same = [k for k in english if texts.get(k) == english[k]]
         assert len(same) < 0.1 * len(english), f"{lang} copies English for {same}"
 
 
@@ -122,6 +211,19 @@ def test_page_fits_a_strict_content_security_policy() -> None:
     # The stable hooks that live in the HTML (the eligibility answers are made by
     # js/views/eligibility.js).
     assert {"eligibility-continue", "file-input", "submit-case", "case-number", "pin"} <= test_ids
+
+
+@pytest.mark.parametrize("path", CSS_FILES, ids=lambda p: Path(p).name)
+def test_styles_name_no_physical_side(path: Path) -> None:
+    """Sides are logical (``margin-inline-start``, ``inset-inline-end``, ``text-align: start``),
+    so that a right-to-left language gets the mirrored layout."""
+    source = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)
+    physical = re.findall(
+        r"(?:[\w-]*-(?:left|right)\b[\w-]*|\b(?:left|right)\s*:|"
+        r"(?:float|clear|text-align)\s*:\s*(?:left|right))",
+        source,
+    )
+    assert not physical, f"physical sides in {path.name}: {physical}"
 
 
 @pytest.mark.parametrize("path", JS_FILES + CSS_FILES, ids=lambda p: Path(p).name)

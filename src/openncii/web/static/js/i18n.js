@@ -1,6 +1,8 @@
 // Language catalogues: one JSON file per language in i18n/ (a flat map of key -> text), listed in
-// i18n/languages.json. The language comes from ?lang=xx, else from the browser's preferences,
-// else English. Switching language re-renders the page in place (nothing is reloaded or lost).
+// i18n/languages.json with the language's name and writing direction. The language comes from
+// ?lang=xx, else from the browser's preferences, else English. Switching language re-renders the
+// page in place (nothing is reloaded or lost); a right-to-left language sets <html dir="rtl">.
+// Plural texts are `key.one`, `key.few`, ... chosen by Intl.PluralRules (see tn).
 
 const FALLBACK = "en";
 let catalogue = {};
@@ -14,19 +16,23 @@ async function fetchJson(url) {
   return response.json();
 }
 
-/** The languages on offer: [{code, name}], from i18n/languages.json. */
+/** The languages on offer: [{code, name, dir}], from i18n/languages.json. */
 export async function loadLanguageList() {
   const list = await fetchJson("i18n/languages.json");
   available = list.languages;
   return available;
 }
 
+/** The code on offer for a BCP 47 tag: the same tag (any case), else the first language on offer
+ * with the same base language ("pt-PT" -> "pt-BR", "de-AT" -> "de"), else null. */
 function supported(code) {
   if (!code) return null;
   const lower = code.toLowerCase();
-  if (available.some((l) => l.code === lower)) return lower;
+  const exact = available.find((l) => l.code.toLowerCase() === lower);
+  if (exact) return exact.code;
   const base = lower.split("-")[0];
-  return available.some((l) => l.code === base) ? base : null;
+  const sameBase = available.find((l) => l.code.toLowerCase().split("-")[0] === base);
+  return sameBase ? sameBase.code : null;
 }
 
 /** The language to start in: ?lang=, then navigator.languages, then English. */
@@ -47,7 +53,7 @@ export async function setLanguage(code) {
   catalogue = chosen === FALLBACK ? fallback : await fetchJson(`i18n/${chosen}.json`);
   current = chosen;
   document.documentElement.lang = chosen;
-  document.documentElement.dir = catalogue["language.dir"] || "ltr";
+  document.documentElement.dir = available.find((l) => l.code === chosen)?.dir || "ltr";
   return chosen;
 }
 
