@@ -14,9 +14,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from openncii.api.runtime import Runtime
+from openncii.audit import client_network
 from openncii.cases.abuse import client_key
 
-__all__ = ["ClientDep", "NowDep", "RuntimeDep", "SessionDep", "pin_work_admitted"]
+__all__ = ["ClientDep", "NetworkDep", "NowDep", "RuntimeDep", "SessionDep", "pin_work_admitted"]
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -73,3 +74,11 @@ async def pin_work_admitted(runtime: RuntimeDep) -> AsyncIterator[None]:
     event loop, before it takes a thread, touches the database or counts anything."""
     with runtime.rules.pins.slots.admitted():
         yield
+
+
+async def get_network(request: Request, runtime: RuntimeDep) -> str:
+    """The client's network for the console's audit log (IPv4 /24, IPv6 /48)."""
+    return client_network(_client_address(request, runtime))
+
+
+NetworkDep = Annotated[str, Depends(get_network)]
