@@ -253,6 +253,11 @@ class Settings(OpenNCIISettings):
     console_signin_window_minutes: int = Field(
         default=15, ge=1, le=24 * 60, description="The window of the console's sign-in limits."
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it "
+        "answers loopback clients only.",
+    )
     partner_key_grace_days: int = Field(
         default=7,
         ge=0,

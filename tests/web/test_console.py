@@ -106,9 +106,20 @@ def set_up_and_sign_in(page: Page, console: Console, url: str, axe_source: str |
 
 
 def test_set_up_sign_in_staff_and_audit(page: Page, console: Console, axe_source: str) -> None:
+    import httpx
+
+    from case_helpers import CASES, case_body, md5_item, pdq_item, random_md5, random_pdq
+
+    with httpx.Client(base_url=console.base_url) as http:
+        for i in range(6):
+            hashes = [pdq_item(random_pdq())] + ([md5_item(random_md5())] if i % 2 else [])
+            assert http.post(CASES, json=case_body(*hashes)).status_code == 201
     added = cli_json(console, "staff", "add", "lead@example.org", "--role", "admin")
     assert added["setup_url"].startswith(f"{console.base_url}/admin/#setup=")
     set_up_and_sign_in(page, console, added["setup_url"], axe_source)
+    page.wait_for_selector("[data-testid=figure-opened]")
+    assert page.inner_text("[data-testid=figure-opened]") == "6"
+    assert page.locator(".chart svg rect").count() >= 1
     assert page.inner_text("#who").startswith("lead@example.org")
     cookies = page.context.cookies()
     assert [(c["name"], c["path"], c["httpOnly"], c["sameSite"]) for c in cookies] == [

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from openncii.api.metrics import Metrics
 from openncii.cases import (
     Argon2Parameters,
     CaseRules,
@@ -77,6 +78,8 @@ class Runtime:
             p.strip() for p in settings.trusted_proxies.split(",") if p.strip()
         )
         self.staff_policy = StaffPolicy.from_settings(settings)
+        self.metrics = Metrics()
+        self.rules.pins.on_time = self.metrics.observe_argon2
         self._secrets: dict[str, bytes] = {}
         self._next_purge = 0.0
         self._fetches: dict[int, tuple[int, int, datetime]] = {}

@@ -120,6 +120,11 @@ class Case(Base):
     """A person's case: hashes submitted together, reachable with the case number and PIN."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # The console's overview counts cases per day (migration 0007).
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_withdrawn_at", "withdrawn_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The 12 symbols of the case number, without separators (unique, random).
@@ -264,6 +269,11 @@ class Feedback(Base):
     """A partner's latest outcome for one hash (``PendingReview``, ``Blocked``, ...)."""
 
     __tablename__ = "feedback"
+    __table_args__ = (
+        # The console's overview: outcomes per day, hashes per outcome (migration 0007).
+        Index("ix_feedback_updated_at", "updated_at", "value"),
+        Index("ix_feedback_value_hash_id", "value", "hash_id"),
+    )
 
     hash_id: Mapped[int] = mapped_column(
         ForeignKey("hashes.id", ondelete="CASCADE"), primary_key=True

@@ -1,5 +1,6 @@
 """Helpline console: staff accounts and sessions, the append-only audit log, partner key
-rotation (the previous key and when it stops working), partner activity per hour.
+rotation (the previous key and when it stops working), partner activity per hour, and the
+indexes of the overview's figures (cases per day, partner outcomes per day and per value).
 
 The audit log refuses UPDATE and DELETE on both backends (a trigger raises): entries are only
 ever added.
@@ -113,6 +114,10 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_partners_previous_key_digest"), ["previous_key_digest"], unique=False
         )
+    op.create_index("ix_cases_created_at", "cases", ["created_at"], unique=False)
+    op.create_index("ix_cases_withdrawn_at", "cases", ["withdrawn_at"], unique=False)
+    op.create_index("ix_feedback_updated_at", "feedback", ["updated_at", "value"], unique=False)
+    op.create_index("ix_feedback_value_hash_id", "feedback", ["value", "hash_id"], unique=False)
     postgres = op.get_bind().dialect.name == "postgresql"
     for statement in _APPEND_ONLY_POSTGRES if postgres else _APPEND_ONLY_SQLITE:
         op.execute(statement)
@@ -122,6 +127,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION audit_log_append_only()")
+    op.drop_index("ix_feedback_value_hash_id", table_name="feedback")
+    op.drop_index("ix_feedback_updated_at", table_name="feedback")
+    op.drop_index("ix_cases_withdrawn_at", table_name="cases")
+    op.drop_index("ix_cases_created_at", table_name="cases")
     with op.batch_alter_table("partners", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_partners_previous_key_digest"))
         batch_op.drop_column("last_fetch_at")
