@@ -156,6 +156,16 @@ def audit_csv(records: Iterable[AuditRecord]) -> str:
 
 
 def all_audit(session: Session) -> list[AuditRecord]:
-    """Every entry, oldest first (for the CSV export)."""
+    """Every entry, oldest first (for the CSV export; plain rows, no ORM objects)."""
+    columns = (
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.target,
+        AuditEntry.network,
+        AuditEntry.detail,
+    )
     with session.begin():
-        return [_record(row) for row in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        rows = session.execute(select(*columns).order_by(AuditEntry.id))
+        return [AuditRecord(*row) for row in rows]

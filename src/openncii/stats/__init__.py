@@ -17,8 +17,10 @@ Every figure is one query over indexed columns, in UTC:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal
 
 from sqlalchemy import Date, cast, distinct, func, select
@@ -31,6 +33,7 @@ from openncii.db.models import Case, CaseHash, Feedback, HashRecord
 __all__ = [
     "OUTCOMES",
     "Overview",
+    "OverviewCache",
     "Period",
     "TimeToOutcome",
     "cases_per_period",
@@ -155,25 +158,27 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 def time_to_first_outcome(session: Session, since: datetime) -> TimeToOutcome:
     """Median and 90th percentile over the cases opened from ``since`` on that have an outcome."""
     first = (
-        select(CaseHash.case_id, func.min(Feedback.updated_at).label("first_at"))
+        select(
+            Case.id.label("case_id"),
+            Case.created_at.label("created_at"),
+            func.min(Feedback.updated_at).label("first_at"),
+        )
+        .join(CaseHash, CaseHash.case_id == Case.id)
         .join(Feedback, Feedback.hash_id == CaseHash.hash_id)
-        .where(Feedback.value.in_(OUTCOMES))
-        .group_by(CaseHash.case_id)
+        .where(Case.created_at >= since, Feedback.value.in_(OUTCOMES))
+        .group_by(Case.id, Case.created_at)
         .subquery()
     )
     postgres = _dialect(session) == "postgresql"
     with session.begin():
         if postgres:
-            seconds = func.extract("epoch", first.c.first_at - Case.created_at)
+            seconds = func.extract("epoch", first.c.first_at - first.c.created_at)
             row = session.execute(
                 select(
                     func.count(),
                     func.percentile_cont(0.5).within_group(seconds),
                     func.percentile_cont(0.9).within_group(seconds),
-                )
-                .select_from(first)
-                .join(Case, Case.id == first.c.case_id)
-                .where(Case.created_at >= since)
+                ).select_from(first)
             ).one()
             count = int(row[0])
             if not count:
@@ -181,11 +186,7 @@ def time_to_first_outcome(session: Session, since: datetime) -> TimeToOutcome:
             return TimeToOutcome(count, float(row[1]), float(row[2]))
         durations = sorted(
             (first_at - created).total_seconds()
-            for first_at, created in session.execute(
-                select(first.c.first_at, Case.created_at)
-                .join(Case, Case.id == first.c.case_id)
-                .where(Case.created_at >= since)
-            )
+            for first_at, created in session.execute(select(first.c.first_at, first.c.created_at))
         )
     if not durations:
         return TimeToOutcome(0, None, None)
@@ -216,6 +217,8 @@ class Overview:
     blocked: int
     with_outcome: int
     time_to_outcome: TimeToOutcome
+    #: When the figures were computed.
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 def overview(session: Session, now: datetime, days: int, period: Period) -> Overview:
@@ -235,10 +238,35 @@ def overview(session: Session, now: datetime, days: int, period: Period) -> Over
         blocked,
         with_outcome,
         time_to_first_outcome(session, start),
+        now,
     )
 
 
-#: The CSV downloads: name -> (header, rows of an overview).
+class OverviewCache:
+    """The overviews computed in the last ``seconds`` (per range and period), shared by the
+    requests of one server process: on a bank of millions of hashes the figures take seconds
+    to aggregate, and staff open the overview many times a day."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, str], tuple[float, Overview]] = {}
+
+    def get(self, session: Session, now: datetime, days: int, period: Period) -> Overview:
+        """The cached overview, or a new one (computed outside the lock; two requests that miss
+        together both compute, which is harmless)."""
+        key = (days, period)
+        with self._lock:
+            found = self._entries.get(key)
+        if found is not None and time.monotonic() - found[0] < self.seconds:
+            return found[1]
+        figures = overview(session, now, days, period)
+        if self.seconds > 0:
+            with self._lock:
+                self._entries[key] = (time.monotonic(), figures)
+        return figures
+
+
 def table_csv(figures: Overview, name: str) -> str:
     """One of the overview's tables as CSV: ``cases``, ``hashes``, ``outcomes``, ``summary``.
     Raises :class:`KeyError` for another name."""

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from openncii import audit
 from openncii.api.console import ADMIN_API_PREFIX, SignedInDep
-from openncii.api.deps import NetworkDep, NowDep, SessionDep
+from openncii.api.deps import NetworkDep, NowDep, RuntimeDep, SessionDep
 from openncii.errors import StaffError
-from openncii.stats import MAX_DAYS, Overview, overview, table_csv
+from openncii.stats import MAX_DAYS, Overview, table_csv
 
 __all__ = ["router"]
 
@@ -42,6 +42,8 @@ class OutcomesRowOut(BaseModel):
 
 class StatsOut(BaseModel):
     since: datetime
+    #: When the figures were computed (they are kept for ``OPENNCII_CONSOLE_STATS_SECONDS``).
+    computed_at: datetime
     period: str
     periods: list[date]
     cases: list[CasesRowOut]
@@ -58,6 +60,7 @@ def _out(figures: Overview) -> StatsOut:
     t = figures.time_to_outcome
     return StatsOut(
         since=figures.since,
+        computed_at=figures.computed_at,
         period=figures.period,
         periods=figures.periods,
         cases=[CasesRowOut(start=d, opened=o, withdrawn=w) for d, o, w in figures.cases],
@@ -73,10 +76,15 @@ def _out(figures: Overview) -> StatsOut:
 
 @router.get("")
 def get_stats(
-    _staff: SignedInDep, session: SessionDep, now: NowDep, days: _Days = 90, period: _Period = "day"
+    _staff: SignedInDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    now: NowDep,
+    days: _Days = 90,
+    period: _Period = "day",
 ) -> StatsOut:
     """Every figure of the overview for the last ``days`` days, per day or per week."""
-    return _out(overview(session, now, days, period))
+    return _out(runtime.overview_cache.get(session, now, days, period))
 
 
 @router.get("/{name}.csv")
@@ -84,13 +92,14 @@ def get_stats_csv(
     name: str,
     staff: SignedInDep,
     session: SessionDep,
+    runtime: RuntimeDep,
     now: NowDep,
     network: NetworkDep,
     days: _Days = 90,
     period: _Period = "day",
 ) -> Response:
     """One table of the overview as CSV: ``cases``, ``hashes``, ``outcomes`` or ``summary``."""
-    figures = overview(session, now, days, period)
+    figures = runtime.overview_cache.get(session, now, days, period)
     try:
         text = table_csv(figures, name)
     except KeyError:

@@ -4,7 +4,7 @@
 import { t } from "/js/i18n.js";
 import { get } from "../api.js";
 import { barChart, legend } from "../charts.js";
-import { el, number, showError } from "../dom.js";
+import { el, number, showError, when } from "../dom.js";
 
 const OUTCOMES = ["PendingReview", "Blocked", "NotBlocked"];
 const TYPES = { pdq: "ImagePDQ", md5: "VideoMD5", vpdq: "VideoPDQ" };
@@ -101,7 +101,7 @@ export async function show({ state }) {
       figure(t("admin.overview.median"), duration(s.median_seconds_to_first_outcome), "figure-median"),
       figure(t("admin.overview.p90"), duration(s.p90_seconds_to_first_outcome), "figure-p90"),
     ),
-    el("p", { class: "actions" }, csvLink("summary", query)),
+    el("p", { class: "actions" }, el("span", { class: "who" }, t("admin.overview.asof", { when: when(s.computed_at) })), csvLink("summary", query)),
     chartCard(
       "admin.overview.cases",
       "cases",
