@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,7 +34,7 @@ def test_add_prints_name_and_key_once_as_json(database_url: str, db_sessions: An
         assert created["key"] not in row.key_digest
         assert len(row.key_digest) == 64
     with db_sessions() as session:  # services run their own transactions
-        found = authenticate_partner(session, created["key"])
+        found = authenticate_partner(session, created["key"], datetime.now(UTC))
     assert found is not None and found.name == "Acme Social"
     listed = _run("partners", "list", "--json", "--database-url", database_url)
     assert created["key"] not in listed.output
@@ -82,7 +83,7 @@ def test_revoke_takes_effect_at_once(
     assert result.exit_code == 0
     assert "revoked" in result.stdout
     with db_sessions() as session:
-        assert authenticate_partner(session, key) is None
+        assert authenticate_partner(session, key, datetime.now(UTC)) is None
     assert client.get(PARTNERS).json() == {"partners": []}  # the running server sees it too
     assert _run("partners", "revoke", "Acme", "--database-url", database_url).exit_code == 0
 

@@ -25,6 +25,7 @@ _ARGS: dict[str, dict[str, Any]] = {
     "RateLimitedError": {"retry_after": 42},
     "CaseLockedError": {"retry_after": 42},
     "ServiceBusyError": {"retry_after": 42},
+    "SignInLockedError": {"retry_after": 42},
     "FeedUnavailableError": {"status": 503},
     "FeedRejectedError": {"status": 418},
 }

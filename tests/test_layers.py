@@ -11,7 +11,7 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "openncii"
 
-_SERVER = {"api", "cases", "partners", "helplines", "feed", "db"}
+_SERVER = {"api", "cases", "partners", "helplines", "feed", "staff", "stats", "audit", "db"}
 _WEB_LIBRARIES = {"fastapi", "starlette", "uvicorn"}
 _DATABASE_LIBRARIES = {"sqlalchemy", "alembic"}
 
@@ -34,7 +34,19 @@ FORBIDDEN: dict[str, set[str]] = {
     "serving": _SERVER
     | {"partner", "cli", "web", "signals", "index", "media", "settings"}
     | _DATABASE_LIBRARIES,
-    "db": {"api", "cases", "partners", "helplines", "feed", "partner", "serving", "cli", "web"}
+    "db": {
+        "api",
+        "cases",
+        "partners",
+        "helplines",
+        "feed",
+        "staff",
+        "audit",
+        "partner",
+        "serving",
+        "cli",
+        "web",
+    }
     | _WEB_LIBRARIES,
     # Domain services: no HTTP.
     "cases": {"api", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
@@ -42,6 +54,23 @@ FORBIDDEN: dict[str, set[str]] = {
     "helplines": {"api", "cases", "partners", "feed", "partner", "serving", "cli", "web"}
     | _WEB_LIBRARIES,
     "feed": {"api", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
+    "staff": {"api", "feed", "partners", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
+    "stats": {"api", "cases", "partners", "feed", "staff", "partner", "serving", "cli", "web"}
+    | _WEB_LIBRARIES,
+    # The audit log: below every domain service that writes to it.
+    "audit": {
+        "api",
+        "cases",
+        "partners",
+        "feed",
+        "staff",
+        "stats",
+        "partner",
+        "serving",
+        "cli",
+        "web",
+    }
+    | _WEB_LIBRARIES,
     # The partner side runs at a platform: no server code.
     "partner": _SERVER | {"cli", "web"} | _DATABASE_LIBRARIES,
     "api": {"partner", "cli"},

@@ -53,6 +53,7 @@ def test_import_openncii_loads_no_heavy_dependency(tmp_path: Path) -> None:
         ["case", "--help"],
         ["partners", "--help"],
         ["helplines", "--help"],
+        ["staff", "--help"],
         ["partner", "--help"],
         ["partner", "scan", "--help"],
         ["partner", "export-bank", "--help"],

@@ -1,12 +1,12 @@
 """The real python-threatexchange StopNCII client, unmodified, against a live OpenNCII server.
 
-The server is the FastAPI app under uvicorn in a thread, on a free loopback port, on this test's
-database (SQLite and PostgreSQL); the client only gets ``base_url_override``.
+The server is the FastAPI app under uvicorn in a thread (``serve_in_thread``), on a free
+loopback port, on this test's database (SQLite and PostgreSQL); the client only gets
+``base_url_override``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import requests
-import uvicorn
 from threatexchange.exchanges.clients.stopncii.api import (
     StopNCIIAPI,
     StopNCIICaseStatus,
@@ -29,34 +28,13 @@ from threatexchange.signal_type.pdq.signal import PdqSignal
 
 from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
 from openncii.api import create_app
+from openncii.testing import serve_in_thread
 from partner_helpers import new_partner
-
-
-class LiveServer:
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            assert self.thread.is_alive(), "uvicorn stopped"
-            time.sleep(0.02)
-        (sock,) = [s for server in self.server.servers for s in server.sockets]
-        host, port = sock.getsockname()[:2]
-        return f"http://{host}:{port}"
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture
 def live_url(make_settings: Callable[..., Any]) -> Iterator[str]:
-    with LiveServer(create_app(make_settings())) as url:
+    with serve_in_thread(create_app(make_settings())) as url:
         yield url
 
 

@@ -23,9 +23,17 @@ The whole tree (``tests/test_errors.py`` checks this drawing against the classes
     │   │   ├── HashRejectedError       one hash is malformed, low quality or degenerate
     │   │   └── TooManyHashesError      more hashes than a case may hold
     │   ├── AuthenticationError         wrong PIN or unknown case number: one error for both
-    │   │   └── PartnerKeyError         no partner API key, or a wrong or revoked one
+    │   │   ├── PartnerKeyError         no partner API key, or a wrong or revoked one
+    │   │   └── StaffAuthError          console sign-in failed, or no valid console session
     │   ├── RateLimitedError            too many requests from this client (retry_after)
-    │   │   └── CaseLockedError         too many wrong PINs for this case number
+    │   │   ├── CaseLockedError         too many wrong PINs for this case number
+    │   │   └── SignInLockedError       too many failed console sign-ins (account or client)
+    │   ├── ForbiddenError              signed in, but the role or the CSRF token forbids it
+    │   ├── StaffError                  a staff-account request the console refuses
+    │   │   ├── SetupLinkError          the set-up link is unknown, used or expired
+    │   │   ├── WeakPasswordError       too short, too long or a common password
+    │   │   ├── StaffExistsError        a staff account with this e-mail exists
+    │   │   └── StaffNotFoundError      no staff account with this e-mail
     │   ├── ServiceBusyError            PIN hashing is at capacity right now (retry_after)
     │   ├── PartnerExistsError          a partner with this name exists
     │   ├── PartnerNotFoundError        no partner with this name
@@ -100,6 +108,7 @@ __all__ += [
     "CaseLockedError",
     "CaseRejectedError",
     "ConfigurationError",
+    "ForbiddenError",
     "HashRejectedError",
     "HelplineError",
     "NotEligibleError",
@@ -109,7 +118,14 @@ __all__ += [
     "RateLimitedError",
     "ServiceBusyError",
     "ServiceError",
+    "SetupLinkError",
+    "SignInLockedError",
+    "StaffAuthError",
+    "StaffError",
+    "StaffExistsError",
+    "StaffNotFoundError",
     "TooManyHashesError",
+    "WeakPasswordError",
 ]
 
 
@@ -190,6 +206,40 @@ class ServiceBusyError(ServiceError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, int(retry_after))
+
+
+class StaffAuthError(AuthenticationError):
+    """A console sign-in failed (the same error whether the account exists or not), or the
+    request has no valid console session (none, expired, or of a disabled account)."""
+
+
+class SignInLockedError(RateLimitedError):
+    """Too many failed console sign-ins for this e-mail or from this client, for a while."""
+
+
+class ForbiddenError(ServiceError):
+    """The staff member is signed in, but their role may not do this, or the request lacks the
+    session's CSRF token."""
+
+
+class StaffError(ServiceError):
+    """A staff-account request the console refuses (this class: the input is not valid)."""
+
+
+class SetupLinkError(StaffError):
+    """The set-up link is unknown, was already used, or has expired."""
+
+
+class WeakPasswordError(StaffError):
+    """The password is too short, too long or on the list of common passwords."""
+
+
+class StaffExistsError(StaffError):
+    """A staff account with this e-mail address exists."""
+
+
+class StaffNotFoundError(StaffError):
+    """No staff account has this e-mail address."""
 
 
 class PartnerExistsError(ServiceError):

@@ -232,6 +232,54 @@ class Settings(OpenNCIISettings):
         "a FetchHashes request after answering it (0: never).",
     )
 
+    # Helpline console (/admin) -------------------------------------------------------------
+    public_url: str = Field(
+        default="",
+        description="The address staff reach this server at (e.g. `https://help.example.org`), "
+        "for the set-up links `openncii staff add` prints; empty: `http://HOST:PORT`.",
+    )
+    console_setup_hours: int = Field(
+        default=24, ge=1, le=24 * 14, description="How long a staff set-up link stays valid."
+    )
+    console_idle_minutes: int = Field(
+        default=30, ge=1, description="A console session ends after this long without a request."
+    )
+    console_session_hours: int = Field(
+        default=12, ge=1, description="A console session ends this long after sign-in at most."
+    )
+    console_signin_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed console sign-ins per e-mail (known or not) in a window of "
+        "`OPENNCII_CONSOLE_SIGNIN_WINDOW_MINUTES`; then sign-in waits for the window to end.",
+    )
+    console_client_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed console sign-ins per client in a window; then that client waits.",
+    )
+    console_signin_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="The window of the console's sign-in limits."
+    )
+    console_stats_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="How long the console keeps the overview's figures before computing them "
+        "again (0: every time; on millions of hashes they take seconds).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it "
+        "answers loopback clients only.",
+    )
+    partner_key_grace_days: int = Field(
+        default=7,
+        ge=0,
+        le=90,
+        description="After a partner key rotation, how many days the old key keeps working "
+        "unless the admin picks another period.",
+    )
+
 
 class MatcherSettings(OpenNCIISettings):
     """Settings of ``openncii matcher serve`` (``OPENNCII_MATCHER_<FIELD>``)."""

@@ -3,7 +3,9 @@
 - :func:`start_server` runs ``openncii serve`` in a subprocess on a free loopback port and
   returns once ``GET /healthz`` answers 200; :func:`start_openncii` does the same for any
   ``openncii`` server command (``matcher serve``); :func:`run_openncii` runs a command to its end.
-- :class:`FakeClock`: a settable UTC clock for the code that takes a ``clock``.
+- :class:`FakeClock`: a settable UTC clock for the code that takes a ``clock``;
+  :func:`serve_in_thread` serves an app built in this process (its clock replaced, say) on a
+  free loopback port, for a browser or a real client to talk to.
 - :data:`CHROMIUM` and :data:`CHROMIUM_ARGS`: the browser of the browser tests and benchmarks.
 - :func:`skip_or_fail`: a missing prerequisite skips a test, except in CI (``CI=true``), where
   it fails it.
@@ -22,11 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import httpx
 
@@ -49,6 +52,7 @@ __all__ = [
     "in_ci",
     "openncii_command",
     "run_openncii",
+    "serve_in_thread",
     "skip_or_fail",
     "start_openncii",
     "start_server",
@@ -116,6 +120,33 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@contextmanager
+def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
+    """Serve the ASGI ``app`` with uvicorn in a thread of this process on a free loopback
+    port; yields its base URL (``http://127.0.0.1:PORT``) and stops it after."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="serve-in-thread", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ServerStartError("the in-process server did not start")
+        time.sleep(0.02)
+    try:
+        (sock,) = [s for listener in server.servers for s in listener.sockets]
+        host, port = sock.getsockname()[:2]
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
 
 
 def clean_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -14,9 +14,24 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from openncii import __version__
+from openncii.api import metrics
+from openncii.api.console import ADMIN_API_PREFIX, ADMIN_PATH
 from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware, PinAdmissionMiddleware
-from openncii.api.routes import cases, health, helplines, limits, partner_feed, partners
+from openncii.api.routes import (
+    admin_audit,
+    admin_partners,
+    admin_session,
+    admin_staff,
+    admin_stats,
+    cases,
+    health,
+    helplines,
+    limits,
+    partner_feed,
+    partners,
+)
+from openncii.api.routes import metrics as metrics_route
 from openncii.api.routes.docs import DOCS_CONTENT_SECURITY_POLICY, DOCS_PATH, install_docs
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.routes.partner_feed import PARTNER_API_PREFIX
@@ -28,6 +43,7 @@ from openncii.web import STATIC_DIR
 
 __all__ = [
     "API_PREFIX",
+    "CONSOLE_ROUTERS",
     "HEALTHZ_PATH",
     "OPENAPI_PATH",
     "create_app",
@@ -38,6 +54,14 @@ __all__ = [
 API_PREFIX: Final = "/api/v1"
 #: Where the OpenAPI document is served.
 OPENAPI_PATH: Final = "/openapi.json"
+#: The routers of the helpline console's API (``/admin/api``), one per resource.
+CONSOLE_ROUTERS: Final = (
+    admin_session.router,
+    admin_stats.router,
+    admin_staff.router,
+    admin_partners.router,
+    admin_audit.router,
+)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -77,21 +101,30 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(partner_feed.router)  # the partner API (/v1)
+    app.include_router(metrics_route.router)  # GET /metrics (Prometheus)
     install_docs(app, openapi_url=OPENAPI_PATH)
+    for console_router in CONSOLE_ROUTERS:
+        app.include_router(console_router)  # the helpline console's API (/admin/api)
     _answer_wrong_methods_and_unknown_paths(app)
 
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
+    app.add_middleware(
+        metrics.MetricsMiddleware, metrics=runtime.metrics, templates=lambda: _templates(app)
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware, log_client_ips=settings.log_client_ips)
     app.add_middleware(
         PinAdmissionMiddleware,
         slots=runtime.rules.pins.slots,
-        paths=frozenset(API_PREFIX + path for path in cases.PIN_PATHS),
+        paths=frozenset(
+            [*(API_PREFIX + path for path in cases.PIN_PATHS), *admin_session.PASSWORD_PATHS]
+        ),
     )
     app.add_middleware(
         SecurityHeadersMiddleware,
         hsts=settings.served_over_https,
         policies={DOCS_PATH: DOCS_CONTENT_SECURITY_POLICY},
+        cookie_prefix=ADMIN_PATH + "/",  # the console's session cookie, and only there
     )
 
     # Mounted last so that /api, /v1, /docs and /healthz win over the static files.
@@ -132,10 +165,17 @@ def _answer_wrong_methods_and_unknown_paths(app: FastAPI) -> None:
         allow = ", ".join(sorted(allowed))
         refusal = _Refusal(405, f"Method not allowed here; use {allow}.", allow)
         app.router.routes.append(Route(path, refusal, include_in_schema=False))
-    for prefix in (API_PREFIX, PARTNER_API_PREFIX):
+    for prefix in (API_PREFIX, PARTNER_API_PREFIX, ADMIN_API_PREFIX):
         for path in (prefix, prefix + "/{rest:path}"):
             refusal = _Refusal(404, "No such API path.")
             app.router.routes.append(Route(path, refusal, include_in_schema=False))
+
+
+def _templates(app: FastAPI) -> list[str]:
+    """The path templates of every route: the documented ones, the console's, /metrics."""
+    documented = get_openapi(title="", version="", routes=app.routes)["paths"]
+    console = [str(getattr(r, "path", "")) for router in CONSOLE_ROUTERS for r in router.routes]
+    return [*documented, *console, metrics_route.METRICS_PATH]
 
 
 def create_app_from_environment() -> FastAPI:

@@ -14,9 +14,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from openncii.api.runtime import Runtime
+from openncii.audit import client_network
 from openncii.cases.abuse import client_key
 
-__all__ = ["ClientDep", "NowDep", "RuntimeDep", "SessionDep"]
+__all__ = ["ClientDep", "NetworkDep", "NowDep", "RuntimeDep", "SessionDep"]
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -65,3 +66,11 @@ def get_client(request: Request, runtime: RuntimeDep) -> str:
 
 
 ClientDep = Annotated[str, Depends(get_client)]
+
+
+async def get_network(request: Request, runtime: RuntimeDep) -> str:
+    """The client's network for the console's audit log (IPv4 /24, IPv6 /48)."""
+    return client_network(_client_address(request, runtime))
+
+
+NetworkDep = Annotated[str, Depends(get_network)]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from openncii.api.metrics import Metrics
 from openncii.cases import (
     Argon2Parameters,
     CaseRules,
@@ -28,13 +29,18 @@ from openncii.cases.abuse import RateLimit
 from openncii.db import make_engine, make_session_factory
 from openncii.db.server_secrets import CLIENT_KEY_SECRET, server_secret
 from openncii.feed import FEED_TOKEN_SECRET, purge_withdrawn
+from openncii.partners import record_fetch
 from openncii.settings import Settings
+from openncii.staff import StaffPolicy
+from openncii.stats import OverviewCache
 
 __all__ = ["Clock", "Runtime", "utc_now"]
 
 Clock = Callable[[], datetime]
 
 _log = logging.getLogger("openncii.api.partner_feed")
+#: How often the feed pages counted for the console are written during a sync.
+_FETCH_WRITE_SECONDS = 5.0
 
 
 def utc_now() -> datetime:
@@ -72,8 +78,14 @@ class Runtime:
         self.trusted_proxies = frozenset(
             p.strip() for p in settings.trusted_proxies.split(",") if p.strip()
         )
+        self.staff_policy = StaffPolicy.from_settings(settings)
+        self.metrics = Metrics()
+        self.overview_cache = OverviewCache(settings.console_stats_seconds)
+        self.rules.pins.on_time = self.metrics.observe_argon2
         self._secrets: dict[str, bytes] = {}
         self._next_purge = 0.0
+        self._fetches: dict[int, tuple[int, int, datetime]] = {}
+        self._next_fetch_write = 0.0
         self._lock = threading.Lock()
 
     def _server_secret(self, name: str) -> bytes:
@@ -116,5 +128,31 @@ class Runtime:
         if purged:
             _log.info("purged %d withdrawn hashes past the retention window", purged)
 
+    def record_fetch(self, partner_id: int, records: int, now: datetime) -> None:
+        """Count a feed page served to a partner, for the console (a background task: after
+        the answer). A partner's first page since the last write is written at once; the
+        pages of a sync that follow are added up and written every few seconds, so a full
+        sync does not cost a write per page."""
+        with self._lock:
+            pending = self._fetches.get(partner_id)
+            first = pending is None
+            pages, total, _ = pending or (0, 0, now)
+            self._fetches[partner_id] = (pages + 1, total + records, now)
+            due = first or time.monotonic() >= self._next_fetch_write
+            if not due:
+                return
+            batch, self._fetches = self._fetches, {}
+            self._next_fetch_write = time.monotonic() + _FETCH_WRITE_SECONDS
+        self._write_fetches(batch)
+
+    def _write_fetches(self, batch: dict[int, tuple[int, int, datetime]]) -> None:
+        with self.sessions() as session:
+            for partner_id, (pages, records, last) in batch.items():
+                record_fetch(session, partner_id, records, last, pages=pages)
+
     def close(self) -> None:
+        with self._lock:
+            batch, self._fetches = self._fetches, {}
+        if batch:
+            self._write_fetches(batch)
         self.engine.dispose()

@@ -52,6 +52,7 @@ __all__ = [
     "count_pin_try",
     "count_request",
     "give_back_pin_try",
+    "give_back_request",
     "throttle_key",
 ]
 
@@ -295,3 +296,12 @@ def give_back_pin_try(session: Session, counted: PinTry) -> None:
     connection = session.connection()
     for counter in counted.counters:
         _give_back(connection, counter)
+
+
+def give_back_request(
+    session: Session, bucket: str, client: str, rule: RateLimit, now: datetime
+) -> None:
+    """Give back a request that :func:`count_request` counted in the window of ``now`` (a
+    console sign-in that succeeded: only failures stay counted). Commits its own transaction."""
+    with session.begin():
+        _give_back(session.connection(), (bucket, client, _window(now, rule.window_seconds)))

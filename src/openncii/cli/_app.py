@@ -16,7 +16,7 @@ from __future__ import annotations
 import typer
 
 from openncii import __version__
-from openncii.cli import case, hash, helplines, matcher, partner, partners, scan, serve
+from openncii.cli import case, hash, helplines, matcher, partner, partners, scan, serve, staff
 from openncii.cli.common import exit_statuses_help
 
 __all__ = ["app"]
@@ -30,6 +30,7 @@ _COMMAND_APPS: tuple[typer.Typer, ...] = (
     matcher.app,
     partners.app,
     helplines.app,
+    staff.app,
 )
 #: Apps whose commands join a group: ``openncii partner scan``.
 _GROUP_EXTENSIONS: tuple[tuple[typer.Typer, typer.Typer], ...] = ((partner.app, scan.app),)

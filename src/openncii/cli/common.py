@@ -83,8 +83,8 @@ class ExitCode(IntEnum):
 EXIT_MEANINGS: Final[Mapping[ExitCode, str]] = {
     ExitCode.OK: "done",
     ExitCode.FAILED: "`hash`, `partner scan`: some media could not be hashed; `partner feedback`: "
-    "the server does not hold the hash (still recorded locally); `case`, `partners`: the server "
-    "or the database refused the request",
+    "the server does not hold the hash (still recorded locally); `case`, `partners`, `staff`: the "
+    "server or the database refused the request",
     ExitCode.USAGE: "usage error: a bad option, value or setting, or no partner key; `case`: "
     "the server cannot be reached",
     ExitCode.AUTH: "the server refused the partner key (401/403)",

@@ -39,6 +39,10 @@ __all__ = [
     "FEED_CLOCK_ID",
     "HASH_ACTIVE",
     "HASH_WITHDRAWN",
+    "STAFF_ADMIN",
+    "STAFF_ANALYST",
+    "STAFF_ROLES",
+    "AuditEntry",
     "Base",
     "Case",
     "CaseHash",
@@ -49,8 +53,11 @@ __all__ = [
     "HashRecord",
     "Helpline",
     "Partner",
+    "PartnerActivity",
     "RateCounter",
     "ServerSecret",
+    "Staff",
+    "StaffSession",
     "UTCDateTime",
 ]
 
@@ -62,6 +69,11 @@ CASE_STATUSES: Final = (CASE_ACTIVE, CASE_WITHDRAWN)
 
 HASH_ACTIVE: Final = "active"
 HASH_WITHDRAWN: Final = "withdrawn"
+
+#: Roles of helpline staff (console): ``admin`` may do everything, ``analyst`` reads and reviews.
+STAFF_ADMIN: Final = "admin"
+STAFF_ANALYST: Final = "analyst"
+STAFF_ROLES: Final = (STAFF_ADMIN, STAFF_ANALYST)
 
 #: Primary key of the one row of ``feed_clock``.
 FEED_CLOCK_ID: Final = 1
@@ -108,6 +120,11 @@ class Case(Base):
     """A person's case: hashes submitted together, reachable with the case number and PIN."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        # The console's overview counts cases per day (migration 0007).
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_withdrawn_at", "withdrawn_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: The 12 symbols of the case number, without separators (unique, random).
@@ -222,6 +239,11 @@ class Partner(Base):
     can_submit: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: The key replaced by the last rotation, accepted until ``previous_key_expires_at``.
+    previous_key_digest: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: The last page of the feed served to the partner.
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Helpline(Base):
@@ -247,6 +269,11 @@ class Feedback(Base):
     """A partner's latest outcome for one hash (``PendingReview``, ``Blocked``, ...)."""
 
     __tablename__ = "feedback"
+    __table_args__ = (
+        # The console's overview: outcomes per day, hashes per outcome (migration 0007).
+        Index("ix_feedback_updated_at", "updated_at", "value"),
+        Index("ix_feedback_value_hash_id", "value", "hash_id"),
+    )
 
     hash_id: Mapped[int] = mapped_column(
         ForeignKey("hashes.id", ondelete="CASCADE"), primary_key=True
@@ -283,3 +310,75 @@ class ServerSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PartnerActivity(Base):
+    """What one partner did in one hour: feed pages and records fetched, refusals (401, 429)."""
+
+    __tablename__ = "partner_activity"
+    __table_args__ = (Index("ix_partner_activity_hour", "hour"),)
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Start of the hour, Unix seconds.
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    records: Mapped[int] = mapped_column(BigInteger, default=0)
+    unauthorized: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limited: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Staff(Base):
+    """A helpline staff member who signs in to the console (password + TOTP)."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Lowercased e-mail address (the sign-in name).
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    #: argon2id PHC string; ``None`` until the set-up link was used.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    #: TOTP secret (base32). Written with the set-up link, confirmed by the first valid code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The last TOTP time step accepted (a code is never accepted twice).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: SHA-256 of the one-time set-up token, while a set-up is pending.
+    setup_digest: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    setup_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class StaffSession(Base):
+    """A signed-in console session. The cookie holds a random token; only its digest is here."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_staff_id", "staff_id"),)
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    #: The CSRF token every state-changing request of this session must carry.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One staff action or sign-in attempt. Append-only: rows are never updated or deleted."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The staff member's e-mail as it was then (``None``: nobody signed in, e.g. the shell).
+    actor: Mapped[str | None] = mapped_column(String(254), default=None)
+    action: Mapped[str] = mapped_column(String(64))
+    #: What the action was about (a partner's name, a staff e-mail, a hash's first 8 hex digits).
+    target: Mapped[str | None] = mapped_column(String(254), default=None)
+    #: The client's network (IPv4 /24, IPv6 /48), or ``shell``.
+    network: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: Free text for people (a reason, a grace period); never a PIN, image or full hash.
+    detail: Mapped[str | None] = mapped_column(Text, default=None)

@@ -47,6 +47,7 @@ from openncii.feed.tokens import (
     decode_page_token,
     encode_page_token,
 )
+from openncii.partners.service import key_accepted
 from openncii.signals.registry import SIGNAL_TYPES, SignalType
 
 __all__ = [
@@ -78,6 +79,8 @@ class FeedPage:
     next_page_token: str | None
     next_set_timestamp: int
     has_more: bool
+    #: The partner the page was served to (not part of the answer).
+    partner_id: int = 0
 
     def to_json(self) -> bytes:
         head = orjson.dumps(
@@ -145,7 +148,7 @@ def fetch_page(
         read = _page_postgres if postgres else _page_python
         owner = None if token is None else token.partner_id
         partners, clock, count, records, last = read(
-            session.connection(), digests, owner, after, page_size
+            session.connection(), digests, owner, after, page_size, now
         )
         if len(partners) != 1:
             return None
@@ -168,12 +171,13 @@ def fetch_page(
         else:
             next_token = None
             next_set = issue_checkpoint(session, clock, base, now_s)
-    return FeedPage(count, records, next_token, next_set, next_token is not None)
+    return FeedPage(count, records, next_token, next_set, next_token is not None, partner_id)
 
 
 #: One page on PostgreSQL, in one statement:
 #:
-#: * ``auth``: the active partners holding one of the keys (the page is read only when there is
+#: * ``auth``: the active partners holding one of the keys (or as the previous key of a rotation,
+#:   in its grace period; the page is read only when there is
 #:   exactly one, and it is the token's owner if a token was sent);
 #: * ``clock``: the feed clock. One statement is one snapshot: a writer's clock bump and its
 #:   stamps commit together, so every row stamped at or below the clock value read here is
@@ -190,7 +194,8 @@ def fetch_page(
 _PAGE_POSTGRES: Final = """
 WITH auth AS MATERIALIZED (
   SELECT coalesce(array_agg(DISTINCT id ORDER BY id), '{{}}') AS ids FROM partners
-  WHERE key_digest = ANY(%(keys)s) AND revoked_at IS NULL
+  WHERE revoked_at IS NULL AND (key_digest = ANY(%(keys)s)
+    OR (previous_key_digest = ANY(%(keys)s) AND previous_key_expires_at > %(now)s))
 ),
 clock AS MATERIALIZED (SELECT value FROM feed_clock WHERE id = 1),
 page AS MATERIALIZED (
@@ -220,9 +225,10 @@ def _page_postgres(
     owner: int | None,
     after: tuple[int, int],
     size: int,
+    now: datetime,
 ) -> _Page:
     statement = _PAGE_POSTGRES.format(size=size, limit=size + 1)
-    parameters = {"keys": digests, "owner": owner, "seq": after[0], "id": after[1]}
+    parameters = {"keys": digests, "owner": owner, "seq": after[0], "id": after[1], "now": now}
     partners, clock, fetched, records, last_seq, last_id = connection.exec_driver_sql(
         statement, parameters
     ).one()
@@ -237,16 +243,11 @@ def _page_python(
     owner: int | None,
     after: tuple[int, int],
     size: int,
+    now: datetime,
 ) -> _Page:
     """SQLite: the partner, then the records built in Python (:func:`build_records`)."""
     partners = sorted(
-        set(
-            connection.execute(
-                select(Partner.id).where(
-                    Partner.key_digest.in_(digests), Partner.revoked_at.is_(None)
-                )
-            ).scalars()
-        )
+        set(connection.execute(select(Partner.id).where(key_accepted(digests, now))).scalars())
     )
     if len(partners) != 1 or owner not in (None, partners[0]):
         return partners, 0, 0, b"", None

@@ -2,7 +2,9 @@
 
 - The security headers of :data:`SECURITY_HEADERS` (a strict Content-Security-Policy, no
   sniffing, no referrer, no framing, a ``Permissions-Policy`` that turns off every device
-  feature), on every answer, static files and error pages included. No answer sets a cookie.
+  feature), on every answer, static files and error pages included. No answer sets a cookie,
+  except under ``cookie_prefix`` when one is given (the case service's helpline console,
+  ``/admin/``, whose answers are all ``no-store``).
 - ``Cache-Control: no-store`` and ``Pragma: no-cache`` on every JSON answer: PINs, case states,
   hash values, partner feeds and errors are all JSON, so none of them is kept by a browser, a
   shared computer's cache or a proxy. Static pages and scripts keep their own caching.
@@ -71,7 +73,8 @@ def _is_json(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 class SecurityHeadersMiddleware:
-    """Add the headers described in the module to every HTTP answer; drop any ``Set-Cookie``.
+    """Add the headers described in the module to every HTTP answer; drop any ``Set-Cookie``
+    except on the paths under ``cookie_prefix``.
 
     ``hsts``: also send ``Strict-Transport-Security`` (only when the site is served over HTTPS).
     ``policies``: a path (and everything under it) with a Content-Security-Policy of its own
@@ -79,9 +82,14 @@ class SecurityHeadersMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, hsts: bool = False, policies: Mapping[str, str] | None = None
+        self,
+        app: ASGIApp,
+        hsts: bool = False,
+        policies: Mapping[str, str] | None = None,
+        cookie_prefix: str | None = None,
     ) -> None:
         self.app = app
+        self.cookie_prefix = cookie_prefix
         self.extra = SECURITY_HEADERS + ((_HSTS_HEADER,) if hsts else ())
         self.policies = {
             path: tuple(
@@ -103,12 +111,17 @@ class SecurityHeadersMiddleware:
             return
 
         extra = self._extra_for(scope.get("path", ""))
+        cookies = self.cookie_prefix is not None and f"{scope.get('path', '')}/".startswith(
+            self.cookie_prefix
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 given = list(message.get("headers", []))
-                no_store = _is_json(given)
+                no_store = cookies or _is_json(given)
                 replaced = _ALWAYS_REPLACED | (_NO_STORE_REPLACED if no_store else frozenset())
+                if cookies:
+                    replaced -= {b"set-cookie"}
                 headers = [(k, v) for k, v in given if k.lower() not in replaced]
                 headers.extend(extra)
                 if no_store:

@@ -12,6 +12,7 @@ full sync, one database round trip per page. Its OpenAPI schema is declared by
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query
@@ -37,7 +38,7 @@ from openncii.feed import (
     submit_feedback,
     submit_hashes,
 )
-from openncii.partners import PartnerInfo, authenticate_partner
+from openncii.partners import PartnerInfo, authenticate_partner, record_refusal
 from openncii.partners.service import key_digest
 
 __all__ = ["PARTNER_API_PREFIX", "router"]
@@ -82,23 +83,31 @@ async def _keys(
 KeysDep = Annotated[set[str], Depends(_keys)]
 
 
-def _authenticate(session: Session, keys: set[str]) -> PartnerInfo:
+def _refused(session: Session, keys: set[str], now: datetime) -> PartnerKeyError:
+    """The 401 for ``keys``, counted against the partner a key belonged to (a revoked key, or
+    an old one past its grace period), for the console."""
+    if keys:
+        record_refusal(session, sorted(key_digest(key) for key in keys), 401, now)
+    return _unauthorized()
+
+
+def _authenticate(session: Session, keys: set[str], now: datetime) -> PartnerInfo:
     partners = {
         found.id: found
         for key in keys
-        for found in [authenticate_partner(session, key)]
+        for found in [authenticate_partner(session, key, now)]
         if found is not None
     }
     if len(partners) != 1:
-        raise _unauthorized()
+        raise _refused(session, keys, now)
     return next(iter(partners.values()))
 
 
-def get_partner(session: SessionDep, keys: KeysDep) -> PartnerInfo:
+def get_partner(session: SessionDep, keys: KeysDep, now: NowDep) -> PartnerInfo:
     """The partner whose key the request carries; 401 otherwise (checked on every request, so
     a revocation takes effect on the next one). Several keys may be sent; each must be the same
     partner's (a key that matches no partner is ignored when another one matches)."""
-    return _authenticate(session, keys)
+    return _authenticate(session, keys, now)
 
 
 PartnerDep = Annotated[PartnerInfo, Depends(get_partner)]
@@ -148,6 +157,7 @@ def fetch_hashes(
     # that fails before it (bad parameter or token) is answered 401 first if its key is bad.
     if not keys:
         raise _unauthorized()
+    now = runtime.clock()
     try:
         start = _int_param("startTimestamp", start_timestamp, 0, 0, _MAX_START)
         size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
@@ -158,14 +168,16 @@ def fetch_hashes(
             start_timestamp=start,
             page_size=size,
             page_token=next_page_token or None,
-            now=runtime.clock(),
+            now=now,
             token_ttl_seconds=runtime.settings.feed_page_token_ttl_seconds,
         )
     except PartnerRequestError:
-        _authenticate(session, keys)
+        _authenticate(session, keys, now)
         raise
     if page is None:
-        raise _unauthorized()
+        raise _refused(session, keys, now)
+    # The console's figures (last fetch, records fetched), written after the answer is sent.
+    background.add_task(runtime.record_fetch, page.partner_id, page.count, now)
     if runtime.feed_purge_due():
         background.add_task(runtime.purge_feed)
     return Response(page.to_json(), media_type="application/json")

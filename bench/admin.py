@@ -1,0 +1,199 @@
+"""Helpline console benchmark: every console page and CSV export on a large bank in PostgreSQL.
+
+    .venv/bin/python bench/admin.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+1. Builds a bank in a schema of its own with ``generate_series`` (not through the API):
+   ``--cases`` cases (default 1,000,000) over the last year, a fifth withdrawn, 3 hashes each
+   (3,000,000: PDQ, MD5 and vPDQ), ``--feedback`` partner outcomes (default 1,000,000: five
+   partners, a day or so after the case), partner activity per hour and 10,000 audit entries;
+   then ``ANALYZE``.
+2. Serves the app in this process (uvicorn, a thread), signs a staff member in through the API
+   (password + TOTP) and times ``--rounds`` requests of every console API the pages call and of
+   every CSV export, one after the other on a keep-alive connection: the first request (the
+   overview's figures are computed then, and kept for ``OPENNCII_CONSOLE_STATS_SECONDS``), then
+   the median and max of the rest. The peer: the overview's SQL run directly each time (no HTTP,
+   no cache): what a page would cost without the kept figures.
+
+Prints a Markdown table (median and max per page, the direct SQL median) with the load average
+before and after. The schema is dropped at the end (``--keep`` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from openncii.api import create_app
+from openncii.db import make_engine, make_session_factory, migrate
+from openncii.settings import Settings
+from openncii.staff import StaffPolicy, add_staff
+from openncii.staff.totp import time_step, totp_code
+from openncii.stats import overview
+from openncii.testing import create_schema, drop_schema, serve_in_thread
+
+PASSWORD = "benchmark staple horse 42"
+
+_SEED = (
+    """INSERT INTO partners (id, name, key_digest, can_submit, created_at)
+       SELECT i, 'Partner ' || i, md5('key' || i) || md5('k' || i), false,
+              now() - interval '2 years'
+       FROM generate_series(1, 5) i""",
+    """INSERT INTO cases (id, number, pin_hash, partner_ref, status, language, created_at,
+                          withdrawn_at)
+       SELECT i, lpad(i::text, 12, '0'), 'x', 'r' || i,
+              CASE WHEN i % 5 = 0 THEN 'withdrawn' ELSE 'active' END, 'en',
+              now() - (i % 365) * interval '1 day' - (i % 86400) * interval '1 second',
+              CASE WHEN i % 5 = 0 THEN now() - (i % 365) * interval '1 day'
+                   + interval '3 hours' END
+       FROM generate_series(1, :cases) i""",
+    """INSERT INTO hashes (id, signal_type, value, status, feed_seq, created_at, updated_at)
+       SELECT i, (ARRAY['pdq', 'md5', 'vpdq'])[1 + i % 3], lpad(to_hex(i), 64, '0'),
+              CASE WHEN ((i + 2) / 3) % 5 = 0 THEN 'withdrawn' ELSE 'active' END, i, now(), now()
+       FROM generate_series(1, 3 * :cases) i""",
+    """INSERT INTO case_hashes (case_id, hash_id, position)
+       SELECT (i + 2) / 3, i, i % 3 FROM generate_series(1, 3 * :cases) i""",
+    """INSERT INTO feedback (hash_id, partner_id, value, tags, updated_at)
+       SELECT 1 + (i * 7919) % (3 * :cases), 1 + i % 5,
+              (ARRAY['PendingReview', 'Blocked', 'NotBlocked', 'Blocked'])[1 + i % 4], '[]',
+              now() - ((1 + (i * 7919) % (3 * :cases) + 2) / 3 % 365) * interval '1 day'
+              + interval '20 hours'
+       FROM generate_series(1, :feedback) i
+       ON CONFLICT DO NOTHING""",
+    """INSERT INTO partner_activity (partner_id, hour, pages, records, unauthorized, rate_limited)
+       SELECT 1 + i % 5, (extract(epoch FROM now())::bigint / 3600 - i / 5) * 3600, 10, 8000, 1, 0
+       FROM generate_series(0, 5 * 24 * 30 - 1) i""",
+    """INSERT INTO audit_log (at, actor, action, target, network)
+       SELECT now() - i * interval '1 minute', 'someone@example.org', 'signin.success', NULL,
+              '192.0.2.0/24'
+       FROM generate_series(1, 10000) i""",
+    "SELECT setval(pg_get_serial_sequence('cases', 'id'), :cases)",
+    "ANALYZE",
+)
+
+
+def build(url: str, cases: int, feedback: int) -> None:
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with engine.begin() as connection:
+            for statement in _SEED:
+                connection.execute(text(statement), {"cases": cases, "feedback": feedback})
+    finally:
+        engine.dispose()
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def _time(call: Any, rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a PostgreSQL URL")
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--feedback", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--keep", action="store_true", help="keep the schema")
+    args = parser.parse_args()
+
+    schema = f"bench_admin_{uuid.uuid4().hex[:8]}"
+    url = create_schema(args.database_url, schema)
+    try:
+        started = time.perf_counter()
+        build(url, args.cases, args.feedback)
+        print(
+            f"bank: {args.cases:,} cases, {3 * args.cases:,} hashes, {args.feedback:,} feedback "
+            f"rows built in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+        settings = Settings(database_url=url, argon2_time_cost=1, argon2_memory_kib=64)
+        sessions = make_session_factory(make_engine(url))
+        now = datetime.now(UTC)
+        with sessions() as session:
+            link = add_staff(
+                session,
+                "bench@example.org",
+                "admin",
+                now,
+                StaffPolicy(),
+                actor=None,
+                network="shell",
+            )
+        app = create_app(settings)
+        with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=120) as http:
+            view = http.post("/admin/api/setup/view", json={"token": link.token}).json()
+            secret = view["totp_secret"]
+            clock = datetime.now(UTC)
+            code = totp_code(secret, time_step(clock))
+            done = http.post(
+                "/admin/api/setup", json={"token": link.token, "password": PASSWORD, "code": code}
+            )
+            assert done.status_code == 200, done.text
+            time.sleep(max(0.0, 30 - clock.timestamp() % 30) + 0.5)  # a fresh code
+            code = totp_code(secret, time_step(datetime.now(UTC)))
+            signed = http.post(
+                "/admin/api/session",
+                json={"email": "bench@example.org", "password": PASSWORD, "code": code},
+            )
+            assert signed.status_code == 200, signed.text
+            pages = {
+                "overview, 90 days per week": "/admin/api/stats?days=90&period=week",
+                "overview, 30 days per day": "/admin/api/stats?days=30&period=day",
+                "overview, 365 days per week": "/admin/api/stats?days=365&period=week",
+                "partners (GET /admin/api/partners)": "/admin/api/partners",
+                "audit log, newest 500": "/admin/api/audit?limit=500",
+                "staff": "/admin/api/staff",
+                "session": "/admin/api/session",
+                "CSV: cases per week, 365 days": "/admin/api/stats/cases.csv?days=365&period=week",
+                "CSV: outcomes per day, 90 days": "/admin/api/stats/outcomes.csv?days=90",
+                "CSV: summary": "/admin/api/stats/summary.csv",
+                "CSV: audit log (all 10,000+)": "/admin/api/audit/export.csv",
+            }
+            load_before = _load()
+            print("| page | first request ms | median ms | max ms |\n|---|---|---|---|")
+            for name, path in pages.items():
+                first = time.perf_counter()
+                answer = http.get(path)
+                first_ms = (time.perf_counter() - first) * 1000
+                assert answer.status_code == 200, (path, answer.status_code, answer.text[:200])
+                times = _time(lambda p=path: http.get(p).raise_for_status(), args.rounds)
+                median, worst = statistics.median(times), max(times)
+                print(f"| {name} | {first_ms:.0f} | {median:.0f} | {worst:.0f} |")
+
+            def direct() -> None:
+                with sessions() as session:
+                    overview(session, datetime.now(UTC), 90, "week")
+
+            peer = _time(direct, args.rounds)
+            print(
+                f"| peer: the overview's SQL run directly, no cache (90 days per week) | "
+                f"{peer[0]:.0f} | {statistics.median(peer):.0f} | {max(peer):.0f} |"
+            )
+            print(f"\nload average (1 min): {load_before} before, {_load()} after", file=sys.stderr)
+    finally:
+        if not args.keep:
+            drop_schema(args.database_url, schema)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The audit log of the helpline console: every staff action and sign-in attempt, append-only.
+
+An entry says who (the staff member's e-mail then), what (an action name of :data:`ACTIONS`),
+about what (a partner's name, an e-mail, a hash shown by its first 8 hex digits), when and from
+which client network (IPv4 /24, IPv6 /48: enough to tell an office from elsewhere, not a
+person). Never a PIN, an image or a whole hash value. The database refuses UPDATE and DELETE on
+the table (triggers of the migration that made it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openncii.db.models import AuditEntry
+
+__all__ = [
+    "ACTIONS",
+    "AUDIT_CSV_COLUMNS",
+    "SHELL",
+    "AuditRecord",
+    "all_audit",
+    "audit_csv",
+    "client_network",
+    "csv_text",
+    "list_audit",
+    "record",
+    "short_hash",
+]
+
+#: The ``network`` of actions taken with the ``openncii`` command on the server.
+SHELL: Final = "shell"
+#: Every action name the log may hold (the console translates them).
+ACTIONS: Final = (
+    "staff.add",
+    "staff.setup",
+    "staff.disable",
+    "staff.reset",
+    "signin.success",
+    "signin.failure",
+    "signout",
+    "signout.everywhere",
+    "partner.add",
+    "partner.rotate",
+    "partner.revoke",
+    "partner.rename",
+    "partner.submission",
+    "hash.disable",
+    "hash.enable",
+    "hash.deny",
+    "hash.open",
+    "settings.change",
+    "audit.export",
+    "stats.export",
+)
+AUDIT_CSV_COLUMNS: Final = ("at", "actor", "action", "target", "network", "detail")
+_SHORT_HASH: Final = 8
+
+
+def short_hash(value: str) -> str:
+    """How a hash appears in the log: its first 8 hex digits."""
+    return value[:_SHORT_HASH]
+
+
+def client_network(address: str) -> str:
+    """The network of a client address: IPv4 /24, IPv6 /48 (an address we cannot read as an
+    IP address is kept as ``unknown``)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if isinstance(ip, ipaddress.IPv4Address) else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str | None
+    action: str
+    target: str | None
+    network: str | None
+    detail: str | None
+
+
+def record(
+    session: Session,
+    action: str,
+    now: datetime,
+    *,
+    actor: str | None,
+    network: str | None,
+    target: str | None = None,
+    detail: str | None = None,
+) -> None:
+    """Add an entry in the caller's transaction (the action and its entry commit together)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    session.add(
+        AuditEntry(
+            at=now, actor=actor, action=action, target=target, network=network, detail=detail
+        )
+    )
+    session.flush()
+
+
+def list_audit(
+    session: Session, *, limit: int = 200, before_id: int | None = None
+) -> tuple[list[AuditRecord], int]:
+    """The newest entries (before ``before_id`` when paging back) and the total count."""
+    with session.begin():
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(AuditEntry.id < before_id)
+        rows = [_record(row) for row in session.scalars(query)]
+        total = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    return rows, total
+
+
+def _record(row: AuditEntry) -> AuditRecord:
+    return AuditRecord(row.id, row.at, row.actor, row.action, row.target, row.network, row.detail)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet would run a cell that starts like a formula: quote it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV with a header line (cells that a spreadsheet would read as formulas are quoted)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+def audit_csv(records: Iterable[AuditRecord]) -> str:
+    """The entries as CSV (a header line, then one line per entry)."""
+    return csv_text(
+        AUDIT_CSV_COLUMNS,
+        ((r.at.isoformat(), r.actor, r.action, r.target, r.network, r.detail) for r in records),
+    )
+
+
+def all_audit(session: Session) -> list[AuditRecord]:
+    """Every entry, oldest first (for the CSV export; plain rows, no ORM objects)."""
+    columns = (
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.target,
+        AuditEntry.network,
+        AuditEntry.detail,
+    )
+    with session.begin():
+        rows = session.execute(select(*columns).order_by(AuditEntry.id))
+        return [AuditRecord(*row) for row in rows]

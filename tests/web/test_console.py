@@ -1,0 +1,219 @@
+"""The helpline console in Chromium: set-up link, password, TOTP (computed here, RFC 6238),
+sign-in, staff and audit views; axe-core clean; screenshots at 1280 and 360 px.
+
+The server runs in this process (:func:`openncii.testing.serve_in_thread`) so that its clock is
+the test's :class:`FakeClock`: the authenticator codes the test computes are the server's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from typer.testing import CliRunner
+
+from openncii.cli import app as cli
+from openncii.db import make_engine, migrate
+from openncii.settings import Settings
+from openncii.staff.totp import time_step, totp_code
+from openncii.testing import FAST_ARGON2, FakeClock, serve_in_thread
+
+from .harness import DESKTOP, PHONE, run_axe, screenshot
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "plum orchard lantern 42"
+
+
+@dataclass
+class Console:
+    base_url: str
+    database_url: str
+    clock: FakeClock
+    app: Any
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[Console]:
+    from openncii.api import create_app
+
+    database_url = f"sqlite:///{tmp_path / 'console.sqlite3'}"
+    engine = make_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    app = create_app(
+        Settings(database_url=database_url, sqlite_synchronous="NORMAL", **FAST_ARGON2)
+    )
+    app.state.runtime.clock = clock
+    with serve_in_thread(app) as base_url:
+        yield Console(base_url, database_url, clock, app)
+
+
+def cli_json(console: Console, *args: str) -> Any:
+    result = CliRunner().invoke(
+        cli,
+        [*args, "--json", "--database-url", console.database_url],
+        env={"OPENNCII_PUBLIC_URL": console.base_url},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def fresh_code(console: Console, secret: str) -> str:
+    """The authenticator's code one step later (a code is accepted once)."""
+    console.clock.advance(seconds=30)
+    return totp_code(secret, time_step(console.clock()))
+
+
+def check_page(page: Page, axe_source: str, name: str) -> None:
+    assert run_axe(page, axe_source) == [], name
+    screenshot(page, f"console-{name}-1280")
+    page.set_viewport_size(PHONE)
+    assert run_axe(page, axe_source) == [], name
+    screenshot(page, f"console-{name}-360")
+    page.set_viewport_size(DESKTOP)
+
+
+def set_up_and_sign_in(page: Page, console: Console, url: str, axe_source: str | None) -> str:
+    page.goto(url)
+    page.wait_for_selector("#setup-secret:not(:empty)")
+    secret = page.inner_text("#setup-secret").replace(" ", "")
+    assert page.locator("#setup-qr svg").count() == 1
+    if axe_source:
+        check_page(page, axe_source, "setup")
+    page.fill("#setup-password", PASSWORD)
+    page.fill("#setup-password2", PASSWORD)
+    page.fill("#setup-code", totp_code(secret, time_step(console.clock())))
+    page.click("[data-testid=setup-submit]")
+    page.wait_for_selector("[data-view=signin]:not([hidden])")
+    assert "#setup=" not in page.url
+    if axe_source:
+        check_page(page, axe_source, "signin")
+    page.fill("#signin-password", PASSWORD)
+    page.fill("#signin-code", fresh_code(console, secret))
+    page.click("[data-testid=signin-submit]")
+    page.wait_for_selector("[data-view=overview]:not([hidden])")
+    return secret
+
+
+def test_set_up_sign_in_staff_and_audit(page: Page, console: Console, axe_source: str) -> None:
+    import httpx
+
+    from case_helpers import CASES, case_body, md5_item, pdq_item, random_md5, random_pdq
+
+    with httpx.Client(base_url=console.base_url) as http:
+        for i in range(6):
+            hashes = [pdq_item(random_pdq())] + ([md5_item(random_md5())] if i % 2 else [])
+            assert http.post(CASES, json=case_body(*hashes)).status_code == 201
+    added = cli_json(console, "staff", "add", "lead@example.org", "--role", "admin")
+    assert added["setup_url"].startswith(f"{console.base_url}/admin/#setup=")
+    set_up_and_sign_in(page, console, added["setup_url"], axe_source)
+    page.wait_for_selector("[data-testid=figure-opened]")
+    assert page.inner_text("[data-testid=figure-opened]") == "6"
+    assert page.locator(".chart svg rect").count() >= 1
+    assert page.inner_text("#who").startswith("lead@example.org")
+    cookies = page.context.cookies()
+    assert [(c["name"], c["path"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+        ("openncii_console", "/admin", True, "Strict")
+    ]
+    check_page(page, axe_source, "overview")
+
+    page.click("[data-nav=staff]")
+    page.fill("#staff-email", "analyst@example.org")
+    page.click("[data-testid=staff-add]")
+    link = page.locator("[data-testid=staff-link]")
+    link.wait_for()
+    assert "#setup=" in link.inner_text()
+    page.wait_for_selector("#staff-table td:has-text('analyst@example.org')")
+    check_page(page, axe_source, "staff")
+
+    page.click("[data-nav=audit]")
+    page.wait_for_selector("#audit-table tbody tr")
+    actions = page.locator("#audit-table tbody tr td:nth-child(3)").all_inner_texts()
+    assert actions[:4] == [
+        "Staff account added",
+        "Signed in",
+        "Account set up",
+        "Staff account added",
+    ]
+    check_page(page, axe_source, "audit")
+
+    page.click("[data-testid=sign-out]")
+    page.wait_for_selector("[data-view=signin]:not([hidden])")
+    assert page.context.cookies() == []
+
+
+def pytx_client(base_url: str, key: str) -> Any:
+    """python-threatexchange's StopNCII client, as an HMA operator configures it."""
+    from threatexchange.exchanges.clients.stopncii.api import StopNCIIAPI, StopNCIIEndpoint
+
+    return StopNCIIAPI(
+        subscription_key=key,
+        fetch_function_key=key,
+        additional_function_keys={StopNCIIEndpoint.SubmitFeedback: key},
+        base_url_override=f"{base_url}/v1",
+    )
+
+
+def test_partners_add_and_rotate_with_a_grace_period(
+    page: Page, console: Console, axe_source: str
+) -> None:
+    import httpx
+    import requests
+
+    from case_helpers import CASES, case_body, pdq_item, random_pdq
+
+    added = cli_json(console, "staff", "add", "lead@example.org", "--role", "admin")
+    secret = set_up_and_sign_in(page, console, added["setup_url"], None)
+    with httpx.Client(base_url=console.base_url) as http:
+        assert http.post(CASES, json=case_body(pdq_item(random_pdq()))).status_code == 201
+
+    page.click("[data-nav=partners]")
+    page.fill("#partner-name", "Acme Social")
+    page.click("[data-testid=partner-add]")
+    page.wait_for_selector("#partner-key:not([hidden])")
+    old_key = page.inner_text("[data-testid=partner-key]")
+    assert old_key.startswith("onp_")
+    page.wait_for_selector("tr[data-partner='Acme Social']")
+    assert len(pytx_client(console.base_url, old_key).fetch_hashes().hashRecords) == 1
+
+    page.once("dialog", lambda dialog: dialog.accept("2"))
+    page.click("tr[data-partner='Acme Social'] button:has-text('New key')")
+    page.wait_for_function(
+        "key => document.querySelector('[data-testid=partner-key]').textContent !== key",
+        arg=old_key,
+    )
+    new_key = page.inner_text("[data-testid=partner-key]")
+    assert "The old key works until" in page.inner_text("#partner-key-old")
+    check_page(page, axe_source, "partners")
+
+    assert len(pytx_client(console.base_url, new_key).fetch_hashes().hashRecords) == 1
+    console.clock.advance(days=1, hours=23)
+    assert len(pytx_client(console.base_url, old_key).fetch_hashes().hashRecords) == 1
+    console.clock.advance(hours=1)
+    with pytest.raises(requests.HTTPError) as refused:
+        pytx_client(console.base_url, old_key).fetch_hashes()
+    assert refused.value.response.status_code == 401
+    assert len(pytx_client(console.base_url, new_key).fetch_hashes().hashRecords) == 1
+
+    # The session idled out meanwhile: sign in again; the table counts the refused fetch.
+    page.reload()
+    page.wait_for_selector("[data-view=signin]:not([hidden])")
+    page.fill("#signin-email", "lead@example.org")
+    page.fill("#signin-password", PASSWORD)
+    page.fill("#signin-code", fresh_code(console, secret))
+    page.click("[data-testid=signin-submit]")
+    page.wait_for_selector("[data-view=overview]:not([hidden])")
+    page.click("[data-nav=partners]")
+    row = page.locator("tr[data-partner='Acme Social']")
+    row.wait_for()
+    assert "1 / 0" in row.inner_text()
