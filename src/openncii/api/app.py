@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(partner_feed.router)  # the partner API (/v1)
     install_docs(app, openapi_url=OPENAPI_PATH)
     _answer_wrong_methods_and_unknown_paths(app)
+    _document_the_settings(app, settings)
 
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -136,6 +137,22 @@ def _answer_wrong_methods_and_unknown_paths(app: FastAPI) -> None:
         for path in (prefix, prefix + "/{rest:path}"):
             refusal = _Refusal(404, "No such API path.")
             app.router.routes.append(Route(path, refusal, include_in_schema=False))
+
+
+def _document_the_settings(app: FastAPI, settings: Settings) -> None:
+    """The OpenAPI document states the limits these settings set (the most hashes a case may
+    hold), not the models' static bounds."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            case = document["components"]["schemas"]["CaseCreateIn"]["properties"]["hashes"]
+            case["maxItems"] = settings.max_hashes_per_case
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_environment() -> FastAPI:
