@@ -21,6 +21,7 @@ from openncii.api.routes.docs import DOCS_CONTENT_SECURITY_POLICY, DOCS_PATH, in
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.routes.partner_feed import PARTNER_API_PREFIX
 from openncii.api.runtime import Runtime
+from openncii.api.schemas import ErrorOut
 from openncii.serving.headers import SecurityHeadersMiddleware
 from openncii.serving.limits import BodyLimitMiddleware
 from openncii.settings import Settings
@@ -69,7 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Every victim route's 422 is the one error body (FastAPI would document its own shape).
+    invalid = {"model": ErrorOut, "description": "The request is not valid (see code and detail)."}
+    api = APIRouter(prefix=API_PREFIX, responses={422: invalid})
     api.include_router(cases.router)
     api.include_router(limits.router)
     api.include_router(partners.router)
