@@ -222,3 +222,29 @@ def test_the_docs_page_loads_only_its_own_files_under_its_own_policy(
     # The rest of the site keeps the strict policy.
     assert client.get("/").headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert client.get("/docsx").headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_the_document_states_every_refusal_the_server_gives(
+    api_client: Callable[..., Any],
+) -> None:
+    """413 (body limit) and 400 (an unreadable body) on every operation that takes a body, 422
+    as the one error body everywhere (never FastAPI's own validation-error shape)."""
+    client = api_client(max_hashes_per_case=7)
+    document = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                assert {"400", "413", "422"} <= set(responses), (method, path)
+            for status, answer in responses.items():
+                if status.startswith("4"):
+                    schema = answer["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (path, status)
+    unreadable = client.post(
+        "/api/v1/cases/status", content=b"\xff", headers={"content-type": "application/json"}
+    )
+    assert unreadable.status_code == 400
+    assert unreadable.json()["code"] == "invalid_request"
+    case = document["components"]["schemas"]["CaseCreateIn"]["properties"]["hashes"]
+    assert case["maxItems"] == 7  # the setting, not a fixed bound

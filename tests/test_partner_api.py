@@ -364,10 +364,6 @@ def test_feedback_shows_in_the_case_status_and_to_other_partners(
     "body",
     [
         {"count": 2, "hashFeedbacks": [{"hashValue": "ab" * 32, "feedbackValue": "Blocked"}]},
-        {
-            "count": 1,
-            "hashFeedbacks": [{"hashValue": "a", "feedbackValue": "Blocked", "tags": [""]}],
-        },
     ],
 )
 def test_bad_feedback_gets_400(api_client: ApiClient, db_sessions: Any, body: Any) -> None:
@@ -532,3 +528,64 @@ def test_feedback_on_a_vpdq_record_by_the_signature_the_feed_sent(
     assert changed["CSPFeedbacks"] == [
         {"feedbackValue": "NotBlocked", "tags": [], "source": "Acme"}
     ]
+
+
+_ONE_FEEDBACK = [{"hashValue": "ab" * 32, "feedbackValue": "Blocked"}]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        (FEEDBACK, {"count": False, "hashFeedbacks": []}, "body.count"),
+        (FEEDBACK, {"count": True, "hashFeedbacks": _ONE_FEEDBACK}, "body.count"),
+        (FEEDBACK, {"count": "1", "hashFeedbacks": _ONE_FEEDBACK}, "body.count"),
+        (FEEDBACK, {"count": 1.5, "hashFeedbacks": _ONE_FEEDBACK}, "body.count"),
+        (SUBMIT, {"count": False, "hashRecords": []}, "body.count"),
+        (
+            FEEDBACK,
+            {"count": 1, "hashFeedbacks": [{**_ONE_FEEDBACK[0], "tags": [""]}]},
+            "body.hashFeedbacks.0.tags.0",
+        ),
+        (
+            FEEDBACK,
+            {"count": 1, "hashFeedbacks": [{**_ONE_FEEDBACK[0], "tags": ["t"] * 21}]},
+            "body.hashFeedbacks.0.tags",
+        ),
+    ],
+)
+def test_a_body_off_the_documented_shape_gets_the_documented_422(
+    api_client: ApiClient, db_sessions: Any, path: str, body: Any, where: str
+) -> None:
+    """``count`` is a whole number (``false`` is not 0), tags as documented; the answer is the
+    error body the document gives for 422 on /v1."""
+    client = api_client()
+    key = new_partner(db_sessions, "Acme", can_submit=True)
+    response = client.post(path, json=body, headers=key_headers(key))
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert response.json()["errors"][0]["loc"] == where
+    document = client.get("/openapi.json").json()
+    documented = document["paths"][path]["post"]["responses"]["422"]
+    assert documented["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorOut"
+    }
+
+
+def test_an_empty_batch_is_accepted_as_its_schema_says(
+    api_client: ApiClient, db_sessions: Any
+) -> None:
+    client = api_client()
+    key = new_partner(db_sessions, "Trusted", can_submit=True)
+    empty = client.post(SUBMIT, json={"count": 0, "hashRecords": []}, headers=key_headers(key))
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {"count": 0}
+    nothing = client.post(
+        FEEDBACK, json={"count": 0, "hashFeedbacks": []}, headers=key_headers(key)
+    )
+    assert nothing.json() == {"count": 0, "notFound": []}
+    whole = client.post(
+        SUBMIT,
+        json={"count": 1.0, "hashRecords": [{"signalType": "VideoMD5", "hashValue": "ab" * 16}]},
+        headers=key_headers(key),
+    )
+    assert whole.json() == {"count": 1}  # 1.0 is JSON's integer 1

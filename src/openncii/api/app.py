@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -36,6 +36,7 @@ from openncii.api.routes.docs import DOCS_CONTENT_SECURITY_POLICY, DOCS_PATH, in
 from openncii.api.routes.health import HEALTHZ_PATH
 from openncii.api.routes.partner_feed import PARTNER_API_PREFIX
 from openncii.api.runtime import Runtime
+from openncii.api.schemas import ErrorOut
 from openncii.serving.headers import SecurityHeadersMiddleware
 from openncii.serving.limits import BodyLimitMiddleware
 from openncii.settings import Settings
@@ -93,7 +94,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Every victim route's 422 is the one error body (FastAPI would document its own shape).
+    invalid = {"model": ErrorOut, "description": "The request is not valid (see code and detail)."}
+    api = APIRouter(prefix=API_PREFIX, responses={422: invalid})
     api.include_router(cases.router)
     api.include_router(limits.router)
     api.include_router(partners.router)
@@ -106,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     for console_router in CONSOLE_ROUTERS:
         app.include_router(console_router)  # the helpline console's API (/admin/api)
     _answer_wrong_methods_and_unknown_paths(app)
+    _document_the_settings(app, settings)
 
     # Middleware: the last added runs first. Headers wrap everything, even the 413 and 500s.
     app.add_middleware(
@@ -176,6 +180,22 @@ def _templates(app: FastAPI) -> list[str]:
     documented = get_openapi(title="", version="", routes=app.routes)["paths"]
     console = [str(getattr(r, "path", "")) for router in CONSOLE_ROUTERS for r in router.routes]
     return [*documented, *console, metrics_route.METRICS_PATH]
+
+
+def _document_the_settings(app: FastAPI, settings: Settings) -> None:
+    """The OpenAPI document states the limits these settings set (the most hashes a case may
+    hold), not the models' static bounds."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            case = document["components"]["schemas"]["CaseCreateIn"]["properties"]["hashes"]
+            case["maxItems"] = settings.max_hashes_per_case
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_environment() -> FastAPI:

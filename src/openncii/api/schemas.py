@@ -5,13 +5,15 @@ send more than we read)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from openncii.cases.validation import MAX_VPDQ_FRAMES
-from openncii.feed import MAX_BATCH
+from openncii.feed import MAX_BATCH, MAX_TAG_CHARS, MAX_TAGS, submitted_type_names
 from openncii.serving.errors import error_codes
+from openncii.signals.pdq import MIN_QUALITY
+from openncii.signals.registry import MD5, PDQ
 from openncii.stopncii import PartnerFeedback
 
 __all__ = [
@@ -48,6 +50,23 @@ __all__ = [
 
 _HEX_FIELD_MAX: Final = 128
 _LANGUAGE_PATTERN: Final = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$"
+# What the hashes look like, as the OpenAPI document states it. The models do not enforce these
+# patterns: the domain validation does (it also accepts surrounding whitespace and answers
+# `hash_rejected` with the position of the hash, which the web app shows).
+PDQ_PATTERN: Final = "^[0-9a-fA-F]{64}$"
+MD5_PATTERN: Final = "^[0-9a-fA-F]{32}$"
+
+
+_TRUE: Final[dict[str, Any]] = {"const": True}
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's "integer" includes 5.0; booleans and strings stay refused.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: A JSON integer: 5 or 5.0, never true, "5" or 5.5 (the document's "integer").
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
 
 
 class _Strict(BaseModel):
@@ -57,36 +76,73 @@ class _Strict(BaseModel):
 class EligibilityIn(_Strict):
     """The five answers; all must be ``true`` to open a case."""
 
-    in_image: bool = Field(description="The person submitting is the person in the image.")
-    adult_when_taken: bool = Field(description="They were 18 or older when it was taken.")
-    adult_now: bool = Field(description="They are 18 or older now.")
-    has_content: bool = Field(description="They still have the image or video.")
-    intimate: bool = Field(description="It is nude, semi-nude or sexual.")
+    # Documented as `true` only: any `false` is refused (422 `not_eligible`, with the question
+    # and where to get help), so the models take a bool to give that answer.
+    in_image: bool = Field(
+        description="The person submitting is the person in the image.", json_schema_extra=_TRUE
+    )
+    adult_when_taken: bool = Field(
+        description="They were 18 or older when it was taken.", json_schema_extra=_TRUE
+    )
+    adult_now: bool = Field(description="They are 18 or older now.", json_schema_extra=_TRUE)
+    has_content: bool = Field(
+        description="They still have the image or video.", json_schema_extra=_TRUE
+    )
+    intimate: bool = Field(description="It is nude, semi-nude or sexual.", json_schema_extra=_TRUE)
 
 
 # The ``type`` of each hash is its signal type's storage key (openncii.signals.registry; pydantic
 # needs the literals, tests/test_signal_registry.py checks them).
+_SHAREABLE: Final = (
+    " Hashes of blank, single-colour or gradient images are refused (`hash_rejected`)."
+)
+
+
 class PdqIn(_Strict):
     type: Literal["pdq"]
-    value: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
-    quality: int = Field(ge=0, le=100, description="PDQ quality (at least 50 is accepted).")
+    value: str = Field(
+        max_length=_HEX_FIELD_MAX,
+        description="64 hex digits." + _SHAREABLE,
+        json_schema_extra={"pattern": PDQ_PATTERN},
+    )
+    quality: WholeNumber = Field(
+        ge=0,
+        le=100,
+        description=f"PDQ quality; below {MIN_QUALITY} is refused (`hash_rejected`).",
+        json_schema_extra={"minimum": MIN_QUALITY},
+    )
 
 
 class Md5In(_Strict):
     type: Literal["md5"]
-    value: str = Field(max_length=_HEX_FIELD_MAX, description="32 hex digits.")
+    value: str = Field(
+        max_length=_HEX_FIELD_MAX,
+        description="32 hex digits; the MD5 of an empty or blank file is refused.",
+        json_schema_extra={"pattern": MD5_PATTERN},
+    )
 
 
 class VpdqFrameIn(_Strict):
-    pdq: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
-    quality: int = Field(ge=0, le=100)
+    pdq: str = Field(
+        max_length=_HEX_FIELD_MAX,
+        description="64 hex digits.",
+        json_schema_extra={"pattern": PDQ_PATTERN},
+    )
+    quality: WholeNumber = Field(ge=0, le=100)
     timestamp: float = Field(ge=0, description="Seconds from the start of the video.")
-    frame: int | None = Field(default=None, ge=0, description="Frame number (optional).")
+    frame: Annotated[StrictInt, Field(ge=0), BeforeValidator(_whole_number)] | None = Field(
+        default=None, description="Frame number (optional)."
+    )
 
 
 class VpdqIn(_Strict):
     type: Literal["vpdq"]
-    frames: list[VpdqFrameIn] = Field(min_length=1, max_length=MAX_VPDQ_FRAMES)
+    frames: list[VpdqFrameIn] = Field(
+        min_length=1,
+        max_length=MAX_VPDQ_FRAMES,
+        description=f"At least one frame of quality {MIN_QUALITY} or more whose hash is not "
+        "that of a blank image.",
+    )
 
 
 HashIn = Annotated[PdqIn | Md5In | VpdqIn, Field(discriminator="type")]
@@ -214,7 +270,20 @@ class FetchHashesOut(BaseModel):
     hashRecords: list[HashRecordOut]  # noqa: N815 - wire name
 
 
-_Tags = Annotated[list[Annotated[str, Field(max_length=1000)]], Field(max_length=1000)]
+_Tags = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=MAX_TAG_CHARS)]],
+    Field(
+        max_length=MAX_TAGS,
+        description=f"At most {MAX_TAGS} tags of 1 to {MAX_TAG_CHARS} characters.",
+    ),
+]
+#: ``count`` of a batch: the number of items, a whole number (``false`` or ``1.0`` is refused).
+_Count = Annotated[
+    StrictInt,
+    Field(ge=0, le=MAX_BATCH),  # before the validator, so that the document states them
+    BeforeValidator(_whole_number),
+    Field(description="The number of items (else 400)."),
+]
 _HashValue = Annotated[str, Field(min_length=1, max_length=400_000)]
 
 
@@ -236,7 +305,7 @@ class HashFeedbackIn(_WireModel):
 
 
 class SubmitFeedbackIn(_WireModel):
-    count: int
+    count: _Count
     hashFeedbacks: list[HashFeedbackIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
 
 
@@ -252,14 +321,45 @@ class CSPFeedbackIn(_WireModel):
     tags: _Tags = []
 
 
+_PDQ_WIRE: Final = submitted_type_names(PDQ)
+_MD5_WIRE: Final = submitted_type_names(MD5)
+
+
 class HashRecordIn(_WireModel):
-    signalType: str = Field(max_length=100)  # noqa: N815 - wire name
-    hashValue: _HashValue  # noqa: N815 - wire name
+    """A hash to contribute: a PDQ or an MD5 hash (the signal type as StopNCII names it, or as
+    python-threatexchange sends it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "properties": {
+                        "signalType": {"enum": list(_PDQ_WIRE)},
+                        "hashValue": {"pattern": PDQ_PATTERN},
+                    }
+                },
+                {
+                    "properties": {
+                        "signalType": {"enum": list(_MD5_WIRE)},
+                        "hashValue": {"pattern": MD5_PATTERN},
+                    }
+                },
+            ]
+        }
+    )
+
+    signalType: str = Field(  # noqa: N815 - wire name
+        max_length=100, json_schema_extra={"enum": [*_PDQ_WIRE, *_MD5_WIRE]}
+    )
+    hashValue: _HashValue = Field(  # noqa: N815 - wire name
+        description="64 hex digits (PDQ) or 32 (MD5). Hashes of blank, single-colour or "
+        "gradient images and the MD5 of an empty file are refused (400)."
+    )
     CSPFeedbacks: list[CSPFeedbackIn] = Field(default=[], max_length=10)
 
 
 class SubmitHashesIn(_WireModel):
-    count: int
+    count: _Count
     hashRecords: list[HashRecordIn] = Field(max_length=MAX_BATCH)  # noqa: N815 - wire name
 
 

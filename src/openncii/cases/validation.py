@@ -23,6 +23,7 @@ from openncii.signals.pdq import MIN_QUALITY
 from openncii.signals.registry import MD5, PDQ, VPDQ
 
 __all__ = [
+    "DEGENERATE_MD5",
     "EMPTY_FILE_MD5",
     "MAX_VPDQ_FRAMES",
     "Md5Submission",
@@ -36,7 +37,8 @@ __all__ = [
 
 #: MD5 of zero bytes: what a failed or empty upload hashes to. Refused like all-zeros.
 EMPTY_FILE_MD5: Final = "d41d8cd98f00b204e9800998ecf8427e"
-_DEGENERATE_MD5: Final = frozenset({"0" * 32, "f" * 32, EMPTY_FILE_MD5})
+#: MD5 values of no real video (empty or blank files): refused.
+DEGENERATE_MD5: Final = frozenset({"0" * 32, "f" * 32, EMPTY_FILE_MD5})
 #: Most frames one vPDQ signature may hold (one per second for over an hour).
 MAX_VPDQ_FRAMES: Final = 5000
 #: Characters of a hash shown back to the person (enough to tell their hashes apart).
@@ -123,7 +125,7 @@ def _validate_one(index: int, submission: Submission, denylist: DenyList) -> Val
             value = MD5.normalize(submission.value)
         except InvalidHashError as exc:
             raise HashRejectedError(f"{where}: {exc}.", index=index) from None
-        if value in _DEGENERATE_MD5:
+        if value in DEGENERATE_MD5:
             raise HashRejectedError(
                 f"{where}: this MD5 is that of an empty or blank file, not of a real video.",
                 index=index,

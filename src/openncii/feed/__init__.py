@@ -13,7 +13,14 @@ No FastAPI and no HTTP here: functions take a session and plain values and raise
 from __future__ import annotations
 
 from openncii.feed.cursor import MAX_LEAD_SECONDS
-from openncii.feed.feedback import MAX_BATCH, FeedbackItem, FeedbackResult, submit_feedback
+from openncii.feed.feedback import (
+    MAX_BATCH,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    FeedbackItem,
+    FeedbackResult,
+    submit_feedback,
+)
 from openncii.feed.pages import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -22,7 +29,12 @@ from openncii.feed.pages import (
     rebuild_record_cache,
 )
 from openncii.feed.retention import purge_withdrawn
-from openncii.feed.submissions import SubmittedHash, check_can_submit, submit_hashes
+from openncii.feed.submissions import (
+    SubmittedHash,
+    check_can_submit,
+    submit_hashes,
+    submitted_type_names,
+)
 from openncii.feed.tokens import PageToken, decode_page_token, encode_page_token
 
 __all__ = [
@@ -31,6 +43,8 @@ __all__ = [
     "MAX_BATCH",
     "MAX_LEAD_SECONDS",
     "MAX_PAGE_SIZE",
+    "MAX_TAGS",
+    "MAX_TAG_CHARS",
     "FeedPage",
     "FeedbackItem",
     "FeedbackResult",
@@ -44,6 +58,7 @@ __all__ = [
     "rebuild_record_cache",
     "submit_feedback",
     "submit_hashes",
+    "submitted_type_names",
 ]
 
 #: Name of the server secret (``openncii.db.server_secrets``) that signs page tokens.

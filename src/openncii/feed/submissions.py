@@ -29,9 +29,9 @@ from openncii.db.models import HashRecord
 from openncii.errors import PartnerRequestError, ServiceError, SubmissionNotAllowedError
 from openncii.feed.feedback import MAX_BATCH, check_feedback_value, check_tags, upsert_feedback
 from openncii.partners.service import PartnerInfo
-from openncii.signals.registry import MD5, PDQ, by_wire_name
+from openncii.signals.registry import MD5, PDQ, SignalType, by_wire_name
 
-__all__ = ["SubmittedHash", "check_can_submit", "submit_hashes"]
+__all__ = ["SubmittedHash", "check_can_submit", "submit_hashes", "submitted_type_names"]
 
 _WIRE_PREFIX: Final = "StopNCIISignalType."  # python-threatexchange's submit_hashes sends str(enum)
 #: A submitted PDQ hash has no quality on the wire; the partner's reviewers confirmed the content.
@@ -59,6 +59,12 @@ def check_can_submit(partner: PartnerInfo) -> None:
         )
 
 
+def submitted_type_names(kind: SignalType) -> tuple[str, str]:
+    """The ``signalType`` spellings a submission of ``kind`` may carry: StopNCII's wire name and
+    python-threatexchange's (``StopNCIISignalType.ImagePDQ``)."""
+    return (kind.wire_name, _WIRE_PREFIX + kind.wire_name)
+
+
 def submit_hashes(
     session: Session,
     partner: PartnerInfo,
@@ -74,7 +80,7 @@ def submit_hashes(
     """
     check_can_submit(partner)
     if not items:
-        raise PartnerRequestError("hashRecords is empty.")
+        return 0  # nothing to store (a valid batch of no records)
     if len(items) > MAX_BATCH:
         raise PartnerRequestError(f"At most {MAX_BATCH} hash records per request.")
     chosen: dict[tuple[str, str], tuple[ValidHash, str, str]] = {}

@@ -37,6 +37,7 @@ from openncii.cases.proof import PROOF_HEADER
 __all__ = ["PIN_PATHS", "router"]
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": ErrorOut, "description": "The body cannot be read (not UTF-8 JSON)."},
     413: {"model": ErrorOut, "description": "The body is larger than 256 KB."},
     422: {"model": ErrorOut, "description": "The request is not valid (see code and detail)."},
     429: {

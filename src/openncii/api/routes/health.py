@@ -18,7 +18,17 @@ HEALTHZ_PATH: Final = "/healthz"
 router = APIRouter(tags=["health"])
 
 
-@router.get(HEALTHZ_PATH, summary="Liveness and readiness")
+@router.get(
+    HEALTHZ_PATH,
+    summary="Liveness and readiness",
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ok"}}}},
+        503: {
+            "description": "The database does not answer.",
+            "content": {"application/json": {"example": {"status": "unavailable"}}},
+        },
+    },
+)
 def healthz(runtime: RuntimeDep) -> JSONResponse:
     """``{"status": "ok", "details": {"partners": N, "warnings": [...]}}`` when the database
     answers, else 503. ``warnings`` says what the operator should know, such as that no company

@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Security
 from fastapi.responses import Response
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from openncii.api.deps import NowDep, RuntimeDep, SessionDep
@@ -48,35 +49,71 @@ PARTNER_API_PREFIX: Final = "/v1"
 #: Largest integer accepted for startTimestamp (JSON-safe).
 _MAX_START: Final = 2**53
 _MAX_KEY_CHARS: Final = 200
+_MAX_TOKEN_CHARS: Final = 200
 _UNAUTHORIZED: Final = "A valid partner API key is required (Ocp-Apim-Subscription-Key, " + (
     "x-functions-key or Authorization: Bearer)."
 )
 
 
-router = APIRouter(prefix=PARTNER_API_PREFIX, tags=["partner API"])
+_REFUSALS: Final[dict[int | str, dict[str, Any]]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "A parameter, the page token, the count or a hash is not valid, or the "
+        "body cannot be read.",
+    },
+    401: {"model": ErrorOut, "description": "Missing, wrong or revoked partner key."},
+    413: {"model": ErrorOut, "description": "The body is larger than the service's limit."},
+    422: {"model": ErrorOut, "description": "The body does not have the documented shape."},
+    503: {"model": ErrorOut, "description": "Briefly unavailable; retry (see Retry-After)."},
+}
+
+router = APIRouter(prefix=PARTNER_API_PREFIX, tags=["partner API"], responses=_REFUSALS)
 
 
 def _unauthorized() -> PartnerKeyError:
     return PartnerKeyError(_UNAUTHORIZED)
 
 
-_SubscriptionKey = Annotated[str | None, Header(alias="Ocp-Apim-Subscription-Key")]
-_FunctionKey = Annotated[str | None, Header(alias="x-functions-key")]
-_Authorization = Annotated[str | None, Header()]
+# The partner key, in any of three headers (documented as security schemes: any one will do).
+_SubscriptionKey = Annotated[
+    str | None,
+    Security(
+        APIKeyHeader(
+            name="Ocp-Apim-Subscription-Key",
+            scheme_name="SubscriptionKey",
+            description="The partner key (python-threatexchange sends it here and in "
+            "x-functions-key).",
+            auto_error=False,
+        )
+    ),
+]
+_FunctionKey = Annotated[
+    str | None,
+    Security(
+        APIKeyHeader(
+            name="x-functions-key",
+            scheme_name="FunctionKey",
+            description="The partner key.",
+            auto_error=False,
+        )
+    ),
+]
+_BearerKey = Annotated[
+    HTTPAuthorizationCredentials | None,
+    Security(HTTPBearer(scheme_name="Bearer", description="The partner key.", auto_error=False)),
+]
 
 
 async def _keys(
     subscription_key: _SubscriptionKey = None,
     function_key: _FunctionKey = None,
-    authorization: _Authorization = None,
+    bearer: _BearerKey = None,
 ) -> set[str]:
     """The keys a request carries (each header may hold one; python-threatexchange sends the
     same key in two)."""
     keys = {k.strip() for k in (subscription_key, function_key) if k and k.strip()}
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            keys.add(credentials.strip())
+    if bearer is not None and bearer.credentials.strip():
+        keys.add(bearer.credentials.strip())
     return {key for key in keys if len(key) <= _MAX_KEY_CHARS}
 
 
@@ -112,10 +149,33 @@ def get_partner(session: SessionDep, keys: KeysDep, now: NowDep) -> PartnerInfo:
 
 PartnerDep = Annotated[PartnerInfo, Depends(get_partner)]
 
-_AUTH_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    400: {"model": ErrorOut, "description": "A parameter or the page token is not valid."},
-    401: {"model": ErrorOut, "description": "Missing, wrong or revoked partner key."},
-}
+#: The query of FetchHashes as the document states it (read by hand: a bad value gets 400, as
+#: the StopNCII API answers, where FastAPI's own parsing would answer 422).
+_FETCH_PARAMETERS: Final[list[dict[str, Any]]] = [
+    {
+        "name": "startTimestamp",
+        "in": "query",
+        "required": False,
+        "description": "A nextSetTimestamp from an earlier fetch (0: from the beginning); not "
+        "in the future (else 400).",
+        "schema": {"type": "integer", "minimum": 0, "maximum": _MAX_START, "default": 0},
+    },
+    {
+        "name": "pageSize",
+        "in": "query",
+        "required": False,
+        "description": "Records per page; more than 1000 is served as 1000.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31, "default": 800},
+    },
+    {
+        "name": "nextPageToken",
+        "in": "query",
+        "required": False,
+        "description": "The nextPageToken of the previous page, as it was sent (a token this "
+        "server did not issue, or an expired one, gets 400).",
+        "schema": {"type": "string", "maxLength": _MAX_TOKEN_CHARS},
+    },
+]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -139,16 +199,14 @@ def _int_param(name: str, text: str | None, default: int, low: int, high: int) -
     "/FetchHashes",
     summary="A page of hash records changed since a checkpoint",
     response_model=FetchHashesOut,
-    responses=_AUTH_ERRORS,
+    openapi_extra={"parameters": _FETCH_PARAMETERS},
 )
 def fetch_hashes(
+    request: Request,
     keys: KeysDep,
     session: SessionDep,
     runtime: RuntimeDep,
     background: BackgroundTasks,
-    start_timestamp: Annotated[str | None, Query(alias="startTimestamp")] = None,
-    page_size: Annotated[str | None, Query(alias="pageSize")] = None,
-    next_page_token: Annotated[str | None, Query(alias="nextPageToken", max_length=200)] = None,
 ) -> Response:
     """Records changed after ``startTimestamp`` (a ``nextSetTimestamp`` from an earlier fetch;
     0 for everything), ``pageSize`` at a time (default 800; more than 1000 is served as 1000).
@@ -158,9 +216,13 @@ def fetch_hashes(
     if not keys:
         raise _unauthorized()
     now = runtime.clock()
+    query = request.query_params
+    next_page_token = query.get("nextPageToken")
     try:
-        start = _int_param("startTimestamp", start_timestamp, 0, 0, _MAX_START)
-        size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
+        start = _int_param("startTimestamp", query.get("startTimestamp"), 0, 0, _MAX_START)
+        size = _int_param("pageSize", query.get("pageSize"), DEFAULT_PAGE_SIZE, 1, 2**31)
+        if next_page_token is not None and len(next_page_token) > _MAX_TOKEN_CHARS:
+            raise PartnerRequestError("nextPageToken is not valid.")
         page = fetch_page(
             session,
             secret=runtime.feed_secret(),
@@ -193,11 +255,7 @@ def _check_count(count: int, items: list[Any], name: str) -> None:
         raise PartnerRequestError(f"count ({count}) is not the number of {name} ({len(items)}).")
 
 
-@router.post(
-    "/SubmitFeedback",
-    summary="Report what the partner found for each hash",
-    responses=_AUTH_ERRORS,
-)
+@router.post("/SubmitFeedback", summary="Report what the partner found for each hash")
 def post_submit_feedback(
     body: SubmitFeedbackIn, partner: PartnerDep, session: SessionDep, now: NowDep
 ) -> SubmitFeedbackOut:
@@ -216,10 +274,7 @@ def post_submit_feedback(
 @router.post(
     "/SubmitHashes",
     summary="Contribute hashes of content the partner's reviewers confirmed",
-    responses={
-        **_AUTH_ERRORS,
-        403: {"model": ErrorOut, "description": "The partner may not contribute hashes."},
-    },
+    responses={403: {"model": ErrorOut, "description": "The partner may not contribute hashes."}},
 )
 def post_submit_hashes(
     body: SubmitHashesIn,
