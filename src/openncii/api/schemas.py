@@ -13,6 +13,7 @@ from openncii.cases.validation import MAX_VPDQ_FRAMES
 from openncii.feed import MAX_BATCH
 from openncii.serving.errors import error_codes
 from openncii.stopncii import PartnerFeedback
+from openncii.signals.variants import MAX_ENROLLED
 
 __all__ = [
     "CSPFeedbackIn",
@@ -38,10 +39,12 @@ __all__ = [
     "PartnerOut",
     "PartnersOut",
     "PdqIn",
+    "PhotoIn",
     "SubmitFeedbackIn",
     "SubmitFeedbackOut",
     "SubmitHashesIn",
     "SubmitHashesOut",
+    "VariantIn",
     "VpdqFrameIn",
     "VpdqIn",
 ]
@@ -89,7 +92,24 @@ class VpdqIn(_Strict):
     frames: list[VpdqFrameIn] = Field(min_length=1, max_length=MAX_VPDQ_FRAMES)
 
 
-HashIn = Annotated[PdqIn | Md5In | VpdqIn, Field(discriminator="type")]
+class VariantIn(_Strict):
+    pdq: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
+    # The enrolled kinds (openncii.signals.variants.ENROLLED_KINDS; a test checks them).
+    kind: Literal["full", "trim", "square", "strip"] = Field(
+        description="The region of the photo hashed (docs/matching.md)."
+    )
+    quality: int = Field(ge=0, le=100, description="PDQ quality (at least 50 is accepted).")
+
+
+class PhotoIn(_Strict):
+    """One photo: the PDQ hashes of its regions that the device enrolled, with their kinds
+    (what ``openncii.enroll_file`` and the web app's ``variants.js`` compute)."""
+
+    type: Literal["photo"]
+    variants: list[VariantIn] = Field(min_length=1, max_length=MAX_ENROLLED)
+
+
+HashIn = Annotated[PdqIn | Md5In | VpdqIn | PhotoIn, Field(discriminator="type")]
 
 
 class CaseCreateIn(_Strict):
@@ -107,6 +127,7 @@ class CaseCreatedOut(BaseModel):
         "spaces or dashes). Shown once. Cannot be recovered."
     )
     hash_count: int = Field(description="Distinct hashes stored.")
+    file_count: int = Field(description="Photos and videos they came from.")
 
 
 class CaseCredentialsIn(_Strict):
@@ -127,6 +148,9 @@ class OutcomeOut(BaseModel):
 class HashStatusOut(BaseModel):
     type: str
     prefix: str = Field(description="The first characters of the hash, to tell them apart.")
+    photo: int | None = Field(
+        default=None, description="Which photo of the case it belongs to (its entry's position)."
+    )
     outcomes: list[OutcomeOut]
 
 
@@ -139,6 +163,7 @@ class CaseStatusOut(BaseModel):
 
 
 class LimitsOut(BaseModel):
+    max_files_per_case: int = Field(description="The most photos and videos one case may hold.")
     max_hashes_per_case: int = Field(description="The most hashes one case may hold.")
     max_body_bytes: int = Field(description="The largest request body, in bytes.")
 

@@ -140,10 +140,13 @@ def fetch_hashes(
     start_timestamp: Annotated[str | None, Query(alias="startTimestamp")] = None,
     page_size: Annotated[str | None, Query(alias="pageSize")] = None,
     next_page_token: Annotated[str | None, Query(alias="nextPageToken", max_length=200)] = None,
+    variants: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """Records changed after ``startTimestamp`` (a ``nextSetTimestamp`` from an earlier fetch;
     0 for everything), ``pageSize`` at a time (default 800; more than 1000 is served as 1000).
-    Follow ``nextPageToken`` while ``hasMoreRecords``; save the last ``nextSetTimestamp``."""
+    Follow ``nextPageToken`` while ``hasMoreRecords``; save the last ``nextSetTimestamp``.
+    ``variants=1`` (OpenNCII's own): also the robust-matching records of photos
+    (``ImagePDQSquare``, ``ImagePDQStrip``, ``ImagePDQTrim``), which stock clients do not know."""
     # The key is checked by the page's own query (one database round trip per page); a request
     # that fails before it (bad parameter or token) is answered 401 first if its key is bad.
     if not keys:
@@ -151,6 +154,7 @@ def fetch_hashes(
     try:
         start = _int_param("startTimestamp", start_timestamp, 0, 0, _MAX_START)
         size = _int_param("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, 2**31)
+        with_variants = _int_param("variants", variants, 0, 0, 1) == 1
         page = fetch_page(
             session,
             secret=runtime.feed_secret(),
@@ -160,6 +164,7 @@ def fetch_hashes(
             page_token=next_page_token or None,
             now=runtime.clock(),
             token_ttl_seconds=runtime.settings.feed_page_token_ttl_seconds,
+            variants=with_variants,
         )
     except PartnerRequestError:
         _authenticate(session, keys)
