@@ -546,13 +546,21 @@ class Matcher:
         vPDQ. An image whose PDQ quality is below 50 (no variant of quality 50) is matched by
         MD5 only."""
         matches: list[Match] = []
-        if hashes.variants is not None:
-            # Robust matching: every query hash of the picture (each of quality >= 50).
-            if hashes.variants:
-                matches += self.match_variants([hashes.variants])
         # A PDQ hash of low quality (a flat or blank picture) is close to many unrelated ones:
         # the reference discards it, and so do we.
-        elif hashes.pdq is not None and (hashes.quality or 0) >= MIN_QUALITY:
+        usable = hashes.pdq is not None and (hashes.quality or 0) >= MIN_QUALITY
+        if hashes.variants is not None:
+            # Robust matching: every query hash of the picture (each of quality >= 50), and
+            # the file's own PDQ with its dihedral variants as whole-picture queries: hashes
+            # enrolled at full resolution (stock clients, older cases) are closest to those.
+            queries = list(hashes.variants)
+            if usable and hashes.pdq is not None:
+                quality = hashes.quality or 0
+                queries.append(PdqVariant(hashes.pdq, Kind.FULL, quality))
+                queries += [PdqVariant(d, Kind.DIHEDRAL, quality) for d in hashes.dihedral or ()]
+            if queries:
+                matches += self.match_variants([queries])
+        elif usable and hashes.pdq is not None:
             matches += self.match_pdq([PdqQuery(hashes.pdq, hashes.dihedral or ())])
         matches += self.match_md5([hashes.md5])
         if hashes.vpdq:
@@ -564,7 +572,7 @@ class Matcher:
 
         Raises :class:`openncii.MediaError` for files that cannot be hashed.
         """
-        hashes = hash_file(path, variants="query")
+        hashes = hash_file(path, dihedral=True, variants="query")
         return hashes, self.match_hashes(hashes)
 
 

@@ -463,7 +463,7 @@ async def _match_upload(
 
 def _hash_upload(path: Path) -> FileHashes:
     try:
-        return hash_file(path, variants="query")
+        return hash_file(path, True, variants="query")
     finally:
         release_free_memory()
 

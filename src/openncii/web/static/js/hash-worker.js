@@ -24,6 +24,10 @@ import { enrolVariants, workingBitmap } from "./variants.js";
  * free) keeping the short side at least MIN_SIDE, as the Python library's working bitmap is
  * made; other formats at full size. */
 const MIN_SIDE = 512;
+/** Video frames whose short side is above RESIZE_ABOVE are hashed at a short side of
+ * TARGET_SIDE. */
+const RESIZE_ABOVE = 1024;
+const TARGET_SIDE = 768;
 const THUMB_SIDE = 96;
 /** The largest image decoded (as the Python library): 200 megapixels. */
 const MAX_PIXELS = 200_000_000;
