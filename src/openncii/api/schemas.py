@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from openncii.cases.validation import MAX_VPDQ_FRAMES
 from openncii.feed import MAX_BATCH
 from openncii.serving.errors import error_codes
-from openncii.stopncii import PartnerFeedback
 from openncii.signals.variants import MAX_ENROLLED
+from openncii.stopncii import PartnerFeedback
 
 __all__ = [
     "CSPFeedbackIn",
