@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from openncii.partner.store import PartnerStore, StoredHash
 
 __all__ = [
+    "PDQ_ROW_KINDS",
     "BankChanges",
     "BankRecord",
     "BankSnapshot",
@@ -71,9 +72,9 @@ _PDQ_KINDS: Final[dict[str, Kind]] = {
     "pdq_square": Kind.SQUARE,
     "pdq_strip": Kind.STRIP,
 }
-#: Kinds as small numbers, for the index's side table.
-_KINDS: Final[tuple[Kind, ...]] = tuple(_PDQ_KINDS.values())
-_KIND_NUMBER: Final[dict[Kind, int]] = {kind: n for n, kind in enumerate(_KINDS)}
+#: PDQ rows' kinds as small numbers (:attr:`BankSnapshot.pdq_kinds`, the index's side table).
+PDQ_ROW_KINDS: Final[tuple[Kind, ...]] = tuple(_PDQ_KINDS.values())
+_KIND_NUMBER: Final[dict[Kind, int]] = {kind: n for n, kind in enumerate(PDQ_ROW_KINDS)}
 
 #: Most queries one ``match_pdq`` or ``match_md5`` call takes (a request, not a bulk job).
 MAX_QUERIES: Final = 10_000
@@ -106,7 +107,7 @@ class BankChanges:
 @dataclass(frozen=True, slots=True)
 class BankSnapshot:
     """The whole active bank at ``position``: PDQ hashes of every kind as codes with their keys
-    (ascending) and kinds (``pdq_kinds``: numbers into ``matcher._KINDS``; ``None``: all
+    (ascending) and kinds (``pdq_kinds``: numbers into :data:`PDQ_ROW_KINDS`; ``None``: all
     ``full``), and the (few) MD5 and vPDQ records in full."""
 
     pdq_codes: npt.NDArray[np.uint8]
@@ -158,7 +159,9 @@ class Match:
     hash: str
     distance: int
     case_refs: tuple[str, ...]
-    detail: dict[str, float | str] = field(default_factory=dict)
+    detail: dict[str, float] = field(default_factory=dict)
+    #: Robust matching: the kind of the query hash that met the bank hash.
+    query_kind: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The match as reports and the matcher service show it (``query`` aside)."""
@@ -168,6 +171,7 @@ class Match:
             "distance": self.distance,
             "case_refs": list(self.case_refs),
             **self.detail,
+            **({"query_kind": self.query_kind} if self.query_kind is not None else {}),
         }
 
     @property
@@ -216,8 +220,8 @@ class _PdqSet:
     def kind(self, row: int) -> Kind:
         """The kind of the key that owns ``row``."""
         if row < len(self.base_keys):
-            return _KINDS[int(self.base_kinds[row])]
-        return _KINDS[self.added_kind[self.added_owner[row]]]
+            return PDQ_ROW_KINDS[int(self.base_kinds[row])]
+        return PDQ_ROW_KINDS[self.added_kind[self.added_owner[row]]]
 
     def _base_row(self, key: int) -> int | None:
         """The built row of ``key`` if it is still live."""
@@ -424,8 +428,8 @@ class Matcher:
         """Bank photos matching each uploaded picture, given by its query hashes
         (:func:`openncii.signals.variants.query_variants`; ``openncii.query_file``): a hit
         counts when :func:`~openncii.signals.variants.pair_threshold` allows its pair of kinds
-        at its distance. One match per (picture, bank hash), the smallest distance; ``detail``
-        holds the query hash's kind (``query_kind``)."""
+        at its distance. One match per (picture, bank hash), the smallest distance, with the
+        kind of the query hash that met it (``query_kind``)."""
         if sum(len(p) for p in pictures) > MAX_QUERIES:
             raise ValueError(f"at most {MAX_QUERIES} query hashes per call")
         owners = [position for position, hashes in enumerate(pictures) for _ in hashes]
@@ -469,7 +473,7 @@ class Matcher:
                 records[key].value,
                 distance,
                 records[key].case_refs,
-                {"query_kind": kind.value} if rule is pair_threshold else {},
+                query_kind=kind.value if rule is pair_threshold else None,
             )
             for (owner, key), (distance, kind) in best.items()
             if key in records
