@@ -45,5 +45,15 @@ def vpdq_item(frames: int = 3) -> dict[str, Any]:
     }
 
 
+def photo_item(
+    kinds: tuple[str, ...] = ("full", "square", "square", "strip", "strip"), quality: int = 90
+) -> dict[str, Any]:
+    """One photo as the web app sends it: random hashes of its regions, with their kinds."""
+    return {
+        "type": "photo",
+        "variants": [{"pdq": random_pdq(), "kind": k, "quality": quality} for k in kinds],
+    }
+
+
 def case_body(*hashes: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"eligibility": dict(ELIGIBLE), "hashes": list(hashes) or [pdq_item()], **extra}

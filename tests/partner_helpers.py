@@ -34,6 +34,8 @@ class FeedReader:
     checkpoint: int = 0
     records: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     checkpoints: list[int] = field(default_factory=list)
+    #: Ask for robust matching's variant records too (``variants=1``, OpenNCII's own).
+    variants: bool = False
 
     def fetch(self) -> list[dict[str, Any]]:
         """One fetch from the saved checkpoint to the end; returns the records received."""
@@ -43,6 +45,8 @@ class FeedReader:
             params: dict[str, Any] = {"startTimestamp": self.checkpoint, "pageSize": self.page_size}
             if token:
                 params["nextPageToken"] = token
+            if self.variants:
+                params["variants"] = 1
             response = self.client.get(FETCH, params=params, headers=key_headers(self.key))
             assert response.status_code == 200, response.text
             page = response.json()

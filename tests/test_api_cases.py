@@ -19,6 +19,7 @@ from case_helpers import (
     case_body,
     md5_item,
     pdq_item,
+    photo_item,
     random_pdq,
     vpdq_item,
 )
@@ -42,7 +43,7 @@ def test_create_answers_201_with_case_number_and_pin(api_client: ApiClient) -> N
     response = api_client().post(CASES, json=case_body(pdq_item(), md5_item(), vpdq_item()))
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"case_number", "pin", "hash_count"}
+    assert set(body) == {"case_number", "pin", "hash_count", "file_count"}
     assert CASE_NUMBER_RE.fullmatch(body["case_number"])
     assert re.fullmatch(r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{4}", body["pin"])
     assert body["hash_count"] == 3
@@ -341,21 +342,106 @@ def test_more_hashes_than_allowed_is_refused(api_client: ApiClient, db_sessions:
 
 
 def test_the_limits_are_published_for_the_web_app(api_client: ApiClient) -> None:
-    limits = api_client(max_hashes_per_case=5, max_body_bytes=100_000).get("/api/v1/limits")
+    client = api_client(max_hashes_per_case=5, max_files_per_case=3, max_body_bytes=100_000)
+    limits = client.get("/api/v1/limits")
     assert limits.status_code == 200
-    assert limits.json() == {"max_hashes_per_case": 5, "max_body_bytes": 100_000}
+    assert limits.json() == {
+        "max_files_per_case": 3,
+        "max_hashes_per_case": 5,
+        "max_body_bytes": 100_000,
+    }
 
 
-def test_default_limit_is_200_hashes(api_client: ApiClient) -> None:
+def test_default_limits_take_50_photos_of_10_hashes(api_client: ApiClient) -> None:
+    """A person can send at least 20 photos, each with the most hashes a device enrols."""
     client = api_client()
-    assert client.get("/api/v1/limits").json()["max_hashes_per_case"] == 200
-    assert client.post(CASES, json=case_body(*[pdq_item() for _ in range(200)])).status_code == 201
-    response = client.post(CASES, json=case_body(*[pdq_item() for _ in range(201)]))
+    limits = client.get("/api/v1/limits").json()
+    assert limits["max_files_per_case"] == 50
+    assert limits["max_hashes_per_case"] == 1000
+    ten = ("full", "trim", *["square"] * 5, "strip", "strip", "strip")
+    photos = [photo_item(ten) for _ in range(50)]
+    created = client.post(CASES, json=case_body(*photos))
+    assert created.status_code == 201, created.text
+    assert created.json()["hash_count"] == 500
+    assert created.json()["file_count"] == 50
+    response = client.post(CASES, json=case_body(*photos, photo_item()))
+    assert response.status_code == 422
     assert response.json()["code"] == "too_many_hashes"
+    assert "at most 50 photos and videos" in response.json()["detail"]
+
+
+def test_a_video_counts_once_with_its_signature(api_client: ApiClient) -> None:
+    client = api_client(max_files_per_case=2)
+    created = client.post(CASES, json=case_body(md5_item(), vpdq_item(), photo_item()))
+    assert created.status_code == 201, created.text
+    assert created.json()["file_count"] == 2
+    again = client.post(CASES, json=case_body(md5_item(), vpdq_item(), md5_item(), photo_item()))
+    assert again.json()["code"] == "too_many_hashes"
+
+
+def test_a_photo_is_stored_with_the_kind_of_each_hash(
+    api_client: ApiClient, db_sessions: Any
+) -> None:
+    client = api_client()
+    photo = photo_item(("full", "square", "strip", "trim"))
+    video = md5_item()
+    created = client.post(CASES, json=case_body(video, photo))
+    assert created.status_code == 201, created.text
+    assert created.json() == {**created.json(), "hash_count": 5, "file_count": 2}
+    with db_sessions() as session:
+        rows = session.execute(
+            select(HashRecord.signal_type, HashRecord.value, CaseHash.photo)
+            .join(CaseHash, CaseHash.hash_id == HashRecord.id)
+            .order_by(CaseHash.position)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("md5", video["value"], None),
+        *[
+            (f"pdq_{v['kind']}" if v["kind"] != "full" else "pdq", v["pdq"], 1)
+            for v in photo["variants"]
+        ],
+    ]
+    status = client.post(
+        STATUS, json={"case_number": created.json()["case_number"], "pin": created.json()["pin"]}
+    ).json()
+    assert [(h["type"], h["photo"]) for h in status["hashes"]] == [
+        ("md5", None),
+        ("pdq", 1),
+        ("pdq_square", 1),
+        ("pdq_strip", 1),
+        ("pdq_trim", 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variants", "detail"),
+    [
+        ([], None),
+        ([{"pdq": "ab" * 32, "kind": "dihedral", "quality": 90}], None),
+        ([{"pdq": "ab" * 32, "kind": "square", "quality": 20}], "too plain"),
+        ([{"pdq": "0" * 64, "kind": "strip", "quality": 90}], "blank"),
+        ([{"pdq": "ab" * 31, "kind": "full", "quality": 90}], "64 hex"),
+        ([{"pdq": "ab" * 32, "kind": "full", "quality": 90}] * 11, None),
+    ],
+)
+def test_a_bad_photo_is_refused_whole(
+    api_client: ApiClient, db_sessions: Any, variants: list[dict[str, Any]], detail: str | None
+) -> None:
+    client = api_client()
+    response = client.post(
+        CASES, json=case_body(pdq_item(), {"type": "photo", "variants": variants})
+    )
+    assert response.status_code == 422
+    if detail is not None:
+        assert response.json()["code"] == "hash_rejected"
+        assert response.json()["index"] == 1
+        assert detail in response.json()["detail"]
+        assert "Hash 2, variant 1" in response.json()["detail"]
+    assert _count(db_sessions, Case) == 0
 
 
 def test_body_over_256_kb_gets_413(api_client: ApiClient, db_sessions: Any) -> None:
-    client = api_client(max_hashes_per_case=10_000)
+    client = api_client(max_hashes_per_case=10_000, max_files_per_case=10_000)
     items = [pdq_item() for _ in range(2500)]
     body = case_body(*items)
     import json

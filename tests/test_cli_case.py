@@ -43,10 +43,14 @@ def _open(server: ServerProcess, *files: Path) -> tuple[str, str, Any]:
 
 def test_create_status_withdraw(live_server: ServerProcess, testdata: Path) -> None:
     photo = testdata / "photos" / "mate_aqua.jpg"
-    expected = openncii.hash_file(photo)
-    number, pin, created = _open(live_server, photo)
+    enrolled = openncii.enroll_file(photo)
+    number, pin, created = _open(live_server, photo, photo)
     assert "cannot be shown again" in created.stdout
-    assert "Hashes sent: 1" in created.stdout
+    # The same file twice is sent once: one photo, with its robust-matching hashes.
+    assert f"Photos and videos: 1 ({len(enrolled)} hashes)" in created.stdout
+    assert "Left out: mate_aqua.jpg: it is the same file as one above: sent once." in (
+        created.stderr
+    )
     assert "Hashing mate_aqua.jpg on this computer" in created.stderr
 
     status = _run(
@@ -54,7 +58,9 @@ def test_create_status_withdraw(live_server: ServerProcess, testdata: Path) -> N
     )
     assert status.exit_code == 0, status.output
     assert f"Case {number}: active" in status.stdout
-    assert f"pdq {expected.pdq[:8]}" in status.stdout
+    for variant in enrolled:
+        key = "pdq" if variant.kind == "full" else f"pdq_{variant.kind}"
+        assert f"{key} {variant.hex[:8]}" in status.stdout
     assert pin not in status.stdout  # the hidden prompt does not echo it
 
     withdrawn = _run(
@@ -68,7 +74,7 @@ def test_create_status_withdraw(live_server: ServerProcess, testdata: Path) -> N
 def test_video_sends_md5_and_vpdq(live_server: ServerProcess, testdata: Path) -> None:
     video = testdata / "videos" / "carphone_distorted.mp4"
     number, pin, created = _open(live_server, video)
-    assert "Hashes sent: 2" in created.stdout
+    assert "Photos and videos: 1 (2 hashes)" in created.stdout
     status = _run(
         ["case", "status", "--json", "--server", live_server.base_url, "--case-number", number],
         pin + "\n",
@@ -131,7 +137,7 @@ def test_unusable_files_are_left_out_and_named(
     number, pin, result = _open(live_server, plain, photo, junk)
     assert "Left out: plain.png: this image is too plain" in result.stderr
     assert "Left out: notes.jpg: it could not be read" in result.stderr
-    assert "Hashes sent: 1" in result.stdout
+    assert f"Photos and videos: 1 ({len(openncii.enroll_file(photo))} hashes)" in result.stdout
     assert "Left out:    plain.png, notes.jpg" in result.stdout
     status = _run(
         ["case", "status", "--server", live_server.base_url, "--case-number", number], pin + "\n"

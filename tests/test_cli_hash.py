@@ -194,3 +194,19 @@ def test_video_fps_help_names_the_library_default() -> None:
     shown = CliRunner().invoke(app, ["hash", "--help"], terminal_width=200)
     text = " ".join(shown.output.split())
     assert f"(0 = every frame; default: {DEFAULT_VIDEO_FPS:g})" in text
+
+
+def test_variants_are_what_a_case_submits_and_what_a_platform_queries(testdata: Path) -> None:
+    import openncii
+
+    photo = testdata / "photos" / "mate_aqua.jpg"
+    for flag, expected in (
+        ("--variants", openncii.enroll_file(photo)),
+        ("--query-variants", openncii.query_file(photo)),
+    ):
+        result = CliRunner().invoke(app, ["hash", "--json", flag, str(photo)])
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.stdout)
+        assert record["variants"] == [v.to_json() for v in expected]
+    both = CliRunner().invoke(app, ["hash", "--variants", "--query-variants", str(photo)])
+    assert both.exit_code == 2

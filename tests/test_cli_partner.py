@@ -36,7 +36,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    process = start_server(database_url, log_dir=tmp_path)
+    # Cases of 200 bare hashes each (the sync tests' bank): more than 50 photos per case.
+    process = start_server(database_url, {"OPENNCII_MAX_FILES_PER_CASE": "200"}, log_dir=tmp_path)
     yield process
     process.stop()
 

@@ -371,3 +371,75 @@ def test_match_file_finds_a_reencoded_video_by_vpdq(testdata: Path) -> None:
     # Another video: nothing.
     _, other = matcher.match_file(videos / "bikes.mp4")
     assert other == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Robust matching: each bank row's kind comes from its signal type
+
+
+def test_variant_rows_match_by_the_pair_rule_of_their_kinds(tmp_path: Path) -> None:
+    """A store holding a photo's hashes of every kind (as the feed sends them with
+    ``variants=1``): the matcher keeps a hit only when ``pair_threshold`` allows its pair of
+    kinds at its distance, both from the snapshot and from later changes."""
+    from openncii.partner import PartnerStore
+    from openncii.partner.matcher import StoreBank
+    from openncii.partner.store import BANK_KINDS, bank_kind
+    from openncii.signals.variants import Kind, PdqVariant
+    from partner_helpers import feed_record, store_page
+
+    rng = np.random.default_rng(11)
+    full, square, strip, trim = (balanced_pdq(rng) for _ in range(4))
+    with PartnerStore.open(tmp_path / "store.sqlite3") as store:
+        store_page(
+            store,
+            [
+                feed_record("ImagePDQ", full),
+                feed_record("ImagePDQSquare", square),
+                feed_record("ImagePDQStrip", strip),
+            ],
+        )
+        bank = store.pdq_bank()
+        assert [BANK_KINDS[k] for k in bank.kinds] == [Kind.FULL, Kind.SQUARE, Kind.STRIP]
+        assert store.pdq_codes()[0].shape == (1, 32)  # pdq_codes: the whole-image rows only
+        assert [bank_kind(t) for t in ("pdq", "pdq_square", "pdq_trim", "md5")] == [
+            Kind.FULL,
+            Kind.SQUARE,
+            Kind.TRIM,
+            None,
+        ]
+        matcher = Matcher(StoreBank(store))
+        matcher.refresh()
+
+        def found(kind: Kind, value: str) -> list[tuple[str, int]]:
+            hits = matcher.match_variants([[PdqVariant(value, kind, 90)]])
+            return [(m.signal, m.distance) for m in hits]
+
+        assert found(Kind.SQUARE, flip_pdq(square, 24, rng)) == [("pdq_square", 24)]
+        assert found(Kind.SQUARE, flip_pdq(square, 25, rng)) == []
+        assert found(Kind.STRIP, flip_pdq(strip, 20, rng)) == [("pdq_strip", 20)]
+        assert found(Kind.DIHEDRAL, flip_pdq(full, 31, rng)) == [("pdq", 31)]
+        assert found(Kind.FULL, flip_pdq(full, 32, rng)) == []
+        # Never compared: a square with a whole picture, a strip with a square, ...
+        assert found(Kind.SQUARE, full) == []
+        assert found(Kind.FULL, square) == []
+        assert found(Kind.STRIP, square) == []
+        # A bare PDQ query is a whole picture: it meets full and trim rows, never a square.
+        assert [m.signal for m in matcher.match_pdq([PdqQuery(square)])] == []
+        assert [m.signal for m in matcher.match_pdq([PdqQuery(full)])] == ["pdq"]
+
+        # Changes after the snapshot carry their kinds too; withdrawal removes the rows.
+        store_page(store, [feed_record("ImagePDQTrim", trim)])
+        matcher.refresh()
+        assert found(Kind.TRIM, flip_pdq(trim, 30, rng)) == [("pdq_trim", 30)]
+        assert found(Kind.SQUARE, trim) == []
+        store_page(
+            store,
+            [
+                feed_record("ImagePDQSquare", square, "Withdrawn"),
+                feed_record("ImagePDQTrim", trim, "Withdrawn"),
+            ],
+        )
+        matcher.refresh()
+        assert found(Kind.SQUARE, square) == []
+        assert found(Kind.FULL, trim) == []
+        assert found(Kind.FULL, full) == [("pdq", 0)]

@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
+from case_helpers import (
+    CASES,
+    STATUS,
+    WITHDRAW,
+    case_body,
+    md5_item,
+    pdq_item,
+    photo_item,
+    vpdq_item,
+)
 from openncii.db.models import Case, FeedCheckpoint, FeedRecordCache, HashRecord
 from openncii.feed import MAX_LEAD_SECONDS, PageToken, encode_page_token, purge_withdrawn
 from openncii.partners import revoke_partner
@@ -295,7 +304,7 @@ def test_bad_parameters_get_400(
 def test_page_size_defaults_to_800_and_is_clamped_to_1000(
     api_client: ApiClient, db_sessions: Any
 ) -> None:
-    client = api_client()
+    client = api_client(max_files_per_case=100)
     key = new_partner(db_sessions, "Acme")
     _open_cases(client, 11, per_case=100)  # 1100 records
     default = client.get(FETCH, headers=key_headers(key)).json()
@@ -589,3 +598,41 @@ def test_an_empty_batch_is_accepted_as_its_schema_says(
         headers=key_headers(key),
     )
     assert whole.json() == {"count": 1}  # 1.0 is JSON's integer 1
+
+
+def test_variant_records_are_sent_only_to_clients_asking_for_them(
+    api_client: ApiClient, db_sessions: Any
+) -> None:
+    """A photo's whole-image hash is an ImagePDQ record for everyone; its squares, strips and
+    trim are records of their own types, sent with ``variants=1`` only. Withdrawal withdraws
+    every one of them."""
+    client = api_client()
+    key = new_partner(db_sessions, "Acme")
+    photo = photo_item(("full", "square", "square", "strip", "trim"))
+    before = _open_cases(client, 2)
+    created = client.post(CASES, json=case_body(photo))
+    assert created.status_code == 201, created.text
+    after = _open_cases(client, 2)
+    wires = ["ImagePDQ", "ImagePDQSquare", "ImagePDQSquare", "ImagePDQStrip", "ImagePDQTrim"]
+    variants = {(w, v["pdq"]) for w, v in zip(wires, photo["variants"], strict=True)}
+
+    stock = FeedReader(client, key, page_size=2)
+    stock.fetch()
+    full = ("ImagePDQ", photo["variants"][0]["pdq"])
+    assert set(stock.records) == _keys(before) | _keys(after) | {full}
+    ours = FeedReader(client, key, page_size=2, variants=True)
+    ours.fetch()
+    assert set(ours.records) == _keys(before) | _keys(after) | variants
+    assert stock.checkpoint == ours.checkpoint
+
+    for bad in ("2", "yes", "-1"):
+        response = client.get(FETCH, params={"variants": bad}, headers=key_headers(key))
+        assert response.status_code == 400, bad
+
+    body = created.json()
+    withdrawn = client.post(WITHDRAW, json={"case_number": body["case_number"], "pin": body["pin"]})
+    assert withdrawn.status_code == 200
+    changed = ours.fetch()
+    assert {(r["signalType"], r["hashValue"]) for r in changed} == variants
+    assert {r["hashStatus"] for r in changed} == {"Withdrawn"}
+    assert [r["signalType"] for r in stock.fetch()] == ["ImagePDQ"]

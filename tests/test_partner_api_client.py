@@ -26,7 +26,16 @@ from threatexchange.exchanges.impl.stop_ncii_api import StopNCIISignalExchangeAP
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
-from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
+from case_helpers import (
+    CASES,
+    STATUS,
+    WITHDRAW,
+    case_body,
+    md5_item,
+    pdq_item,
+    photo_item,
+    vpdq_item,
+)
 from openncii.api import create_app
 from openncii.testing import serve_in_thread
 from partner_helpers import new_partner
@@ -137,6 +146,47 @@ def test_the_exchange_adapter_checkpoints_and_does_not_delete_withdrawn_records(
         assert deltas[-1].checkpoint.get_progress_timestamp() >= checkpoint.update_time  # type: ignore[union-attr, operator]
         # A deletion would be None; the adapter keeps metadata for Withdrawn records.
         assert all(metadata is not None for metadata in updates.values())
+
+
+def test_the_real_client_sees_no_variant_records_unless_asked(
+    live_url: str, db_sessions: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Robust matching's variant records (squares, strips, trims of photos) are sent only to
+    clients asking with ``variants=1``: the stock client gets the photo's whole-image hash as
+    an ImagePDQ record, exactly as before, and logs nothing. Asked for them, it skips each
+    variant record with one ERROR line that holds the whole record, hash value included
+    (``Convert response from JSON to Dataclass failed``): why they are opt-in."""
+    key = new_partner(db_sessions, "Acme")
+    api = _client(live_url, key)
+    photo = photo_item(("full", "square", "square", "strip", "trim"))
+    full = photo["variants"][0]["pdq"]
+    with httpx.Client(base_url=live_url) as http:
+        _open_case(http, photo, md5_item())
+    caplog.set_level("DEBUG")
+    caplog.clear()
+    records, _, _ = _fetch_all(api, StopNCIIAPI.DEFAULT_START_TIME, 3)
+    assert {(t, v) for t, v in records if t is StopNCIISignalType.ImagePDQ} == {
+        (StopNCIISignalType.ImagePDQ, full)
+    }
+    assert len(records) == 2
+    assert [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
+
+    # The same client made to ask for variants (as an operator adding the parameter would).
+    plain_get = api._get
+
+    def with_variants(endpoint: StopNCIIEndpoint, **params: Any) -> Any:
+        return plain_get(endpoint, **params, variants=1)
+
+    api._get = with_variants  # type: ignore[method-assign]
+    caplog.clear()
+    result = api.fetch_hashes(page_size=100, start_timestamp=StopNCIIAPI.DEFAULT_START_TIME)
+    assert result.count == 6  # the server sent all of them
+    assert len(result.hashRecords) == 2  # the client kept the two it knows, did not fail
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 4  # one line per variant record
+    assert all("Convert response from JSON to Dataclass failed" in r.getMessage() for r in errors)
+    leaked = {v["pdq"] for v in photo["variants"][1:]}
+    assert {h for h in leaked if any(h in r.getMessage() for r in errors)} == leaked
 
 
 def test_submit_feedback_with_the_real_client(live_url: str, db_sessions: Any) -> None:

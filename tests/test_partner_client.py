@@ -20,7 +20,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from case_helpers import CASES, STATUS, WITHDRAW, case_body, md5_item, pdq_item, vpdq_item
+from case_helpers import (
+    CASES,
+    STATUS,
+    WITHDRAW,
+    case_body,
+    md5_item,
+    pdq_item,
+    photo_item,
+    vpdq_item,
+)
 from openncii.errors import (
     FeedAuthError,
     FeedProtocolError,
@@ -40,6 +49,7 @@ from openncii.partner import (
     report_outcomes,
     signal_type_of,
 )
+from openncii.signals.registry import keys
 from openncii.testing import FakeClock
 from partner_helpers import FeedReader, new_partner
 
@@ -86,6 +96,50 @@ def server_active(http: Any, key: str) -> set[tuple[str, str]]:
     return {(wire[t], hash_key(wire[t], v)) for t, v in reader.active()}
 
 
+def test_a_photos_variants_are_synced_with_their_kinds_and_withdrawn_together(
+    api_client: ApiClient, db_sessions: Any, store: PartnerStore
+) -> None:
+    import sqlite3
+
+    http = api_client()
+    key = new_partner(db_sessions, "Acme")
+    photo = photo_item(("full", "square", "square", "strip", "trim"))
+    case = open_case(http, photo, md5_item())
+    client = FeedClient(BASE, key, client=_forwarding(http), page_size=2)
+    assert client.sync(store).reason == "first sync"
+    stored = {
+        (row.signal_type, row.key)
+        for signal_type in keys()
+        for row in store.active(signal_type)
+        if signal_type != "md5"
+    }
+    assert stored == {
+        (("pdq" if v["kind"] == "full" else f"pdq_{v['kind']}"), v["pdq"])
+        for v in photo["variants"]
+    }
+    assert store.counts() == {
+        **dict.fromkeys(keys(), 0),
+        "pdq": 1,
+        "md5": 1,
+        "pdq_square": 2,
+        "pdq_strip": 1,
+        "pdq_trim": 1,
+    }
+    assert store.sync_state().variants
+
+    # A store synced before the client asked for variants is resynced in full, once.
+    with sqlite3.connect(store.path) as raw:
+        raw.execute("UPDATE meta SET value = NULL WHERE name = 'variants'")
+    again = client.sync(store)
+    assert again.full_resync and again.reason == "variants"
+    assert store.counts()["pdq_square"] == 2
+    assert client.sync(store).reason is None
+
+    withdraw(http, case)
+    client.sync(store)
+    assert store.counts() == dict.fromkeys(keys(), 0)
+
+
 def test_full_sync_then_incremental_with_withdrawals(
     api_client: ApiClient, db_sessions: Any, store: PartnerStore
 ) -> None:
@@ -99,7 +153,7 @@ def test_full_sync_then_incremental_with_withdrawals(
     assert result.full_resync and result.reason == "first sync"
     assert result.pages == 4  # 11 records in pages of 3
     assert result.records == 11 and result.counts.added == 11
-    assert store.counts() == {"pdq": 5, "md5": 5, "vpdq": 1}
+    assert store.counts() == {**dict.fromkeys(keys(), 0), "pdq": 5, "md5": 5, "vpdq": 1}
     assert local_active(store) == server_active(http, key)
     (stored_video,) = store.active("vpdq")
     assert stored_video.value is not None and stored_video.value.count("\n") == 2
@@ -124,7 +178,7 @@ def test_full_sync_then_incremental_with_withdrawals(
     assert later.records == 4  # the new PDQ, the two hashes of case 0, the video
     assert (later.counts.added, later.counts.updated, later.counts.removed) == (1, 0, 3)
     assert store.get("pdq", cases[0]["hashes"][0]["value"]) is None
-    assert store.counts() == {"pdq": 5, "md5": 4, "vpdq": 0}
+    assert store.counts() == {**dict.fromkeys(keys(), 0), "pdq": 5, "md5": 4, "vpdq": 0}
     assert local_active(store) == server_active(http, key)
 
     changes = store.changes_since(seq)
@@ -348,7 +402,9 @@ def test_submit_feedback_reaches_the_server(api_client: ApiClient, db_sessions: 
 def test_report_outcomes_sends_batches_and_records_each_outcome(
     api_client: ApiClient, db_sessions: Any, store: PartnerStore, clock: FakeClock
 ) -> None:
-    http = api_client(max_hashes_per_case=DEFAULT_PAGE_SIZE + 10)
+    http = api_client(
+        max_hashes_per_case=DEFAULT_PAGE_SIZE + 10, max_files_per_case=DEFAULT_PAGE_SIZE + 10
+    )
     key = new_partner(db_sessions, "Acme")
     case = open_case(http, *(md5_item() for _ in range(DEFAULT_PAGE_SIZE + 1)), pdq_item())
     bank = {h["value"]: h["type"] for h in case["hashes"]}

@@ -25,6 +25,7 @@ from openncii.partner import (
     PartnerStore,
     hash_key,
 )
+from openncii.signals.registry import keys
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 SERVER = "https://ncii.example/v1"
@@ -73,7 +74,7 @@ def test_new_store_is_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "dir" / "store.sqlite3"
     with PartnerStore.open(path) as store:
         assert store.change_seq == 0
-        assert store.counts() == {"pdq": 0, "md5": 0, "vpdq": 0}
+        assert store.counts() == dict.fromkeys(keys(), 0)
         state = store.sync_state()
         assert (state.start_timestamp, state.page_token, state.checkpoint_at) == (0, None, None)
     db = sqlite3.connect(path)
@@ -107,7 +108,7 @@ def test_newer_or_foreign_files_are_refused(tmp_path: Path) -> None:
 def test_apply_page_adds_updates_and_removes(store: PartnerStore) -> None:
     a, b, m = record(), record(), record(signal_type="md5")
     apply(store, a, b, m)
-    assert store.counts() == {"pdq": 2, "md5": 1, "vpdq": 0}
+    assert store.counts() == {**dict.fromkeys(keys(), 0), "pdq": 2, "md5": 1}
     assert store.change_seq == 3
     state = store.sync_state()
     assert state.start_timestamp == 1_700_000_100 and state.checkpoint_at == NOW

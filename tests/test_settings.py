@@ -40,7 +40,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.database_url == default_database_url()
     assert settings.database_url == f"sqlite:///{tmp_path / 'openncii' / 'openncii.sqlite3'}"
     assert settings.max_body_bytes == 256 * 1024
-    assert settings.max_hashes_per_case == 200
+    assert settings.max_hashes_per_case == 1000
     assert settings.log_client_ips is False
     assert (settings.pin_tries, settings.pin_pause_seconds) == (5, 60)
     assert (settings.legacy_pin_tries, settings.legacy_pin_window_seconds) == (5, 600)

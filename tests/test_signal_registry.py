@@ -19,14 +19,18 @@ from openncii.signals.pdq import MATCH_THRESHOLD, PdqHash
 from openncii.signals.registry import (
     MD5,
     PDQ,
+    PDQ_TYPES,
     SIGNAL_TYPES,
     VPDQ,
     SignalType,
     by_key,
     by_wire_name,
+    feed_keys,
     keys,
+    pdq_type_of_kind,
     wire_names,
 )
+from openncii.signals.variants import ENROLLED_KINDS, Kind, pair_threshold
 from openncii.signals.vpdq import VpdqFeature, format_vpdq_text, vpdq_match
 
 HEX = "0123456789abcdef"
@@ -49,9 +53,40 @@ def _signature(pdqs: list[str]) -> str:
 
 
 def test_the_registry_holds_the_documented_types() -> None:
-    assert wire_names() == {"pdq": "ImagePDQ", "md5": "VideoMD5", "vpdq": "VideoPDQ"}
-    assert keys() == ("pdq", "md5", "vpdq")
-    assert [t.media for t in SIGNAL_TYPES] == ["image", "video", "video"]
+    assert wire_names() == {
+        "pdq": "ImagePDQ",
+        "md5": "VideoMD5",
+        "vpdq": "VideoPDQ",
+        "pdq_trim": "ImagePDQTrim",
+        "pdq_square": "ImagePDQSquare",
+        "pdq_strip": "ImagePDQStrip",
+    }
+    assert keys() == ("pdq", "md5", "vpdq", "pdq_trim", "pdq_square", "pdq_strip")
+    assert [t.media for t in SIGNAL_TYPES] == ["image", "video", "video", *["image"] * 3]
+    # Stock clients get what they know (and our VideoPDQ, as before); variants on request.
+    assert feed_keys(variants=False) == ("pdq", "md5", "vpdq")
+    assert feed_keys(variants=True) == keys()
+
+
+def test_each_enrolled_kind_has_its_pdq_type() -> None:
+    """The kind travels as the signal type: one PDQ type per kind a device enrols."""
+    assert {t.variant_kind for t in PDQ_TYPES} == {k.value for k in ENROLLED_KINDS}
+    for kind in ENROLLED_KINDS:
+        signal = pdq_type_of_kind(kind)
+        assert signal.variant_kind == kind and signal in SIGNAL_TYPES
+        assert signal.variant == (kind is not Kind.FULL)
+    assert pdq_type_of_kind("full") is PDQ
+    with pytest.raises(InvalidHashError, match="full, trim, square, strip"):
+        pdq_type_of_kind(Kind.DIHEDRAL)
+
+
+@given(value=_hex, bits=st.integers(0, 40))
+def test_a_variant_type_compares_by_the_pair_rule_of_its_kind(value: str, bits: int) -> None:
+    other = _flip(value, bits)
+    for signal in PDQ_TYPES:
+        found = signal.compare(value, other)
+        assert found.distance == bits
+        assert found.match == (bits <= pair_threshold(signal.variant_kind, signal.variant_kind))
 
 
 def test_keys_and_wire_names_are_unique_and_found_both_ways() -> None:
@@ -127,7 +162,7 @@ def test_vpdq_keeps_the_text_and_is_identified_by_its_sha256() -> None:
 def test_feedback_on_a_record_as_sent_finds_the_stored_hash(kind: SignalType) -> None:
     """A partner reports a hash as the feed sent it (``hashValue``, no type): the lookup gives
     back exactly the stored identity, and it fits the storage column (64 characters)."""
-    samples = {PDQ: ("ab" * 32, None), MD5: ("cd" * 16, None)}
+    samples = dict.fromkeys(PDQ_TYPES, ("ab" * 32, None)) | {MD5: ("cd" * 16, None)}
     signature = _signature(["ef" * 32])
     value, payload = samples.get(kind, (VPDQ.identity(signature), signature))
     normalised = kind.normalize(payload or value)
@@ -142,7 +177,13 @@ def test_feedback_on_a_record_as_sent_finds_the_stored_hash(kind: SignalType) ->
 def test_a_value_is_looked_up_in_registry_order() -> None:
     """64 hex characters are a PDQ hash or a vPDQ identity; 32 only an MD5."""
     value = "ab" * 32
-    assert [t.key for t in SIGNAL_TYPES if t.lookup(value)] == ["pdq", "vpdq"]
+    assert [t.key for t in SIGNAL_TYPES if t.lookup(value)] == [
+        "pdq",
+        "vpdq",
+        "pdq_trim",
+        "pdq_square",
+        "pdq_strip",
+    ]
     assert [t.key for t in SIGNAL_TYPES if t.lookup("ab" * 16)] == ["md5"]
     assert [t.key for t in SIGNAL_TYPES if t.lookup("x" * 64)] == []
 
@@ -251,10 +292,13 @@ def test_postgresql_builds_the_records_the_registry_describes(fresh_postgres_url
 def test_the_victim_apis_hash_types_are_storage_keys() -> None:
     from typing import get_args
 
-    from openncii.api.schemas import Md5In, PdqIn, VpdqIn
+    from openncii.api.schemas import Md5In, PdqIn, VariantIn, VpdqIn
 
     for model, kind in ((PdqIn, PDQ), (Md5In, MD5), (VpdqIn, VPDQ)):
         assert get_args(model.model_fields["type"].annotation) == (kind.key,)
+    # A photo's hashes carry the kinds a device enrols (each stored as its PDQ type).
+    kinds = get_args(VariantIn.model_fields["kind"].annotation)
+    assert set(kinds) == {k.value for k in ENROLLED_KINDS}
 
 
 def test_the_matcher_matches_every_registered_type() -> None:

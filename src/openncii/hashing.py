@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,9 @@ from openncii.media.sniff import MediaKind, sniff_bytes, sniff_media
 from openncii.signals.md5 import md5_file
 from openncii.signals.pdq import MIN_QUALITY, PdqHash
 from openncii.signals.pdq_strips import PdqStrips, pdq_from_rgb_bounded, strip_rows
+
+if TYPE_CHECKING:
+    from openncii.signals.variants import PdqVariant
 
 __all__ = [
     "DEFAULT_VIDEO_FPS",
@@ -61,10 +64,11 @@ class VideoFrameHash:
 class FileHashes:
     """Every fingerprint of one file.
 
-    Images carry ``pdq`` and ``quality`` (and ``dihedral`` when asked for); videos carry
-    ``vpdq``, one entry per sampled frame, and ``pdq``/``quality`` are ``None``. ``shareable`` is
-    false when nothing in the file has PDQ quality >= 50: such a hash finds copies poorly and
-    is not sent (the MD5 of a video is always usable).
+    Images carry ``pdq`` and ``quality`` (and ``dihedral``, or the robust-matching
+    ``variants``, when asked for); videos carry ``vpdq``, one entry per sampled frame, and
+    ``pdq``/``quality`` are ``None``. ``shareable`` is false when nothing in the file has PDQ
+    quality >= 50: such a hash finds copies poorly and is not sent (the MD5 of a video is
+    always usable).
     """
 
     path: str
@@ -74,11 +78,14 @@ class FileHashes:
     quality: int | None
     dihedral: tuple[str, ...] | None = None
     vpdq: tuple[VideoFrameHash, ...] | None = field(default=None, repr=False)
+    #: Robust matching: the photo's enrolled or query hashes with their kinds (when asked for).
+    variants: tuple[PdqVariant, ...] | None = field(default=None, repr=False)
 
     @property
     def shareable(self) -> bool:
         if self.media == "image":
-            return self.quality is not None and self.quality >= MIN_QUALITY
+            whole = self.quality is not None and self.quality >= MIN_QUALITY
+            return whole or bool(self.variants)
         return True
 
     def to_json(self) -> dict[str, Any]:
@@ -95,6 +102,8 @@ class FileHashes:
             out["dihedral"] = list(self.dihedral)
         if self.vpdq is not None:
             out["vpdq"] = [frame.to_json() for frame in self.vpdq]
+        if self.variants is not None:
+            out["variants"] = [v.to_json() for v in self.variants]
         return out
 
 
@@ -105,8 +114,13 @@ def hash_file(
     video_fps: float = DEFAULT_VIDEO_FPS,
     fast: bool = True,
     on_frame: Callable[[float], None] | None = None,
+    variants: Literal["enrol", "query"] | None = None,
 ) -> FileHashes:
     """Hash one image or video file.
+
+    ``variants`` (images only): also the robust-matching hashes of the photo, ``"enrol"`` what
+    a person's device submits (``openncii.enroll_file``), ``"query"`` what a platform
+    computes from an upload (``openncii.query_file``).
 
     Images are decoded with EXIF orientation applied and, with ``fast`` (the default), at a
     reduced scale where the format allows it (JPEG draft mode), which keeps the hash within a few
@@ -132,14 +146,20 @@ def hash_file(
             md5_future = pool.submit(md5_file, p)
             pdq = _image_pdq(p, fast)
             md5 = md5_future.result()
-        variants = tuple(h.hex for h in pdq.dihedral()) if dihedral else None
+        turned = tuple(h.hex for h in pdq.dihedral()) if dihedral else None
+        regions: tuple[PdqVariant, ...] | None = None
+        if variants is not None:
+            from openncii.robust import enroll_file, query_file
+
+            regions = tuple(enroll_file(p) if variants == "enrol" else query_file(p))
         return FileHashes(
             path=str(path),
             media="image",
             md5=md5,
             pdq=pdq.hex,
             quality=pdq.quality,
-            dihedral=variants,
+            dihedral=turned,
+            variants=regions,
         )
     # A video: PyAV is imported only when one is met.
     from openncii.media.video import iter_video_frames
@@ -164,6 +184,7 @@ def hash_bytes(
     name: str = "<bytes>",
     video_fps: float = DEFAULT_VIDEO_FPS,
     fast: bool = True,
+    variants: Literal["enrol", "query"] | None = None,
 ) -> FileHashes:
     """Hash one image or video given as its bytes (read from an object store, say): the same
     result as :func:`hash_file` on a file holding them, with ``name`` as its ``path``.
@@ -174,7 +195,7 @@ def hash_bytes(
     :class:`openncii.MediaError` like :func:`hash_file`.
     """
     with media_bytes_file(data) as path:
-        hashed = hash_file(path, dihedral, video_fps=video_fps, fast=fast)
+        hashed = hash_file(path, dihedral, video_fps=video_fps, fast=fast, variants=variants)
     return dataclasses.replace(hashed, path=name)
 
 

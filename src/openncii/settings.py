@@ -138,7 +138,17 @@ class Settings(OpenNCIISettings):
     )
 
     # Cases ---------------------------------------------------------------------------------
-    max_hashes_per_case: int = Field(default=200, ge=1, description="Hashes one case may hold.")
+    max_files_per_case: int = Field(
+        default=50,
+        ge=1,
+        description="Photos and videos one case may hold (a photo brings up to 10 hashes, a "
+        "video an MD5 and a vPDQ signature).",
+    )
+    max_hashes_per_case: int = Field(
+        default=1000,
+        ge=1,
+        description="Hashes one case may hold, all photos' and videos' together.",
+    )
     denylist_extra_path: Path | None = Field(
         default=None,
         description="The helpline's own file of PDQ hashes to refuse (one hex a line, `#` "

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from openncii.signals.pdq import hamming_distance
 from openncii.testing import ServerProcess
 
 from .harness import (
@@ -157,6 +156,10 @@ def test_whole_flow(
     assert re.fullmatch(r"\d{4}(-\d{4}){3}", pin), pin
     expect_h1(page, text["done.title"])
     assert page.is_disabled("[data-testid=finish]")
+    # The done page counts what the review counted: 3 photos and 1 video, not hashes.
+    received = page.inner_text("#done-lead")
+    assert text["review.photos.other"].replace("{count}", "3") in received
+    assert text["review.videos.one"].replace("{count}", "1") in received
     check_page(page, axe_source, f"5-case-{lang}")
     with page.expect_download() as download_info:
         page.click("[data-testid=save-text]")
@@ -173,17 +176,17 @@ def test_whole_flow(
     assert set(body) == {"eligibility", "hashes", "language"}
     assert body["language"] == lang
     assert body["eligibility"] == dict.fromkeys(QUESTIONS, True)
-    pdqs = [h for h in body["hashes"] if h["type"] == "pdq"]
+    sent_photos = [h for h in body["hashes"] if h["type"] == "photo"]
     md5s = [h for h in body["hashes"] if h["type"] == "md5"]
     vpdqs = [h for h in body["hashes"] if h["type"] == "vpdq"]
-    assert len(pdqs) == 3 and len(md5s) == 1 and len(vpdqs) == 1
+    assert len(sent_photos) == 3 and len(md5s) == 1 and len(vpdqs) == 1
+    assert len(body["hashes"]) == 5
     assert md5s[0]["value"] == hashlib.md5(video.read_bytes()).hexdigest()
-    from openncii import hash_file
+    from openncii import enroll_file
 
-    for photo in photos:
-        expected = hash_file(photo).pdq
-        assert expected is not None
-        assert min(hamming_distance(h["value"], expected) for h in pdqs) <= 10, photo.name
+    # Each photo: its robust-matching enrolment, bit for bit what the Python library computes.
+    for photo, sent in zip(photos, sent_photos, strict=True):
+        assert sent["variants"] == [v.to_json() for v in enroll_file(photo)], photo.name
     frames = vpdqs[0]["frames"]
     assert len(frames) >= 5
     assert all(set(f) == {"pdq", "quality", "timestamp"} for f in frames)

@@ -211,6 +211,23 @@ def test_outcomes_and_errors_in_plain_words(page: Any, server: ServerProcess) ->
                 ],
             },
             {"type": "md5", "prefix": "d55bddf8", "outcomes": []},
+            # A photo's hashes (robust matching): shown once, with every outcome once.
+            {
+                "type": "pdq",
+                "prefix": "0a0b0c0d",
+                "photo": 2,
+                "outcomes": [{"partner": "PhotoShare", "outcome": "Blocked", "at": "2026-11-21"}],
+            },
+            {
+                "type": "pdq_square",
+                "prefix": "1a1b1c1d",
+                "photo": 2,
+                "outcomes": [
+                    {"partner": "PhotoShare", "outcome": "Blocked", "at": "2026-11-21"},
+                    {"partner": "ClipSite", "outcome": "NotBlocked", "at": "2026-11-22"},
+                ],
+            },
+            {"type": "pdq_strip", "prefix": "2a2b2c2d", "photo": 2, "outcomes": []},
         ],
     }
     answers = [
@@ -250,7 +267,10 @@ def test_outcomes_and_errors_in_plain_words(page: Any, server: ServerProcess) ->
         assert titles == [
             text["hashType.pdq"].replace("{prefix}", "f8f8f0ce"),
             text["hashType.md5"].replace("{prefix}", "d55bddf8"),
+            text["hashType.pdq"].replace("{prefix}", "0a0b0c0d"),
         ]
+        assert len(rows) == 4
+        assert rows[3].startswith(line.format("ClipSite", text["outcome.NotBlocked"]))
 
 
 def test_participating_companies(page: Any, server: ServerProcess, axe_source: str) -> None:
@@ -375,6 +395,28 @@ def test_drop_files_remove_one_and_a_refused_fingerprint(
     assert bodies[1]["hashes"] == bodies[0]["hashes"][:1]
 
 
+def test_the_same_file_chosen_twice_is_listed_and_sent_once(
+    testdata: Path, page: Any, server: ServerProcess, recorder: Recorder
+) -> None:
+    photo = str(testdata / "photos" / "skimage_coffee.jpg")
+    _to_select_page(page, server)
+    page.set_input_files("[data-testid=file-input]", [photo, photo])
+    page.set_input_files("[data-testid=file-input]", photo)
+    page.wait_for_selector("[data-testid=submit-case]:enabled", timeout=30_000)
+    assert page.locator("#items li").count() == 1
+    text = catalogue("en")
+    one_photo = text["review.photos.one"].replace("{count}", "1")
+    assert page.inner_text("[data-testid=review-summary]") == text["review.summary"].replace(
+        "{items}", one_photo
+    )
+    page.click("[data-testid=submit-case]")
+    page.wait_for_selector("[data-testid=case-number]:visible")
+    (post,) = [r for r in recorder.api_calls("/api/v1/cases") if r.method == "POST"]
+    sent = json.loads(post.body or b"")["hashes"]
+    assert [h["type"] for h in sent] == ["photo"]
+    assert one_photo in page.inner_text("#done-lead")
+
+
 def test_the_per_case_limit_comes_from_the_server(
     testdata: Path, page: Any, server: ServerProcess, recorder: Recorder
 ) -> None:
@@ -382,7 +424,7 @@ def test_the_per_case_limit_comes_from_the_server(
     sent, and the person is told the server's number."""
     import base64
 
-    limits = {"max_hashes_per_case": 1, "max_body_bytes": 262144}
+    limits = {"max_files_per_case": 1, "max_hashes_per_case": 1000, "max_body_bytes": 262144}
     page.route(
         "**/api/v1/limits",
         lambda route: route.fulfill(
@@ -425,7 +467,7 @@ def test_a_partners_real_feedback_in_plain_words(
     case_number = page.inner_text("[data-testid=case-number]")
     pin = page.inner_text("[data-testid=pin]")
     sent = json.loads(recorder.api_calls("/api/v1/cases")[0].body or b"")
-    pdq = sent["hashes"][0]["value"]
+    pdq = sent["hashes"][0]["variants"][1]["pdq"]  # a square: a platform's match on a region
 
     feedback = {"count": 1, "hashFeedbacks": [{"hashValue": pdq, "feedbackValue": "Blocked"}]}
     request = urllib.request.Request(

@@ -66,6 +66,7 @@ class Runtime:
             ),
             denylist=DenyList.load(settings.denylist_extra_path),
             max_hashes=settings.max_hashes_per_case,
+            max_files=settings.max_files_per_case,
             lockout=LockoutPolicy(
                 tries=settings.pin_tries,
                 pause_seconds=settings.pin_pause_seconds,

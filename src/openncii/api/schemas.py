@@ -14,6 +14,7 @@ from openncii.feed import MAX_BATCH, MAX_TAG_CHARS, MAX_TAGS, submitted_type_nam
 from openncii.serving.errors import error_codes
 from openncii.signals.pdq import MIN_QUALITY
 from openncii.signals.registry import MD5, PDQ
+from openncii.signals.variants import MAX_ENROLLED
 from openncii.stopncii import PartnerFeedback
 
 __all__ = [
@@ -40,10 +41,12 @@ __all__ = [
     "PartnerOut",
     "PartnersOut",
     "PdqIn",
+    "PhotoIn",
     "SubmitFeedbackIn",
     "SubmitFeedbackOut",
     "SubmitHashesIn",
     "SubmitHashesOut",
+    "VariantIn",
     "VpdqFrameIn",
     "VpdqIn",
 ]
@@ -145,7 +148,24 @@ class VpdqIn(_Strict):
     )
 
 
-HashIn = Annotated[PdqIn | Md5In | VpdqIn, Field(discriminator="type")]
+class VariantIn(_Strict):
+    pdq: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
+    # The enrolled kinds (openncii.signals.variants.ENROLLED_KINDS; a test checks them).
+    kind: Literal["full", "trim", "square", "strip"] = Field(
+        description="The region of the photo hashed (docs/matching.md)."
+    )
+    quality: int = Field(ge=0, le=100, description="PDQ quality (at least 50 is accepted).")
+
+
+class PhotoIn(_Strict):
+    """One photo: the PDQ hashes of its regions that the device enrolled, with their kinds
+    (what ``openncii.enroll_file`` and the web app's ``variants.js`` compute)."""
+
+    type: Literal["photo"]
+    variants: list[VariantIn] = Field(min_length=1, max_length=MAX_ENROLLED)
+
+
+HashIn = Annotated[PdqIn | Md5In | VpdqIn | PhotoIn, Field(discriminator="type")]
 
 
 class CaseCreateIn(_Strict):
@@ -163,6 +183,7 @@ class CaseCreatedOut(BaseModel):
         "spaces or dashes). Shown once. Cannot be recovered."
     )
     hash_count: int = Field(description="Distinct hashes stored.")
+    file_count: int = Field(description="Photos and videos they came from.")
 
 
 class CaseCredentialsIn(_Strict):
@@ -183,6 +204,9 @@ class OutcomeOut(BaseModel):
 class HashStatusOut(BaseModel):
     type: str
     prefix: str = Field(description="The first characters of the hash, to tell them apart.")
+    photo: int | None = Field(
+        default=None, description="Which photo of the case it belongs to (its entry's position)."
+    )
     outcomes: list[OutcomeOut]
 
 
@@ -195,6 +219,7 @@ class CaseStatusOut(BaseModel):
 
 
 class LimitsOut(BaseModel):
+    max_files_per_case: int = Field(description="The most photos and videos one case may hold.")
     max_hashes_per_case: int = Field(description="The most hashes one case may hold.")
     max_body_bytes: int = Field(description="The largest request body, in bytes.")
 

@@ -24,7 +24,9 @@ from openncii.cases.service import (
 from openncii.cases.validation import (
     Md5Submission,
     PdqSubmission,
+    PhotoSubmission,
     Submission,
+    VariantSubmission,
     VpdqFrameSubmission,
     VpdqSubmission,
 )
@@ -41,10 +43,12 @@ __all__ = [
     "LockoutPolicy",
     "Md5Submission",
     "PdqSubmission",
+    "PhotoSubmission",
     "PinHasher",
     "PinSlots",
     "RateLimit",
     "Submission",
+    "VariantSubmission",
     "VpdqFrameSubmission",
     "VpdqSubmission",
     "case_status",

@@ -37,7 +37,7 @@ from openncii.cases.numbers import (
     normalize_pin,
 )
 from openncii.cases.pins import PinHasher
-from openncii.cases.validation import Submission, ValidHash, validate_hashes
+from openncii.cases.validation import Submission, ValidHash, count_files, validate_hashes
 from openncii.db.feed_clock import (
     advance_feed_clock,
     stamp_hashes,
@@ -85,15 +85,19 @@ class CaseRules:
     denylist: DenyList
     max_hashes: int
     lockout: LockoutPolicy
+    #: Photos and videos one case may hold (``validation.count_files``).
+    max_files: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CreatedCase:
-    """What the person is shown once: the case number and the PIN (both grouped)."""
+    """What the person is shown once: the case number and the PIN (both grouped); how many
+    hashes were stored and how many photos and videos they came from."""
 
     case_number: str
     pin: str
     hash_count: int
+    file_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ class HashStatus:
     signal_type: str
     prefix: str
     outcomes: tuple[HashOutcome, ...]
+    #: The photo the hash belongs to (its position among the entries sent), if a photo's.
+    photo: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +136,7 @@ def create_case(
 ) -> CreatedCase:
     """Validate everything, then store the case and its hashes in one transaction."""
     check_eligibility(eligibility)
-    valid = validate_hashes(hashes, rules.denylist, rules.max_hashes)
+    valid = validate_hashes(hashes, rules.denylist, rules.max_hashes, rules.max_files)
     pin = new_pin()
     pin_hash = rules.pins.hash(pin)
     for attempt in range(_NUMBER_ATTEMPTS):
@@ -143,7 +149,9 @@ def create_case(
             if attempt == _NUMBER_ATTEMPTS - 1:
                 raise
             continue
-        return CreatedCase(format_case_number(number), format_pin(pin), len(valid))
+        return CreatedCase(
+            format_case_number(number), format_pin(pin), len(valid), count_files(hashes)
+        )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -214,7 +222,13 @@ def store_case(
     connection.execute(
         _INSERT_LINKS,
         [
-            {"case_id": case_id, "hash_id": ids[h.key], "position": position, "quality": h.quality}
+            {
+                "case_id": case_id,
+                "hash_id": ids[h.key],
+                "position": position,
+                "quality": h.quality,
+                "photo": h.photo,
+            }
             for position, h in enumerate(valid)
         ],
     )
@@ -360,6 +374,7 @@ _SELECT_CASE: Final = select(Case.number, Case.status, Case.created_at, Case.wit
 _SELECT_HASHES_AND_OUTCOMES: Final = (
     select(
         CaseHash.position,
+        CaseHash.photo,
         HashRecord.signal_type,
         HashRecord.value,
         Partner.name,
@@ -377,10 +392,10 @@ _SELECT_HASHES_AND_OUTCOMES: Final = (
 def _read_status(session: Session, case_id: int) -> CaseStatus:
     connection = session.connection()
     case = connection.execute(_SELECT_CASE, {"b_case": case_id}).one()
-    hashes: dict[int, tuple[str, str]] = {}
+    hashes: dict[int, tuple[str, str, int | None]] = {}
     outcomes: dict[int, list[HashOutcome]] = defaultdict(list)
     for row in connection.execute(_SELECT_HASHES_AND_OUTCOMES, {"b_case": case_id}):
-        hashes.setdefault(row.position, (row.signal_type, row.value))
+        hashes.setdefault(row.position, (row.signal_type, row.value, row.photo))
         if row.name is not None:
             outcomes[row.position].append(
                 HashOutcome(partner=row.name, outcome=row.outcome, at=row.updated_at)
@@ -391,7 +406,12 @@ def _read_status(session: Session, case_id: int) -> CaseStatus:
         created_at=case.created_at,
         withdrawn_at=case.withdrawn_at,
         hashes=tuple(
-            HashStatus(signal_type=kind, prefix=value[:8], outcomes=tuple(outcomes[position]))
-            for position, (kind, value) in hashes.items()
+            HashStatus(
+                signal_type=kind,
+                prefix=value[:8],
+                outcomes=tuple(outcomes[position]),
+                photo=photo,
+            )
+            for position, (kind, value, photo) in hashes.items()
         ),
     )

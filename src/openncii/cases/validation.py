@@ -20,7 +20,8 @@ from openncii.errors import (
     TooManyHashesError,
 )
 from openncii.signals.pdq import MIN_QUALITY
-from openncii.signals.registry import MD5, PDQ, VPDQ
+from openncii.signals.registry import MD5, PDQ, VPDQ, pdq_type_of_kind
+from openncii.signals.variants import MAX_ENROLLED
 
 __all__ = [
     "DEGENERATE_MD5",
@@ -28,10 +29,13 @@ __all__ = [
     "MAX_VPDQ_FRAMES",
     "Md5Submission",
     "PdqSubmission",
+    "PhotoSubmission",
     "Submission",
     "ValidHash",
+    "VariantSubmission",
     "VpdqFrameSubmission",
     "VpdqSubmission",
+    "count_files",
     "validate_hashes",
 ]
 
@@ -69,7 +73,23 @@ class VpdqSubmission:
     frames: tuple[VpdqFrameSubmission, ...]
 
 
-Submission = PdqSubmission | Md5Submission | VpdqSubmission
+@dataclass(frozen=True, slots=True)
+class VariantSubmission:
+    """One PDQ hash of a region of a photo (robust matching): its hex, kind and quality."""
+
+    pdq: str
+    kind: str
+    quality: int
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoSubmission:
+    """One photo: the hashes the device enrolled for it (``openncii.enroll_file``)."""
+
+    variants: tuple[VariantSubmission, ...]
+
+
+Submission = PdqSubmission | Md5Submission | VpdqSubmission | PhotoSubmission
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +103,8 @@ class ValidHash:
     value: str
     quality: int | None = None
     payload: str | None = None
+    #: For a photo's hashes: the position of the photo among the submission's entries.
+    photo: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -93,33 +115,80 @@ class ValidHash:
         return self.value[:PREFIX_LENGTH]
 
 
+def count_files(submissions: Sequence[Submission]) -> int:
+    """The photos and videos of a submission, as the person chose them: a photo (or a bare PDQ
+    hash) is one, a video is its MD5 with at most one vPDQ signature beside it."""
+    photos = sum(isinstance(s, PhotoSubmission | PdqSubmission) for s in submissions)
+    md5s = sum(isinstance(s, Md5Submission) for s in submissions)
+    signatures = sum(isinstance(s, VpdqSubmission) for s in submissions)
+    return photos + max(md5s, signatures)
+
+
+def _count_hashes(submissions: Sequence[Submission]) -> int:
+    return sum(len(s.variants) if isinstance(s, PhotoSubmission) else 1 for s in submissions)
+
+
 def validate_hashes(
-    submissions: Sequence[Submission], denylist: DenyList, max_hashes: int
+    submissions: Sequence[Submission],
+    denylist: DenyList,
+    max_hashes: int,
+    max_files: int | None = None,
 ) -> list[ValidHash]:
     """Validate every submission; return the distinct hashes in order of first appearance.
 
-    Raises :class:`CaseRejectedError` (no hashes), :class:`TooManyHashesError` or the
+    A case holds at most ``max_files`` photos and videos (:func:`count_files`; ``None``: no
+    such limit) and at most ``max_hashes`` hashes (a photo brings up to ``MAX_ENROLLED``). Raises
+    :class:`CaseRejectedError` (no hashes), :class:`TooManyHashesError` or the
     :class:`HashRejectedError` of the first bad hash. All or nothing: no partial case.
     """
     if not submissions:
         raise CaseRejectedError("A case needs at least one hash.")
-    if len(submissions) > max_hashes:
+    files = count_files(submissions)
+    if max_files is not None and files > max_files:
         raise TooManyHashesError(
-            f"A case can hold at most {max_hashes} hashes; this request has {len(submissions)}. "
+            f"A case can hold at most {max_files} photos and videos; this request has {files}. "
+            "Please split them over several cases."
+        )
+    count = _count_hashes(submissions)
+    if count > max_hashes:
+        raise TooManyHashesError(
+            f"A case can hold at most {max_hashes} hashes; this request has {count}. "
             "Please split them over several cases."
         )
     distinct: dict[tuple[str, str], ValidHash] = {}
     for index, submission in enumerate(submissions):
+        if isinstance(submission, PhotoSubmission):
+            for valid in _validate_photo(index, submission, denylist):
+                distinct.setdefault(valid.key, valid)
+            continue
         valid = _validate_one(index, submission, denylist)
         distinct.setdefault(valid.key, valid)
     return list(distinct.values())
+
+
+def _validate_photo(index: int, photo: PhotoSubmission, denylist: DenyList) -> list[ValidHash]:
+    where = f"Hash {index + 1}"
+    if not 1 <= len(photo.variants) <= MAX_ENROLLED:
+        raise HashRejectedError(
+            f"{where}: a photo has between 1 and {MAX_ENROLLED} hashes.", index=index
+        )
+    out: list[ValidHash] = []
+    for position, variant in enumerate(photo.variants):
+        at = f"{where}, variant {position + 1}"
+        try:
+            signal = pdq_type_of_kind(variant.kind)
+        except InvalidHashError as exc:
+            raise HashRejectedError(f"{at}: {exc}.", index=index) from None
+        value = _valid_pdq(index, at, variant.pdq, variant.quality, denylist)
+        out.append(ValidHash(signal.key, value, quality=variant.quality, photo=index))
+    return out
 
 
 def _validate_one(index: int, submission: Submission, denylist: DenyList) -> ValidHash:
     where = f"Hash {index + 1}"
     if isinstance(submission, PdqSubmission):
         value = _valid_pdq(index, where, submission.value, submission.quality, denylist)
-        return ValidHash(PDQ.key, value, quality=submission.quality)
+        return ValidHash(PDQ.key, value, quality=submission.quality, photo=index)
     if isinstance(submission, Md5Submission):
         try:
             value = MD5.normalize(submission.value)
@@ -131,6 +200,7 @@ def _validate_one(index: int, submission: Submission, denylist: DenyList) -> Val
                 index=index,
             )
         return ValidHash(MD5.key, value)
+    assert isinstance(submission, VpdqSubmission)
     return _valid_vpdq(index, where, submission, denylist)
 
 

@@ -126,22 +126,30 @@ def _hash_items(files: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
     from openncii.errors import MediaError
 
     items: list[tuple[Path, dict[str, Any]]] = []
+    seen: set[str] = set()
     for path in files:
         typer.echo(f"Hashing {path.name} on this computer ...", err=True)
         try:
-            result = hash_file(path)
+            # A photo: the hashes of its regions that robust matching enrols (the web app's).
+            result = hash_file(path, variants="enrol")
         except (MediaError, OSError) as exc:
             _left_out(path, f"it could not be read ({exc}).")
             continue
+        if result.md5 in seen:
+            _left_out(path, "it is the same file as one above: sent once.")
+            continue
+        seen.add(result.md5)
         if result.media == "image":
-            if not result.shareable or result.pdq is None or result.quality is None:
+            if not result.variants:
                 _left_out(
                     path,
                     "this image is too plain (for example, mostly one colour) to fingerprint "
                     "reliably.",
                 )
                 continue
-            items.append((path, {"type": "pdq", "value": result.pdq, "quality": result.quality}))
+            items.append(
+                (path, {"type": "photo", "variants": [v.to_json() for v in result.variants]})
+            )
         else:
             items.append((path, {"type": "md5", "value": result.md5}))
             frames = list(result.vpdq or ())
@@ -220,7 +228,7 @@ def create(
     typer.echo("Your case is open. Write these down now: they cannot be shown again.")
     typer.echo(f"  Case number: {created['case_number']}")
     typer.echo(f"  PIN:         {created['pin']}")
-    typer.echo(f"  Hashes sent: {created['hash_count']}")
+    typer.echo(f"  Photos and videos: {created['file_count']} ({created['hash_count']} hashes)")
     left_out = [path.name for path in files if path not in sent]
     if left_out:
         typer.echo(f"  Left out:    {', '.join(left_out)} (see above why)")

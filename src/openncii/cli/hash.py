@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -52,14 +52,20 @@ def collect_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _hash_one(path: Path, dihedral: bool, video_fps: float | None, fast: bool) -> FileHashes | str:
+def _hash_one(
+    path: Path,
+    dihedral: bool,
+    video_fps: float | None,
+    fast: bool,
+    variants: Literal["enrol", "query"] | None = None,
+) -> FileHashes | str:
     """Hash one file, or return a one-line error message (never raise, never a traceback)."""
     from openncii.hashing import DEFAULT_VIDEO_FPS, hash_file
 
     if video_fps is None:
         video_fps = DEFAULT_VIDEO_FPS
     try:
-        return hash_file(path, dihedral=dihedral, video_fps=video_fps, fast=fast)
+        return hash_file(path, dihedral=dihedral, video_fps=video_fps, fast=fast, variants=variants)
     except OpenNCIIError as exc:
         return str(exc)
     except FileNotFoundError:
@@ -86,6 +92,22 @@ def hash_command(
     dihedral: Annotated[
         bool,
         typer.Option("--dihedral", help="Also give the 8 PDQ hashes of rotations and flips."),
+    ] = False,
+    variants: Annotated[
+        bool,
+        typer.Option(
+            "--variants",
+            help="Also give each photo's robust-matching hashes (what a case submits: the "
+            'whole photo, centred squares, strips, its trim; JSON field "variants").',
+        ),
+    ] = False,
+    query_variants: Annotated[
+        bool,
+        typer.Option(
+            "--query-variants",
+            help="Also give the hashes a platform matches an upload with (POST /match's "
+            '"variants"; instead of --variants).',
+        ),
     ] = False,
     video_fps: Annotated[
         float | None,
@@ -120,6 +142,11 @@ def hash_command(
 
     if video_fps is not None and not math.isfinite(video_fps):
         raise typer.BadParameter("must be a finite number", param_hint="--video-fps")
+    if variants and query_variants:
+        raise typer.BadParameter("choose one of them", param_hint="--variants, --query-variants")
+    regions: Literal["enrol", "query"] | None = (
+        "enrol" if variants else "query" if query_variants else None
+    )
     files = list(collect_paths(paths))
     out = Console(soft_wrap=True, highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -137,7 +164,7 @@ def hash_command(
     ) as progress:
         task = progress.add_task("Hashing", total=len(files))
         for path in files:
-            result = _hash_one(path, dihedral, video_fps, fast=not full_resolution)
+            result = _hash_one(path, dihedral, video_fps, not full_resolution, regions)
             if isinstance(result, str):
                 failed += 1
             if as_json:
@@ -183,6 +210,8 @@ def _print_table(console: Console, results: list[tuple[Path, FileHashes | str]])
         if result.media == "image":
             quality = str(result.quality)
             pdq = result.pdq or ""
+            if result.variants is not None:
+                pdq += f" ({len(result.variants)} robust-matching hashes)"
             if not result.shareable:
                 quality += " (too low: not shareable)"
         else:

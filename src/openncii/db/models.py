@@ -182,6 +182,9 @@ class CaseHash(Base):
     )
     position: Mapped[int] = mapped_column(Integer)
     quality: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The photo a hash came from (robust matching enrols several per photo): the position of
+    #: its entry in the submission; ``None`` for a video's hashes and cases older than 0006.
+    photo: Mapped[int | None] = mapped_column(Integer, default=None)
 
     case: Mapped[Case] = relationship(back_populates="hashes")
     hash: Mapped[HashRecord] = relationship()

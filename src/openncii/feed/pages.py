@@ -48,7 +48,7 @@ from openncii.feed.tokens import (
     encode_page_token,
 )
 from openncii.partners.service import key_accepted
-from openncii.signals.registry import SIGNAL_TYPES, SignalType
+from openncii.signals.registry import SIGNAL_TYPES, SignalType, feed_keys
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -113,6 +113,7 @@ def fetch_page(
     page_token: str | None,
     now: datetime,
     token_ttl_seconds: int,
+    variants: bool = False,
 ) -> FeedPage | None:
     """One page of the feed (see the module docstring) for the partner whose API key has one of
     ``key_digests`` (:func:`openncii.partners.key_digest`).
@@ -121,6 +122,11 @@ def fetch_page(
     with every page, on PostgreSQL within the page's own statement: a revoked key gets no
     further page. Raises :class:`PartnerRequestError` (a :class:`PageTokenError` for the token)
     before checking the keys.
+
+    Robust matching's variant records (the registry's ``variant`` types: PDQ hashes of squares,
+    strips and trims of photos) are sent only with ``variants=True``: stock StopNCII clients do
+    not know their ``signalType`` and would log each one, hash value included, as an error.
+    Without them a page skips those rows; positions, tokens and checkpoints are the same.
     """
     if page_size < 1:
         raise PartnerRequestError("pageSize must be at least 1.")
@@ -148,7 +154,7 @@ def fetch_page(
         read = _page_postgres if postgres else _page_python
         owner = None if token is None else token.partner_id
         partners, clock, count, records, last = read(
-            session.connection(), digests, owner, after, page_size, now
+            session.connection(), digests, owner, after, page_size, now, variants
         )
         if len(partners) != 1:
             return None
@@ -205,6 +211,7 @@ page AS MATERIALIZED (
     row_number() OVER (ORDER BY h.feed_seq, h.id) AS n
   FROM hashes h LEFT JOIN feed_record_cache c ON c.hash_id = h.id
   WHERE (h.feed_seq, h.id) > (%(seq)s, %(id)s) AND h.feed_seq <= (SELECT value FROM clock)
+    AND h.signal_type = ANY(%(types)s)
     AND (SELECT ids FROM auth) = ARRAY[coalesce(%(owner)s::integer, (SELECT ids[1] FROM auth))]
   ORDER BY h.feed_seq, h.id
   LIMIT {limit:d}
@@ -226,9 +233,17 @@ def _page_postgres(
     after: tuple[int, int],
     size: int,
     now: datetime,
+    variants: bool,
 ) -> _Page:
     statement = _PAGE_POSTGRES.format(size=size, limit=size + 1)
-    parameters = {"keys": digests, "owner": owner, "seq": after[0], "id": after[1], "now": now}
+    parameters = {
+        "keys": digests,
+        "owner": owner,
+        "seq": after[0],
+        "id": after[1],
+        "now": now,
+        "types": list(feed_keys(variants)),
+    }
     partners, clock, fetched, records, last_seq, last_id = connection.exec_driver_sql(
         statement, parameters
     ).one()
@@ -244,6 +259,7 @@ def _page_python(
     after: tuple[int, int],
     size: int,
     now: datetime,
+    variants: bool,
 ) -> _Page:
     """SQLite: the partner, then the records built in Python (:func:`build_records`)."""
     partners = sorted(
@@ -266,6 +282,7 @@ def _page_python(
         .where(
             tuple_(HashRecord.feed_seq, HashRecord.id) > tuple_(*after),
             HashRecord.feed_seq <= clock,
+            HashRecord.signal_type.in_(feed_keys(variants)),
         )
         .order_by(HashRecord.feed_seq, HashRecord.id)
         .limit(size + 1)

@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from openncii.index import PDQIndex
 from openncii.partner.matcher import (
+    PDQ_ROW_KINDS,
     BankChanges,
     BankRecord,
     BankSnapshot,
@@ -57,10 +58,15 @@ _KIND_CODES: Final = {kind.value: code for code, kind in enumerate(BANK_KINDS)}
 def snapshot_pdq_kinds(snapshot: BankSnapshot) -> list[str]:
     """The kind of each PDQ record of a store snapshot, in the order of its keys.
 
-    The partner store does not keep a kind yet: every PDQ record the feed sends is the hash of
-    a whole photo (kind ``full``). This is the one place that reads it.
+    The partner store keeps each record's kind as its signal type (``pdq`` is a whole photo,
+    ``pdq_square`` a centred square, ...; :func:`openncii.partner.store.bank_kind`); a snapshot
+    carries them as numbers into :data:`openncii.partner.matcher.PDQ_ROW_KINDS` (none: every
+    record is ``full``). This is the one place that reads it.
     """
-    return [Kind.FULL.value] * len(snapshot.pdq_keys)
+    if snapshot.pdq_kinds is None:
+        return [Kind.FULL.value] * len(snapshot.pdq_keys)
+    names = [kind.value for kind in PDQ_ROW_KINDS]
+    return [names[code] for code in snapshot.pdq_kinds.tolist()]
 
 
 @dataclass(frozen=True, eq=False)

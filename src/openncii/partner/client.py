@@ -9,6 +9,9 @@ incrementally from the saved checkpoint, and reports outcomes (``POST /v1/Submit
   longer accepts (it expires after an hour) restarts the fetch from its start: records already
   stored are sent again, nothing is skipped.
 - **Withdrawals.** ``Withdrawn`` / ``Deleted`` records remove the hash locally.
+- **Robust matching.** It asks for the variant records of photos (``variants=1``: PDQ hashes
+  of squares, strips and trims, each with its signal type, hence its kind) and stores them
+  beside the whole-image ``ImagePDQ`` hashes.
 - **Stale checkpoints.** The server keeps withdrawn hashes in the feed for 30 days only; a
   checkpoint older than that could miss withdrawals, so the client then resyncs in full: it
   fetches everything again and, once the fetch completes, removes every hash the server did not
@@ -116,8 +119,9 @@ class SyncResult:
     ``records`` counts the records received (``skipped``: of signal types this client does not
     know), ``counts`` what they did to the store; ``full_resync`` says whether it was a full
     resync and ``reason`` why (``"first sync"``, ``"stale checkpoint"``, ``"server changed"``,
-    ``"requested"``); ``resumed`` whether it continued an interrupted fetch; ``restarts`` counts
-    fetches restarted after a refused page token.
+    ``"requested"``, ``"variants"``: the store was synced before the client asked for the
+    robust-matching variant records); ``resumed`` whether it continued an interrupted fetch;
+    ``restarts`` counts fetches restarted after a refused page token.
     """
 
     pages: int = 0
@@ -255,6 +259,9 @@ class FeedClient:
         params: dict[str, str | int] = {
             "startTimestamp": start_timestamp,
             "pageSize": self.page_size,
+            # OpenNCII's own: also the variant records of photos (robust matching); a stock
+            # StopNCII server ignores the parameter.
+            "variants": 1,
         }
         if page_token:
             params["nextPageToken"] = page_token
@@ -311,6 +318,8 @@ class FeedClient:
             reason = "first sync"
         elif now - state.checkpoint_at > max_checkpoint_age:
             reason = "stale checkpoint"
+        elif not state.variants:
+            reason = "variants"  # synced before the feed carried photos' variant records
         if reason is not None:
             _log.info("partner sync: full resync (%s)", reason)
             state = store.begin_full_resync(self.base_url, reason)

@@ -3,8 +3,14 @@
 A :class:`Matcher` holds three in-memory structures built from the local store
 (:mod:`openncii.partner.store`):
 
-- PDQ image hashes in a :class:`openncii.index.PDQIndex` (exact Hamming range search; queries
-  may carry their 8 dihedral variants, so mirrored or rotated copies are found too);
+- PDQ image hashes of every kind (robust matching: ``full``, ``trim``, ``square``, ``strip``,
+  each row's kind from its signal type) in a :class:`openncii.index.PDQIndex` (exact Hamming
+  range search). An uploaded picture is queried with the hashes
+  :func:`openncii.signals.variants.query_variants` computes (the dihedral variants, a ladder
+  of squares, strips, trims), each hit kept when
+  :func:`openncii.signals.variants.pair_threshold` allows its pair of kinds and distance; a
+  bare PDQ query (with its dihedral variants) is a ``full`` query, compared with the ``full``
+  and ``trim`` rows;
 - MD5 video hashes in a dictionary (exact match);
 - vPDQ video signatures: every usable frame of every signature in a second PDQ index, used to
   find candidate videos quickly; each candidate is then compared with the full vPDQ rule
@@ -18,7 +24,7 @@ the bank changes. Nothing here speaks HTTP: :mod:`openncii.partner.matcher_app` 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, get_args
@@ -31,6 +37,7 @@ from openncii.hashing import FileHashes, hash_file
 from openncii.index import PDQIndex, codes_from_hex
 from openncii.signals.pdq import MATCH_THRESHOLD, MIN_QUALITY
 from openncii.signals.registry import MD5, PDQ, VPDQ
+from openncii.signals.variants import SEARCH_THRESHOLD, Kind, PdqVariant, pair_threshold
 from openncii.signals.vpdq import (
     DEFAULT_MATCH_PERCENT,
     HashedFrame,
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
     from openncii.partner.store import PartnerStore, StoredHash
 
 __all__ = [
+    "PDQ_ROW_KINDS",
     "BankChanges",
     "BankRecord",
     "BankSnapshot",
@@ -56,7 +64,17 @@ __all__ = [
 
 #: The signal types the matcher matches (their storage keys; tests/test_signal_registry.py
 #: checks them against the registry).
-SignalKind = Literal["pdq", "md5", "vpdq"]
+SignalKind = Literal["pdq", "md5", "vpdq", "pdq_trim", "pdq_square", "pdq_strip"]
+#: The PDQ signal types of photos and their kinds (robust matching).
+_PDQ_KINDS: Final[dict[str, Kind]] = {
+    "pdq": Kind.FULL,
+    "pdq_trim": Kind.TRIM,
+    "pdq_square": Kind.SQUARE,
+    "pdq_strip": Kind.STRIP,
+}
+#: PDQ rows' kinds as small numbers (:attr:`BankSnapshot.pdq_kinds`, the index's side table).
+PDQ_ROW_KINDS: Final[tuple[Kind, ...]] = tuple(_PDQ_KINDS.values())
+_KIND_NUMBER: Final[dict[Kind, int]] = {kind: n for n, kind in enumerate(PDQ_ROW_KINDS)}
 
 #: Most queries one ``match_pdq`` or ``match_md5`` call takes (a request, not a bulk job).
 MAX_QUERIES: Final = 10_000
@@ -88,13 +106,15 @@ class BankChanges:
 
 @dataclass(frozen=True, slots=True)
 class BankSnapshot:
-    """The whole active bank at ``position``: PDQ hashes as codes with their keys (ascending),
-    and the (few) MD5 and vPDQ records in full."""
+    """The whole active bank at ``position``: PDQ hashes of every kind as codes with their keys
+    (ascending) and kinds (``pdq_kinds``: numbers into :data:`PDQ_ROW_KINDS`; ``None``: all
+    ``full``), and the (few) MD5 and vPDQ records in full."""
 
     pdq_codes: npt.NDArray[np.uint8]
     pdq_keys: npt.NDArray[np.int64]
     others: Sequence[BankRecord]
     position: int
+    pdq_kinds: npt.NDArray[np.uint8] | None = None
 
 
 class BankSource(Protocol):
@@ -125,8 +145,10 @@ class PdqQuery:
 class Match:
     """One bank record that matches one query.
 
-    ``query`` is the position of the query in its list (the PDQ list, the MD5 list, or the
-    vPDQ list); ``hash`` the bank's value (for vPDQ the SHA-256 of the signature text, which
+    ``query`` is the position of the query in its list (the PDQ list, the MD5 list, the vPDQ
+    list, or the list of pictures); ``signal`` the bank record's signal type (for a photo, its
+    kind: ``pdq`` is ``full``, ``pdq_square`` a square...); ``hash`` the bank's value (for
+    vPDQ the SHA-256 of the signature text, which
     the partner API accepts in feedback); ``distance`` the Hamming distance (0 for MD5 and vPDQ;
     for vPDQ ``detail`` holds the percentages of frames matched each way).
     """
@@ -138,6 +160,8 @@ class Match:
     distance: int
     case_refs: tuple[str, ...]
     detail: dict[str, float] = field(default_factory=dict)
+    #: Robust matching: the kind of the query hash that met the bank hash.
+    query_kind: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The match as reports and the matcher service show it (``query`` aside)."""
@@ -147,7 +171,13 @@ class Match:
             "distance": self.distance,
             "case_refs": list(self.case_refs),
             **self.detail,
+            **({"query_kind": self.query_kind} if self.query_kind is not None else {}),
         }
+
+    @property
+    def kind(self) -> Kind | None:
+        """The robust-matching kind of the bank's hash (``None`` for a video's)."""
+        return _PDQ_KINDS.get(self.signal)
 
 
 #: Rows added since the last build after which the next refresh rebuilds the index (off the
@@ -167,11 +197,15 @@ class _PdqSet:
         self,
         codes: npt.NDArray[np.uint8] | None = None,
         keys: npt.NDArray[np.int64] | None = None,
+        kinds: npt.NDArray[np.uint8] | None = None,
     ) -> None:
         base = np.zeros((0, 32), dtype=np.uint8) if codes is None else codes
         # Merging is ours to decide (off the lock), never the index's (inside an add).
         self.index = PDQIndex.build(base, merge_threshold=2**31)
         self.base_keys = np.zeros(0, dtype=np.int64) if keys is None else keys
+        # The kind of each key (robust matching): one byte per built row.
+        self.base_kinds = np.zeros(len(self.base_keys), dtype=np.uint8) if kinds is None else kinds
+        self.added_kind: dict[int, int] = {}  # key added after the build -> kind number
         self.base_live = np.ones(len(self.base_keys), dtype=bool)
         self.live = len(self.base_keys)
         self.added_owner: dict[int, int] = {}  # row added after the build -> key
@@ -182,6 +216,12 @@ class _PdqSet:
         if row < len(self.base_keys):
             return int(self.base_keys[row])
         return self.added_owner[row]
+
+    def kind(self, row: int) -> Kind:
+        """The kind of the key that owns ``row``."""
+        if row < len(self.base_keys):
+            return PDQ_ROW_KINDS[int(self.base_kinds[row])]
+        return PDQ_ROW_KINDS[self.added_kind[self.added_owner[row]]]
 
     def _base_row(self, key: int) -> int | None:
         """The built row of ``key`` if it is still live."""
@@ -199,7 +239,7 @@ class _PdqSet:
         base = self._base_row(key)
         return rows if base is None else [*rows, base]
 
-    def put(self, key: int, codes: npt.NDArray[np.uint8]) -> None:
+    def put(self, key: int, codes: npt.NDArray[np.uint8], kind: Kind = Kind.FULL) -> None:
         rows = self.rows_of(key)
         if len(rows) == len(codes) == 1 and np.array_equal(self.index.code(rows[0]), codes[0]):
             return  # the same hash (only its case references or feedback changed)
@@ -207,6 +247,7 @@ class _PdqSet:
         if len(codes) == 0:
             return
         rows = [int(r) for r in self.index.add(codes)]
+        self.added_kind[key] = _KIND_NUMBER[kind]
         self.added_rows[key] = rows
         for row in rows:
             self.added_owner[row] = key
@@ -214,6 +255,7 @@ class _PdqSet:
         self.added_since_build += len(rows)
 
     def drop(self, key: int) -> None:
+        self.added_kind.pop(key, None)
         rows = self.added_rows.pop(key, None) or []
         for row in rows:
             del self.added_owner[row]
@@ -299,7 +341,8 @@ class Matcher:
 
     def _reload(self) -> int:
         snapshot = self._source.bank_snapshot()
-        pdq = _PdqSet(snapshot.pdq_codes, snapshot.pdq_keys)  # the slow part: off the lock
+        # The slow part: off the lock.
+        pdq = _PdqSet(snapshot.pdq_codes, snapshot.pdq_keys, snapshot.pdq_kinds)
         parsed = [(record, _parse(record)) for record in snapshot.others]
         with self._lock:
             self._pdq = pdq
@@ -337,8 +380,9 @@ class Matcher:
             self._frames.drop(key)
 
     def _remember(self, record: BankRecord, features: list[VpdqFeature] | None) -> None:
-        if record.signal == "pdq":
-            self._pdq.put(record.key, codes_from_hex([record.value]))
+        kind = _PDQ_KINDS.get(record.signal)
+        if kind is not None:
+            self._pdq.put(record.key, codes_from_hex([record.value]), kind)
         elif record.signal == "md5":
             old = self._md5.get(record.value)
             if old is not None:  # the same MD5 under two keys: the newer wins
@@ -364,31 +408,74 @@ class Matcher:
         if len(queries) > MAX_QUERIES:
             raise ValueError(f"at most {MAX_QUERIES} queries per call")
         owners: list[int] = []
-        variants: list[str] = []
+        values: list[str] = []
         for position, query in enumerate(queries):
             for value in (query.hash, *query.dihedral):
                 try:
-                    variants.append(PDQ.normalize(value))
+                    values.append(PDQ.normalize(value))
                 except InvalidHashError as exc:
                     raise InvalidHashError(f"pdq[{position}]: {exc}") from None
                 owners.append(position)
-        codes = codes_from_hex(variants)
+        # A bare hash is a whole picture: it meets the whole (full, trim) rows only.
+        kinds = [Kind.FULL] * len(values)
+
+        def rule(query: Kind, bank: Kind) -> int | None:
+            return None if pair_threshold(query, bank) is None else limit
+
+        return self._search(owners, codes_from_hex(values), kinds, rule, limit)
+
+    def match_variants(self, pictures: Sequence[Sequence[PdqVariant]]) -> list[Match]:
+        """Bank photos matching each uploaded picture, given by its query hashes
+        (:func:`openncii.signals.variants.query_variants`; ``openncii.query_file``): a hit
+        counts when :func:`~openncii.signals.variants.pair_threshold` allows its pair of kinds
+        at its distance. One match per (picture, bank hash), the smallest distance, with the
+        kind of the query hash that met it (``query_kind``)."""
+        if sum(len(p) for p in pictures) > MAX_QUERIES:
+            raise ValueError(f"at most {MAX_QUERIES} query hashes per call")
+        owners = [position for position, hashes in enumerate(pictures) for _ in hashes]
+        flat = [v for hashes in pictures for v in hashes]
+        codes = np.stack([v.as_code() for v in flat]) if flat else np.zeros((0, 32), dtype=np.uint8)
+        kinds = [v.kind for v in flat]
+        return self._search(owners, codes, kinds, pair_threshold, SEARCH_THRESHOLD)
+
+    def _search(
+        self,
+        owners: Sequence[int],
+        codes: npt.NDArray[np.uint8],
+        kinds: Sequence[Kind],
+        rule: Callable[[Kind, Kind], int | None],
+        limit: int,
+    ) -> list[Match]:
+        """Search the PDQ rows within ``limit``; keep a hit when ``rule(query kind, bank
+        kind)`` allows its distance; the best distance per (owner, key), with the query kind
+        it came from."""
         with self._lock:
             hits = self._pdq.search(codes, limit)
-            best: dict[tuple[int, int], int] = {}
-            for owner, found in zip(owners, hits, strict=True):
+            best: dict[tuple[int, int], tuple[int, Kind]] = {}
+            for owner, kind, found in zip(owners, kinds, hits, strict=True):
                 for row, distance in found:
+                    allowed = rule(kind, self._pdq.kind(row))
+                    if allowed is None or distance > allowed:
+                        continue
                     pair = (owner, self._pdq.owner(row))
-                    if distance < best.get(pair, 257):
-                        best[pair] = distance
+                    if distance < best.get(pair, (257, kind))[0]:
+                        best[pair] = (distance, kind)
         if not best:
             return []
         # Values and case references come from the store: ten million of them need not sit
         # in memory. A key withdrawn in between is simply left out.
         records = self._source.describe({key for _, key in best})
         matches = [
-            Match("pdq", owner, key, records[key].value, distance, records[key].case_refs)
-            for (owner, key), distance in best.items()
+            Match(
+                records[key].signal,
+                owner,
+                key,
+                records[key].value,
+                distance,
+                records[key].case_refs,
+                query_kind=kind.value if rule is pair_threshold else None,
+            )
+            for (owner, key), (distance, kind) in best.items()
             if key in records
         ]
         matches.sort(key=lambda m: (m.query, m.distance, m.key))
@@ -458,13 +545,26 @@ class Matcher:
         return matches
 
     def match_hashes(self, hashes: FileHashes) -> list[Match]:
-        """Every match of one hashed file: PDQ with its dihedral variants, MD5, vPDQ.
-
-        An image whose PDQ quality is below 50 is matched by MD5 only."""
+        """Every match of one hashed file: an image by its query variants when it has them
+        (``hashes.variants``, robust matching), else by PDQ with its dihedral variants; MD5;
+        vPDQ. An image whose PDQ quality is below 50 (no variant of quality 50) is matched by
+        MD5 only."""
         matches: list[Match] = []
         # A PDQ hash of low quality (a flat or blank picture) is close to many unrelated ones:
         # the reference discards it, and so do we.
-        if hashes.pdq is not None and (hashes.quality or 0) >= MIN_QUALITY:
+        usable = hashes.pdq is not None and (hashes.quality or 0) >= MIN_QUALITY
+        if hashes.variants is not None:
+            # Robust matching: every query hash of the picture (each of quality >= 50), and
+            # the file's own PDQ with its dihedral variants as whole-picture queries: hashes
+            # enrolled at full resolution (stock clients, older cases) are closest to those.
+            queries = list(hashes.variants)
+            if usable and hashes.pdq is not None:
+                quality = hashes.quality or 0
+                queries.append(PdqVariant(hashes.pdq, Kind.FULL, quality))
+                queries += [PdqVariant(d, Kind.DIHEDRAL, quality) for d in hashes.dihedral or ()]
+            if queries:
+                matches += self.match_variants([queries])
+        elif usable and hashes.pdq is not None:
             matches += self.match_pdq([PdqQuery(hashes.pdq, hashes.dihedral or ())])
         matches += self.match_md5([hashes.md5])
         if hashes.vpdq:
@@ -472,11 +572,11 @@ class Matcher:
         return matches
 
     def match_file(self, path: str | Path) -> tuple[FileHashes, list[Match]]:
-        """Hash one image or video (with dihedral variants) and match it.
+        """Hash one image (with its robust-matching query variants) or video and match it.
 
         Raises :class:`openncii.MediaError` for files that cannot be hashed.
         """
-        hashes = hash_file(path, dihedral=True)
+        hashes = hash_file(path, dihedral=True, variants="query")
         return hashes, self.match_hashes(hashes)
 
 
@@ -500,9 +600,19 @@ class StoreBank:
         self._store = store
 
     def bank_snapshot(self) -> BankSnapshot:
-        codes, keys, position = self._store.pdq_codes()
+        from openncii.partner.store import BANK_KINDS
+
+        bank = self._store.pdq_bank()
+        # The store's kind numbers, as this module numbers them.
+        renumber = np.asarray([_KIND_NUMBER[kind] for kind in BANK_KINDS], dtype=np.uint8)
         others = [_record(row) for signal in (MD5, VPDQ) for row in self._store.active(signal.key)]
-        return BankSnapshot(codes, keys, [r for r in others if r is not None], position)
+        return BankSnapshot(
+            bank.codes,
+            bank.ids,
+            [r for r in others if r is not None],
+            bank.seq,
+            renumber[bank.kinds],
+        )
 
     def bank_changes(self, since: int) -> BankChanges:
         changes = self._store.changes_since(since)

@@ -1,8 +1,11 @@
 """The matcher service a platform runs beside its upload path: ``openncii matcher serve``.
 
 - ``POST /match`` with an uploaded image or video (``multipart/form-data``, field ``file``) or
-  with hashes (JSON: ``{"pdq": [...], "md5": [...], "vpdq": [...]}``) answers the matches: the
-  bank hash, the distance and the opaque case references.
+  with hashes (JSON: ``{"pdq": [...], "md5": [...], "vpdq": [...], "variants": [...]}``)
+  answers the matches: the bank hash, its signal type (for a photo, its kind), the distance
+  and the opaque case references. An uploaded image is matched robustly: the hashes
+  ``openncii.query_file`` computes (dihedral variants, squares, strips, trims), each pair of
+  kinds at its threshold (``openncii.signals.variants.pair_threshold``).
 - ``GET /metrics``: Prometheus metrics (requests, matches, latency, bank size, refreshes).
 - ``GET /healthz``: the bank's size and the age of the store's last completed sync; 200 once
   the bank is loaded and that sync is at most ``max_sync_age_seconds`` old, else 503.
@@ -65,6 +68,7 @@ from openncii.serving.errors import error_response, install_error_handlers
 from openncii.serving.headers import SecurityHeadersMiddleware
 from openncii.serving.limits import BodyLimitMiddleware, BodyTooLargeError, Scope
 from openncii.settings import MatcherSettings
+from openncii.signals.variants import Kind, PdqVariant
 from openncii.signals.vpdq import VpdqFeature, parse_vpdq_text
 
 __all__ = ["create_matcher_app"]
@@ -93,14 +97,26 @@ class _PdqIn(BaseModel):
     dihedral: list[_Hex] = Field(default_factory=list, max_length=8)
 
 
+class _VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pdq: str = Field(min_length=64, max_length=64)
+    kind: Kind
+    quality: int = Field(default=100, ge=0, le=100)
+
+
 class MatchRequest(BaseModel):
-    """Hashes to match. PDQ entries are hex strings or ``{"hash", "dihedral": [8 hex]}``;
-    vPDQ entries are the reference text (``frame,quality,hash,timestamp`` lines) or a list of
-    frames as ``openncii hash --json`` prints them."""
+    """Hashes to match. PDQ entries are hex strings or ``{"hash", "dihedral": [8 hex]}`` (a
+    whole picture: compared with the bank's whole-picture hashes); vPDQ entries are the
+    reference text (``frame,quality,hash,timestamp`` lines) or a list of frames as ``openncii
+    hash --json`` prints them; ``variants`` entries are pictures, each the list of its query
+    hashes ``{"pdq", "kind", "quality"}`` (``openncii.query_file``, ``openncii hash --variants
+    query``), matched by the pair rule of their kinds."""
 
     model_config = ConfigDict(extra="forbid")
 
     pdq: list[str | _PdqIn] = Field(default_factory=list, max_length=10_000)
+    variants: list[list[_VariantIn]] = Field(default_factory=list, max_length=100)
     md5: list[_Hex] = Field(default_factory=list, max_length=10_000)
     vpdq: list[str | list[_VpdqFrameIn]] = Field(default_factory=list, max_length=100)
     threshold: int | None = Field(default=None, ge=0, le=64)
@@ -384,6 +400,13 @@ def _match_all(
     matches = matcher.match_pdq(pdq, query.threshold)
     matches += matcher.match_md5(query.md5)
     matches += matcher.match_vpdq(videos, query.threshold)
+    pictures: list[list[PdqVariant]] = []
+    for position, picture in enumerate(query.variants):
+        try:
+            pictures.append([PdqVariant(v.pdq, v.kind, v.quality) for v in picture])
+        except InvalidHashError as exc:
+            raise InvalidHashError(f"variants[{position}]: {exc}") from None
+    matches += matcher.match_variants(pictures)
     return matches
 
 
@@ -440,7 +463,7 @@ async def _match_upload(
 
 def _hash_upload(path: Path) -> FileHashes:
     try:
-        return hash_file(path, True)
+        return hash_file(path, True, variants="query")
     finally:
         release_free_memory()
 

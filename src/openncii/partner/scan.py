@@ -130,11 +130,21 @@ def scan_results(
             if value is not None
         }
         by_item.setdefault(m.id, []).append(
-            Match(record.signal, 0, m.bank_key, m.hash, m.distance, record.case_refs, detail)
+            Match(
+                record.signal,
+                0,
+                m.bank_key,
+                m.hash,
+                m.distance,
+                record.case_refs,
+                detail,
+                query_kind=m.query_kind,
+            )
         )
-    order = {"pdq": 0, "md5": 1, "vpdq": 2}
+    # Photos' hashes of every kind (pdq, pdq_square, ...) first, then videos'.
+    order = {"md5": 1, "vpdq": 2}
     for found in by_item.values():
-        found.sort(key=lambda m: (order[m.signal], m.distance, m.key))
+        found.sort(key=lambda m: (order.get(m.signal, 0), m.distance, m.key))
     return [
         ScanResult(
             item.id,

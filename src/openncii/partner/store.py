@@ -9,7 +9,10 @@ What it holds
   key (``"pdq"``, ``"md5"``, ``"vpdq"``) and the wire type, the value (for vPDQ the signature
   text; ``key`` is then its SHA-256 hex, the server's identifier), the opaque case references
   (``caseNumbers``: reference -> case status), ``CSPFeedbacks``, the feed status and
-  ``lastModtimestamp``. PDQ rows also keep the 32 raw bytes for :meth:`PartnerStore.pdq_codes`.
+  ``lastModtimestamp``. PDQ rows (every kind: ``pdq``, ``pdq_trim``, ``pdq_square``,
+  ``pdq_strip``) also keep the 32 raw bytes for :meth:`PartnerStore.pdq_codes` and
+  :meth:`PartnerStore.pdq_bank`. The kind of a row (robust matching) is its signal type's:
+  :func:`bank_kind`.
 - A change feed for matchers: every insert, update and removal gives the row a new
   ``change_seq`` from one counter that only grows. A hash the feed withdraws (``Withdrawn``,
   ``Deleted``) becomes a *tombstone*: the row keeps its id, type and ``change_seq`` but loses its
@@ -44,16 +47,27 @@ import orjson
 
 from openncii.errors import PartnerStoreError
 from openncii.partner._wire import CSPFeedback, HashRecord
-from openncii.signals.registry import PDQ, VPDQ, SignalType, by_key, keys
+from openncii.signals.registry import (
+    PDQ,
+    PDQ_TYPES,
+    VPDQ,
+    SignalType,
+    by_key,
+    keys,
+)
+from openncii.signals.variants import Kind
 
 __all__ = [
+    "BANK_KINDS",
     "SCHEMA_VERSION",
     "ChangeSet",
     "Outcome",
     "PageCounts",
     "PartnerStore",
+    "PdqBank",
     "StoredHash",
     "SyncState",
+    "bank_kind",
 ]
 
 #: ``PRAGMA user_version`` of the current schema.
@@ -102,6 +116,31 @@ CREATE TABLE outcomes (
 );
 CREATE INDEX ix_outcomes_hash ON outcomes (hash_value);
 """
+
+#: The kinds of the PDQ rows, in the order :attr:`PdqBank.kinds` numbers them.
+BANK_KINDS: Final[tuple[Kind, ...]] = tuple(Kind(t.variant_kind) for t in PDQ_TYPES)
+_KIND_NUMBER: Final[dict[str, int]] = {t.key: n for n, t in enumerate(PDQ_TYPES)}
+
+
+def bank_kind(signal_type: str) -> Kind | None:
+    """The robust-matching kind of a stored row of ``signal_type`` (``"pdq"`` -> ``full``,
+    ``"pdq_square"`` -> ``square``, ...), or ``None`` for a video's row. Pair it with a query
+    hash's kind through :func:`openncii.signals.variants.pair_threshold`."""
+    number = _KIND_NUMBER.get(signal_type)
+    return None if number is None else BANK_KINDS[number]
+
+
+@dataclass(frozen=True, slots=True)
+class PdqBank:
+    """Every active PDQ row of every kind: ``codes`` ``(N, 32)`` uint8, the parallel row
+    ``ids`` (int64, ascending), ``kinds`` (uint8: an index into :data:`BANK_KINDS`) and the
+    ``seq`` of the snapshot (pass it to :meth:`PartnerStore.changes_since`)."""
+
+    codes: npt.NDArray[np.uint8]
+    ids: npt.NDArray[np.int64]
+    kinds: npt.NDArray[np.uint8]
+    seq: int
+
 
 #: Migration steps: ``_MIGRATIONS[v]`` takes a store from version ``v`` to ``v + 1``.
 _MIGRATIONS: Final[tuple[str, ...]] = (_SCHEMA_V1,)
@@ -166,6 +205,9 @@ class SyncState:
     generation: int = 0
     resyncing: bool = False
     resync_reason: str | None = None
+    #: Whether the store's fetches asked for robust-matching variant records (a store synced
+    #: without them is resynced in full once, to get the variants of photos already passed).
+    variants: bool = False
 
 
 @dataclass(slots=True)
@@ -367,6 +409,7 @@ class PartnerStore:
             generation=int(meta.get("generation") or 0),
             resyncing=meta.get("resyncing") == "1",
             resync_reason=meta.get("resync_reason") or None,
+            variants=meta.get("variants") == "1",
         )
 
     def sync_state(self) -> SyncState:
@@ -424,6 +467,7 @@ class PartnerStore:
                     "generation": state.generation + 1,
                     "resyncing": 1,
                     "resync_reason": reason,
+                    "variants": 1,
                 },
             )
             return self._state_from(self._meta(db))
@@ -580,25 +624,41 @@ class PartnerStore:
             after = int(rows[-1][0])
 
     def pdq_codes(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], int]:
-        """Every active PDQ hash as ``(codes, ids, seq)``: ``codes`` an ``(N, 32)`` uint8 array
-        (bytes in the hex's order, as ``PDQIndex.build`` takes), ``ids`` the parallel row ids
-        (``int64``, ascending) and ``seq`` the :attr:`change_seq` of this snapshot: pass it to
-        :meth:`changes_since` to follow changes from there."""
+        """Every active whole-image PDQ hash (kind ``full``, ``ImagePDQ``) as ``(codes, ids,
+        seq)``: ``codes`` an ``(N, 32)`` uint8 array (bytes in the hex's order, as
+        ``PDQIndex.build`` takes), ``ids`` the parallel row ids (``int64``, ascending) and
+        ``seq`` the :attr:`change_seq` of this snapshot: pass it to :meth:`changes_since` to
+        follow changes from there. :meth:`pdq_bank` gives every kind."""
+        bank = self._pdq_rows((PDQ.key,))
+        return bank.codes, bank.ids, bank.seq
+
+    def pdq_bank(self) -> PdqBank:
+        """Every active PDQ hash of every kind, with its kind (robust matching)."""
+        return self._pdq_rows(tuple(t.key for t in PDQ_TYPES))
+
+    def _pdq_rows(self, types: tuple[str, ...]) -> PdqBank:
+        marks = ",".join("?" * len(types))
         with self._read() as db:
             seq_row = db.execute("SELECT value FROM meta WHERE name = 'change_seq'").fetchone()
             ids: list[int] = []
             blobs: list[bytes] = []
+            kinds: list[int] = []
             cursor = db.execute(
-                "SELECT id, pdq FROM hashes WHERE signal_type = ? AND active = 1 ORDER BY id",
-                (PDQ.key,),
+                "SELECT id, pdq, signal_type FROM hashes "  # noqa: S608 - placeholders only
+                f"WHERE signal_type IN ({marks}) AND active = 1 ORDER BY id",
+                types,
             )
+            number = _KIND_NUMBER
             while batch := cursor.fetchmany(_CHUNK):
-                for row_id, blob in batch:
+                for row_id, blob, signal_type in batch:
                     ids.append(row_id)
                     blobs.append(blob)
+                    kinds.append(number[signal_type])
         codes = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), 32).copy()
         seq = int(seq_row[0]) if seq_row and seq_row[0] else 0
-        return codes, np.asarray(ids, dtype=np.int64), seq
+        return PdqBank(
+            codes, np.asarray(ids, dtype=np.int64), np.asarray(kinds, dtype=np.uint8), seq
+        )
 
     def get(self, signal_type: str, value: str) -> StoredHash | None:
         """The row of one hash (active or not) by type and value (for vPDQ the signature text
@@ -729,7 +789,7 @@ _TOMBSTONE: Final = (
 
 
 def _pdq_bytes(record: HashRecord) -> bytes | None:
-    return bytes.fromhex(record.value) if record.signal_type == PDQ.key else None
+    return bytes.fromhex(record.value) if record.signal_type in _KIND_NUMBER else None
 
 
 def _check_type(signal_type: str) -> SignalType:

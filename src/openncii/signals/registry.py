@@ -21,10 +21,17 @@ looked up in this order); :func:`by_key` and :func:`by_wire_name` find one. The 
 builds the feed's records in PostgreSQL repeats the ``key -> wire_name`` map in SQL;
 ``tests/test_signal_registry.py`` proves that they agree.
 
-Adding a type (say, PDQ hashes of crops, for robust matching) is a subclass and one line in
-:data:`SIGNAL_TYPES`: a kind of PDQ hash can subclass :class:`PdqSignal` with its own ``key``,
-``wire_name`` and ``stock = False`` and inherit the rest (``docs/contributing.md`` lists the
-files a new type touches).
+Robust matching's PDQ hashes of regions of a photo (``docs/matching.md``) are types of their own,
+one per enrolled kind: ``pdq`` is the whole picture (kind ``full``, ``ImagePDQ`` as StopNCII
+has it), ``pdq_trim``, ``pdq_square`` and ``pdq_strip`` (:class:`PdqVariantSignal`) the other
+kinds. So the kind travels with each hash wherever its type does (the case API, the server's
+store, the feed, the partner store), and two hashes of the same value but different kinds stay
+two records. ``variant_kind`` names the kind (a :class:`openncii.signals.variants.Kind` value);
+``variant`` says the feed sends the type only to clients that ask for variants (stock clients
+would log every such record, hash value included, as an error: ``docs/partners.md``).
+
+Adding a type is a subclass and one line in :data:`SIGNAL_TYPES` (``docs/contributing.md``
+lists the files a new type touches).
 
 Light on purpose: no numpy at import time (the hash code is imported where a comparison
 needs it), no web or database imports.
@@ -46,16 +53,23 @@ from openncii.signals.md5 import normalize_md5
 __all__ = [
     "MD5",
     "PDQ",
+    "PDQ_SQUARE",
+    "PDQ_STRIP",
+    "PDQ_TRIM",
+    "PDQ_TYPES",
     "SIGNAL_TYPES",
     "VPDQ",
     "Comparison",
     "Md5Signal",
     "PdqSignal",
+    "PdqVariantSignal",
     "SignalType",
     "VpdqSignal",
     "by_key",
     "by_wire_name",
+    "feed_keys",
     "keys",
+    "pdq_type_of_kind",
     "wire_names",
 ]
 
@@ -83,6 +97,8 @@ class SignalType:
     media: ClassVar[Literal["image", "video"]]
     #: Whether stock StopNCII clients know this ``signalType`` (others skip such records).
     stock: ClassVar[bool] = True
+    #: Whether the feed sends this type only to clients that ask for robust-matching variants.
+    variant: ClassVar[bool] = False
 
     def normalize(self, text: str) -> str:
         """The canonical form of ``text``; :class:`InvalidHashError` if it is not a value of
@@ -121,6 +137,8 @@ class PdqSignal(SignalType):
     wire_name = "ImagePDQ"
     label = "PDQ"
     media = "image"
+    #: The region of the picture hashed (``openncii.signals.variants.Kind``): the whole of it.
+    variant_kind: ClassVar[str] = "full"
     #: Characters of the hex form.
     hex_length: ClassVar[int] = 64
 
@@ -137,6 +155,54 @@ class PdqSignal(SignalType):
     def compare(self, a: str, b: str) -> Comparison:
         distance = hex_hamming_distance(self.normalize(a), self.normalize(b))
         return Comparison(distance <= self.threshold, distance)
+
+
+class PdqVariantSignal(PdqSignal):
+    """PDQ of a region of a photo (robust matching): a square, a strip or the trimmed picture.
+
+    Values are PDQ hashes like any other; what differs is the kind (``variant_kind``), which
+    decides what they are compared with and at what distance
+    (:func:`openncii.signals.variants.pair_threshold`): :meth:`compare` applies the rule of two
+    hashes of this same kind.
+    """
+
+    stock = False
+    variant = True
+
+    def compare(self, a: str, b: str) -> Comparison:
+        from openncii.signals.pdq import hamming_distance
+        from openncii.signals.variants import pair_threshold
+
+        distance = hamming_distance(self.normalize(a), self.normalize(b))
+        limit = pair_threshold(self.variant_kind, self.variant_kind)
+        return Comparison(limit is not None and distance <= limit, distance)
+
+
+class PdqTrimSignal(PdqVariantSignal):
+    """PDQ of a photo with its flat borders taken off (kind ``trim``)."""
+
+    key = "pdq_trim"
+    wire_name = "ImagePDQTrim"
+    label = "PDQ (trimmed)"
+    variant_kind = "trim"
+
+
+class PdqSquareSignal(PdqVariantSignal):
+    """PDQ of a centred square of a photo (kind ``square``)."""
+
+    key = "pdq_square"
+    wire_name = "ImagePDQSquare"
+    label = "PDQ (square)"
+    variant_kind = "square"
+
+
+class PdqStripSignal(PdqVariantSignal):
+    """PDQ of a photo without its bottom or top quarter (kind ``strip``)."""
+
+    key = "pdq_strip"
+    wire_name = "ImagePDQStrip"
+    label = "PDQ (strip)"
+    variant_kind = "strip"
 
 
 class Md5Signal(SignalType):
@@ -198,9 +264,14 @@ class VpdqSignal(SignalType):
 PDQ: Final = PdqSignal()
 MD5: Final = Md5Signal()
 VPDQ: Final = VpdqSignal()
+PDQ_TRIM: Final = PdqTrimSignal()
+PDQ_SQUARE: Final = PdqSquareSignal()
+PDQ_STRIP: Final = PdqStripSignal()
 
 #: Every signal type, in canonical order.
-SIGNAL_TYPES: Final[tuple[SignalType, ...]] = (PDQ, MD5, VPDQ)
+SIGNAL_TYPES: Final[tuple[SignalType, ...]] = (PDQ, MD5, VPDQ, PDQ_TRIM, PDQ_SQUARE, PDQ_STRIP)
+#: The PDQ types of photos, one per enrolled kind (``full`` first).
+PDQ_TYPES: Final[tuple[PdqSignal, ...]] = (PDQ, PDQ_TRIM, PDQ_SQUARE, PDQ_STRIP)
 
 _BY_KEY: Final[Mapping[str, SignalType]] = {t.key: t for t in SIGNAL_TYPES}
 _BY_WIRE: Final[Mapping[str, SignalType]] = {t.wire_name: t for t in SIGNAL_TYPES}
@@ -218,6 +289,22 @@ def by_wire_name(name: str) -> SignalType | None:
     """The signal type whose StopNCII ``signalType`` is ``name``, or ``None`` (``VideoTMK``,
     or anything else this version does not know)."""
     return _BY_WIRE.get(name)
+
+
+def feed_keys(variants: bool) -> tuple[str, ...]:
+    """The storage keys the feed sends to a client (with or without the variant types)."""
+    return tuple(t.key for t in SIGNAL_TYPES if variants or not t.variant)
+
+
+def pdq_type_of_kind(kind: str) -> PdqSignal:
+    """The PDQ signal type that stores an enrolled hash of ``kind`` (``"full"`` -> ``pdq``,
+    ``"square"`` -> ``pdq_square``, ...); :class:`InvalidHashError` for another kind (a
+    ``dihedral`` hash is computed by platforms, never enrolled)."""
+    for signal in PDQ_TYPES:
+        if signal.variant_kind == kind:
+            return signal
+    kinds = ", ".join(t.variant_kind for t in PDQ_TYPES)
+    raise InvalidHashError(f"the kind of an enrolled PDQ hash is one of {kinds}")
 
 
 def keys() -> tuple[str, ...]:

@@ -18,13 +18,16 @@ from openncii.api.schemas import (
     Md5In,
     OutcomeOut,
     PdqIn,
+    PhotoIn,
 )
 from openncii.cases import (
     CaseStatus,
     Eligibility,
     Md5Submission,
     PdqSubmission,
+    PhotoSubmission,
     Submission,
+    VariantSubmission,
     VpdqFrameSubmission,
     VpdqSubmission,
     case_status,
@@ -102,6 +105,12 @@ def _submission(item: HashIn) -> Submission:
         return PdqSubmission(value=item.value, quality=item.quality)
     if isinstance(item, Md5In):
         return Md5Submission(value=item.value)
+    if isinstance(item, PhotoIn):
+        return PhotoSubmission(
+            variants=tuple(
+                VariantSubmission(pdq=v.pdq, kind=v.kind, quality=v.quality) for v in item.variants
+            )
+        )
     return VpdqSubmission(
         frames=tuple(
             VpdqFrameSubmission(pdq=f.pdq, quality=f.quality, timestamp=f.timestamp, frame=f.frame)
@@ -120,6 +129,7 @@ def _status_out(found: CaseStatus) -> CaseStatusOut:
             HashStatusOut(
                 type=h.signal_type,
                 prefix=h.prefix,
+                photo=h.photo,
                 outcomes=[
                     OutcomeOut(partner=o.partner, outcome=o.outcome, at=o.at) for o in h.outcomes
                 ],
@@ -159,7 +169,10 @@ def post_case(
         now=now,
     )
     return CaseCreatedOut(
-        case_number=created.case_number, pin=created.pin, hash_count=created.hash_count
+        case_number=created.case_number,
+        pin=created.pin,
+        hash_count=created.hash_count,
+        file_count=created.file_count,
     )
 
 

@@ -14,8 +14,11 @@ router = APIRouter(prefix="/limits", tags=["limits"])
 
 @router.get("", summary="The service's limits")
 async def get_limits(runtime: RuntimeDep) -> LimitsOut:
-    """The most hashes one case may hold and the largest request body, as configured."""
+    """The most photos and videos and the most hashes one case may hold, and the largest
+    request body, as configured."""
+    max_files = runtime.rules.max_files
     return LimitsOut(
+        max_files_per_case=runtime.rules.max_hashes if max_files is None else max_files,
         max_hashes_per_case=runtime.rules.max_hashes,
         max_body_bytes=runtime.settings.max_body_bytes,
     )

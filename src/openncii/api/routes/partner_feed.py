@@ -210,7 +210,9 @@ def fetch_hashes(
 ) -> Response:
     """Records changed after ``startTimestamp`` (a ``nextSetTimestamp`` from an earlier fetch;
     0 for everything), ``pageSize`` at a time (default 800; more than 1000 is served as 1000).
-    Follow ``nextPageToken`` while ``hasMoreRecords``; save the last ``nextSetTimestamp``."""
+    Follow ``nextPageToken`` while ``hasMoreRecords``; save the last ``nextSetTimestamp``.
+    ``variants=1`` (OpenNCII's own): also the robust-matching records of photos
+    (``ImagePDQSquare``, ``ImagePDQStrip``, ``ImagePDQTrim``), which stock clients do not know."""
     # The key is checked by the page's own query (one database round trip per page); a request
     # that fails before it (bad parameter or token) is answered 401 first if its key is bad.
     if not keys:
@@ -223,6 +225,7 @@ def fetch_hashes(
         size = _int_param("pageSize", query.get("pageSize"), DEFAULT_PAGE_SIZE, 1, 2**31)
         if next_page_token is not None and len(next_page_token) > _MAX_TOKEN_CHARS:
             raise PartnerRequestError("nextPageToken is not valid.")
+        with_variants = _int_param("variants", query.get("variants"), 0, 0, 1) == 1
         page = fetch_page(
             session,
             secret=runtime.feed_secret(),
@@ -232,6 +235,7 @@ def fetch_hashes(
             page_token=next_page_token or None,
             now=now,
             token_ttl_seconds=runtime.settings.feed_page_token_ttl_seconds,
+            variants=with_variants,
         )
     except PartnerRequestError:
         _authenticate(session, keys, now)

@@ -5,9 +5,10 @@
 //               {type: "pixels", id, rgba, width, height}  -> {type: "pixels", id, pdq, quality}
 //               {type: "variants", id, file}     -> {type: "variants", id, variants: [{hex, kind,
 //                quality}], width, height, ms, stages}: the robust-matching enrolment of a photo
-//                (variants.js), not yet part of the person's flow
+//                (variants.js) with timings, for benchmarks and tests
 // Messages out: {type: "progress", id, fraction}
-//               {type: "done", id, kind: "image", pdq, quality, thumb}
+//               {type: "done", id, kind: "image", variants: [{hex, kind, quality}], pdq (the
+//                "full" variant's hex, or null), quality (the best variant's), thumb}
 //               {type: "done", id, kind: "video", md5, frames: [{pdq, quality, timestamp}],
 //                decoded: bool, thumb}
 //               {type: "failed", id, reason: "unsupported" | "unreadable" | "heic"}
@@ -19,10 +20,12 @@ import { pdqFromRGBA } from "./pdq.js";
 import { imageInfo, isHeif, sniffKind } from "./probe.js";
 import { enrolVariants, workingBitmap } from "./variants.js";
 
-/** Big images are decoded smaller: a JPEG at 1/2, 1/4 or 1/8 scale (which its decoder does
- * almost for free) keeping the short side at least MIN_SIDE, as the Python library does; other
- * formats, when their short side is above RESIZE_ABOVE, to a short side of TARGET_SIDE. */
+/** Big JPEGs are decoded smaller: at 1/2, 1/4 or 1/8 scale (which the decoder does almost for
+ * free) keeping the short side at least MIN_SIDE, as the Python library's working bitmap is
+ * made; other formats at full size. */
 const MIN_SIDE = 512;
+/** Video frames whose short side is above RESIZE_ABOVE are hashed at a short side of
+ * TARGET_SIDE. */
 const RESIZE_ABOVE = 1024;
 const TARGET_SIDE = 768;
 const THUMB_SIDE = 96;
@@ -76,11 +79,10 @@ function scaledSize(width, height, side) {
   return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
 }
 
-/** Decode an image upright, without colour conversion, small enough to hash quickly: an
- * ImageBitmap, or a VideoFrame from WebCodecs' ImageDecoder. With `shrinkOthers` false, only a
- * JPEG is decoded smaller (by its own decoder); other formats at full size, as the Python
- * library's working bitmap is made. */
-async function decodeImage(file, shrinkOthers = true) {
+/** Decode an image upright, without colour conversion: an ImageBitmap, or a VideoFrame from
+ * WebCodecs' ImageDecoder. A JPEG is decoded smaller (by its own decoder); other formats at
+ * full size, as the Python library's working bitmap is made. */
+async function decodeImage(file) {
   const options = { colorSpaceConversion: "none", imageOrientation: "from-image" };
   let info = null;
   try {
@@ -101,8 +103,6 @@ async function decodeImage(file, shrinkOthers = true) {
         options.resizeWidth = Math.ceil(width / scale);
         options.resizeHeight = Math.ceil(height / scale);
       }
-    } else if (shrinkOthers && Math.min(width, height) > RESIZE_ABOVE) {
-      [options.resizeWidth, options.resizeHeight] = scaledSize(width, height, TARGET_SIDE);
     }
     if (options.resizeWidth !== undefined) options.resizeQuality = "medium";
   }
@@ -128,25 +128,13 @@ async function decodeImage(file, shrinkOthers = true) {
       // fall back to createImageBitmap below
     }
   }
-  let bitmap;
   try {
-    bitmap = await createImageBitmap(file, options);
+    return await createImageBitmap(file, options);
   } catch {
     // The browser cannot decode it itself: a HEIC photo is decoded by libheif (WebAssembly).
     if (!(await isHeif(file))) throw new HashError("unreadable");
     bitmap = await createImageBitmap(await decodeHeif(file), options);
   }
-  if (shrinkOthers && options.resizeWidth === undefined && Math.min(bitmap.width, bitmap.height) > RESIZE_ABOVE) {
-    const [w, h] = scaledSize(bitmap.width, bitmap.height, TARGET_SIDE);
-    const smaller = await createImageBitmap(bitmap, {
-      resizeWidth: w,
-      resizeHeight: h,
-      resizeQuality: "medium",
-    });
-    bitmap.close();
-    bitmap = smaller;
-  }
-  return bitmap;
 }
 
 /** libheif's WebAssembly build (npm "libheif-js", installed at set-up and served by us). */
@@ -215,15 +203,22 @@ async function thumbnail(source, width, height) {
   return createImageBitmap(source, { resizeWidth: w, resizeHeight: h, resizeQuality: "medium" });
 }
 
+/** A photo in the person's flow: its robust-matching enrolment (the working bitmap's variant
+ * hashes, bit-exact with the Python library's) and a thumbnail. `quality` is the best of its
+ * hashes' (0 when none reaches 50: the photo is then left out). */
 async function hashImage(id, file) {
-  const bitmap = await decodeImage(file);
-  post({ type: "progress", id, fraction: 0.5 });
-  const [width, height] = drawnSize(bitmap);
-  const pixels = pixelsOf(bitmap, width, height);
-  bitmap.close();
-  const { hex, quality } = pdqFromRGBA(pixels.data, width, height);
+  const source = await decodeImage(file);
+  post({ type: "progress", id, fraction: 0.4 });
+  const [width, height] = drawnSize(source);
+  const pixels = pixelsOf(source, width, height);
+  source.close();
+  const bitmap = workingBitmap(pixels.data, width, height);
+  post({ type: "progress", id, fraction: 0.6 });
+  const variants = enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
   const thumb = await thumbnail(pixels, width, height);
-  post({ type: "done", id, kind: "image", pdq: hex, quality, thumb }, [thumb]);
+  const full = variants.find((v) => v.kind === "full");
+  const quality = variants.reduce((best, v) => Math.max(best, v.quality), 0);
+  post({ type: "done", id, kind: "image", variants, pdq: full ? full.hex : null, quality, thumb }, [thumb]);
 }
 
 /** The robust-matching enrolment of one photo file: decode (a JPEG at 1/2, 1/4 or 1/8 scale by
@@ -231,7 +226,7 @@ async function hashImage(id, file) {
 async function enrolFile(file) {
   const started = performance.now();
   if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
-  const source = await decodeImage(file, false);
+  const source = await decodeImage(file);
   const decoded = performance.now();
   const [width, height] = drawnSize(source);
   const pixels = pixelsOf(source, width, height);

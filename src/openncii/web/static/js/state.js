@@ -9,7 +9,7 @@ export const state = {
   answers: {}, // eligibility question -> true | false | null (views/eligibility.js)
   items: [], // {id, file, kind, status, fraction, result, element} (views/select.js)
   nextId: 1,
-  created: null, // {case_number, pin, hash_count} (views/done.js)
+  created: null, // {case_number, pin, hash_count, photos, videos} (views/done.js)
   noted: false,
   justFinished: false, // the person opened a case on this page and finished (step 6 follows)
   caseGone: false, // the PIN page was asked for after its numbers were forgotten
@@ -18,7 +18,7 @@ export const state = {
   checkError: null,
   submitting: false,
   view: null,
-  limits: null, // {max_hashes_per_case, max_body_bytes} from GET /api/v1/limits
+  limits: null, // {max_files_per_case, max_hashes_per_case, max_body_bytes} from GET /api/v1/limits
 };
 
 export const $ = (id) => document.getElementById(id);
@@ -26,6 +26,19 @@ export const $ = (id) => document.getElementById(id);
 /** The most fingerprints one case may hold, as the server says (null until it has said). */
 export function maxHashes() {
   return state.limits ? state.limits.max_hashes_per_case : null;
+}
+
+/** The most photos and videos one case may hold, as the server says (null until it has said). */
+export function maxFiles() {
+  return state.limits ? state.limits.max_files_per_case : null;
+}
+
+/** "3 photos and 1 video": the words of the review, and of the done page after sending. */
+export function filesText(photos, videos) {
+  const parts = [];
+  if (photos) parts.push(tn("review.photos", photos));
+  if (videos) parts.push(tn("review.videos", videos));
+  return parts.join(t("review.and"));
 }
 
 export function showError(element, text) {
@@ -46,7 +59,7 @@ export function errorMessage(result, action) {
   if (result.status === 413) return t("errors.tooLarge");
   if (result.status === 503 && code === "busy") return t("errors.busy");
   if (code === "too_many_hashes") {
-    return maxHashes() ? t("errors.tooManyFiles", { max: maxHashes() }) : t("errors.tooLarge");
+    return maxFiles() ? t("errors.tooManyFiles", { max: maxFiles() }) : t("errors.tooLarge");
   }
   if (code === "not_eligible") return t("errors.notEligible");
   if (result.status === 422 || result.status === 400) {

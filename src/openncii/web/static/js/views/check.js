@@ -86,6 +86,31 @@ function pick(obj, names) {
   return undefined;
 }
 
+/** A photo's fingerprints (robust matching sends several per photo, each with the photo's
+ * number) as one entry: the first one's prefix, every partner's outcome once. */
+function onePerPhoto(hashes) {
+  const out = [];
+  const photos = new Map();
+  for (const hash of hashes) {
+    const photo = hash.photo;
+    if (photo === null || photo === undefined) {
+      out.push(hash);
+      continue;
+    }
+    const seen = photos.get(photo);
+    if (!seen) {
+      const entry = { ...hash, type: "pdq", outcomes: [...(hash.outcomes || [])] };
+      photos.set(photo, entry);
+      out.push(entry);
+      continue;
+    }
+    for (const o of hash.outcomes || []) {
+      if (!seen.outcomes.some((x) => x.partner === o.partner && x.outcome === o.outcome)) seen.outcomes.push(o);
+    }
+  }
+  return out;
+}
+
 function renderStatus() {
   const { data } = state.check;
   const box = $("case-status");
@@ -103,7 +128,7 @@ function renderStatus() {
       : t(noPartners ? "status.active.none" : "status.active.explain");
   const list = $("status-hashes");
   list.replaceChildren();
-  const hashes = pick(data, ["hashes", "items"]) || [];
+  const hashes = onePerPhoto(pick(data, ["hashes", "items"]) || []);
   for (const hash of hashes) {
     const li = document.createElement("li");
     const title = document.createElement("p");

@@ -2,16 +2,17 @@
 // Once confirmed they are gone: from the page, from the history (the entry of this view is
 // replaced by the next-steps view, views/finished.js) and from the app's memory.
 
-import { t, tn } from "../i18n.js";
-import { $, state } from "../state.js";
+import { t } from "../i18n.js";
+import { $, filesText, state } from "../state.js";
 import { partnersText } from "./partners.js";
 
 function renderDone() {
   if (!state.created) return;
   $("case-number").textContent = state.created.case_number;
   $("pin").textContent = state.created.pin;
-  const count = Number(state.created.hash_count) || 0;
-  $("done-lead").textContent = tn("done.lead", count);
+  // The photos and videos the review counted, not the hashes (a photo has several).
+  const { photos = 0, videos = 0 } = state.created;
+  $("done-lead").textContent = t("done.received", { items: filesText(photos, videos) });
   $("done-partners").textContent = partnersText("done.partners");
   $("noted").checked = state.noted;
   $("finish").disabled = !state.noted;

@@ -3,7 +3,7 @@
 
 import { createCase } from "../api.js";
 import { language, t, tn } from "../i18n.js";
-import { $, MIN_QUALITY, errorMessage, maxHashes, showError, state } from "../state.js";
+import { $, MIN_QUALITY, errorMessage, filesText, maxFiles, maxHashes, showError, state } from "../state.js";
 
 const workers = [];
 const busy = new Map(); // worker -> item id
@@ -86,9 +86,18 @@ function onWorkerCrash(worker) {
   dispatch();
 }
 
+/** The same file chosen twice (again in the file picker, or dropped again) is listed once. */
+function fileKey(file) {
+  return `${file.name}\u0000${file.size}\u0000${file.lastModified}\u0000${file.type}`;
+}
+
 function addFiles(files) {
+  const chosen = new Set(state.items.map((i) => i.key));
   for (const file of files) {
-    state.items.push({ id: state.nextId++, file, status: "queued", fraction: 0, name: file.name });
+    const key = fileKey(file);
+    if (chosen.has(key)) continue;
+    chosen.add(key);
+    state.items.push({ id: state.nextId++, file, key, status: "queued", fraction: 0, name: file.name });
   }
   renderItems();
   dispatch();
@@ -205,46 +214,51 @@ function renderProgress() {
   $("progress-label").textContent = t(hashingDone() ? "select.progressFinished" : "select.progress");
 }
 
-/** The hashes to send: deduplicated, only those good enough to find copies. */
-function collectHashes() {
+/** What to send: one entry per photo (its robust-matching hashes with their kinds) and per
+ * video (its MD5 and frame fingerprints), each file's content once, only what is good enough
+ * to find copies. `owners[i]` is the item entry i came from; `photos` and `videos` count the
+ * files sent, as the review and the done page say them. */
+function collectEntries() {
   const hashes = [];
-  const owners = []; // owners[i]: the item that hashes[i] came from
+  const owners = [];
   const seen = new Set();
-  let item = null;
-  const add = (key, hash) => {
-    if (!seen.has(key)) {
-      seen.add(key);
-      hashes.push(hash);
+  let photos = 0;
+  let videos = 0;
+  const add = (key, item, ...entries) => {
+    if (seen.has(key)) return false;
+    seen.add(key);
+    for (const entry of entries) {
+      hashes.push(entry);
       owners.push(item);
     }
+    return true;
   };
-  for (item of state.items) {
+  for (const item of state.items) {
     if (item.status !== "done") continue;
     const r = item.result;
     if (r.kind === "image") {
-      add(`pdq:${r.pdq}`, { type: "pdq", value: r.pdq, quality: r.quality });
+      const variants = r.variants.map((v) => ({ pdq: v.hex, kind: v.kind, quality: v.quality }));
+      const key = `photo:${variants.map((v) => `${v.kind}:${v.pdq}`).join(",")}`;
+      if (add(key, item, { type: "photo", variants })) photos += 1;
     } else {
-      add(`md5:${r.md5}`, { type: "md5", value: r.md5 });
       const frames = r.frames
         .filter((f) => f.quality >= MIN_QUALITY)
         .map((f) => ({ pdq: f.pdq, quality: f.quality, timestamp: f.timestamp }));
-      if (frames.length) add(`vpdq:${r.md5}`, { type: "vpdq", frames });
+      const entries = [{ type: "md5", value: r.md5 }];
+      if (frames.length) entries.push({ type: "vpdq", frames });
+      if (add(`video:${r.md5}`, item, ...entries)) videos += 1;
     }
   }
-  return { hashes, owners };
+  return { hashes, owners, photos, videos };
 }
 
 function renderReview() {
   const review = $("review");
   const done = hashingDone();
-  const photos = state.items.filter((i) => i.status === "done" && i.kind === "image").length;
-  const videos = state.items.filter((i) => i.status === "done" && i.kind === "video").length;
+  const { photos, videos } = collectEntries();
   const left = state.items.filter((i) => ["low", "failed", "refused"].includes(i.status)).length;
   review.hidden = !done;
-  const parts = [];
-  if (photos) parts.push(tn("review.photos", photos));
-  if (videos) parts.push(tn("review.videos", videos));
-  let summary = parts.length ? t("review.summary", { items: parts.join(t("review.and")) }) : t("review.nothing");
+  let summary = photos + videos ? t("review.summary", { items: filesText(photos, videos) }) : t("review.nothing");
   if (left) summary += ` ${tn("review.leftOut", left)}`;
   $("review-summary").textContent = summary;
   $("submit-case").disabled = !done || photos + videos === 0 || state.submitting === true;
@@ -264,10 +278,11 @@ function renderActionBar() {
 async function onSubmit() {
   const button = $("submit-case");
   const error = $("submit-error");
-  const { hashes, owners } = collectHashes();
+  const { hashes, owners, photos, videos } = collectEntries();
   error.hidden = true;
-  const max = maxHashes();
-  if (max !== null && hashes.length > max) {
+  const max = maxFiles();
+  const sent = hashes.reduce((sum, h) => sum + (h.type === "photo" ? h.variants.length : 1), 0);
+  if (max !== null && (photos + videos > max || sent > maxHashes())) {
     showError(error, t("errors.tooManyFiles", { max }));
     return;
   }
@@ -282,6 +297,8 @@ async function onSubmit() {
       case_number: result.data.case_number,
       pin: String(result.data.pin),
       hash_count: result.data.hash_count,
+      photos,
+      videos,
     };
     state.noted = false;
     clearItems();
