@@ -385,8 +385,14 @@ def test_a_busy_shared_address_gets_past_the_creation_limit_with_a_proof_of_work
         f"{forged}:{solve(forged)}",
         "nonsense",
         f"{fresh}:",
+        f"{fresh[:-1]}\u00e9:{nonce}",  # not ASCII (a header arrives as Latin-1 text)
     ):
-        assert client.post(CASES, json=case_body(), headers={PROOF_HEADER: bad}).status_code == 429
+        assert (
+            client.post(
+                CASES, json=case_body(), headers={PROOF_HEADER: bad.encode("latin-1")}
+            ).status_code
+            == 429
+        )
     clock.advance(seconds=601)
     client.post(CASES, json=case_body())  # a new window: the first creation is free again
     expired = client.post(CASES, json=case_body(), headers={PROOF_HEADER: f"{fresh}:{nonce}"})

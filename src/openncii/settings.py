@@ -208,7 +208,7 @@ class Settings(OpenNCIISettings):
         description="The window of `legacy_pin_tries`.",
     )
     rate_window_seconds: int = Field(
-        default=60, ge=1, description="The window of the per-client rate limits."
+        default=60, ge=1, le=24 * 3600, description="The window of the per-client rate limits."
     )
     rate_limit_create: int = Field(
         default=10, ge=1, description="Case creations per client and window."

@@ -60,7 +60,7 @@ def valid_challenge(secret: bytes, challenge: str, now: datetime, min_bits: int)
         return False
     expires, _random, bits, mac = parts
     body = ".".join(parts[:3])
-    if not hmac.compare_digest(mac, _mac(secret, body)):
+    if not hmac.compare_digest(mac.encode(), _mac(secret, body).encode()):  # any text: bytes
         return False
     return expires.isdigit() and int(expires) > now.timestamp() and int(bits) >= min_bits
 
