@@ -241,7 +241,7 @@ def test_files_elsewhere_and_local_helplines_in_each_language(
         page.check(f"[data-testid=eligibility-{q}{'-no' if q == 'has_content' else ''}]")
     page.click("[data-testid=eligibility-continue]")
     expect_h1(page, text["noteligible.title"])
-    assert text["noteligible.otherDevice"] in page.inner_text("#noteligible-reason")
+    assert page.inner_text("[data-testid=noteligible-device]") == text["noteligible.otherDevice"]
     page.wait_for_selector("[data-testid=helplines] li")
     links = page.locator("[data-testid=helplines] li > a:first-child")
     assert all(h.startswith("https://") for h in links.evaluate_all("els => els.map(e => e.href)"))

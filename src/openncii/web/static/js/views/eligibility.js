@@ -79,11 +79,9 @@ function renderNotEligible() {
   $("help-minor").hidden = !minor;
   const reasons = ["in_image", "has_content", "intimate"].filter((q) => state.answers[q] === false);
   $("help-other").hidden = reasons.length === 0;
+  $("noteligible-reason").textContent = reasons.map((q) => t(`noteligible.reason.${q}`)).join(" ");
   // Files on another device: this page works there too.
-  const texts = reasons.flatMap((q) =>
-    q === "has_content" ? [t("noteligible.reason.has_content"), t("noteligible.otherDevice")] : [t(`noteligible.reason.${q}`)],
-  );
-  $("noteligible-reason").textContent = texts.join(" ");
+  $("noteligible-device").hidden = state.answers.has_content !== false;
   if (state.view === "not-eligible") showHelplines();
 }
 
