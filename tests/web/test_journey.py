@@ -204,6 +204,13 @@ def test_a_returning_person(testdata: Path, page: Any, server: ServerProcess) ->
     page.wait_for_selector("#check-error:visible")
     assert page.inner_text("#check-error") == text["errors.networkCheck"]
     page.unroute("**/api/v1/cases/status")
+    # Leaving the check view forgets what was typed there.
+    page.click("[data-testid=home-link]")
+    expect_h1(page, text["welcome.title"])
+    page.click("[data-testid=nav-check]")
+    expect_h1(page, text["check.title"])
+    assert page.input_value("[data-testid=check-case]") == ""
+    assert page.input_value("[data-testid=check-pin]") == ""
 
     # Reloading the PIN page once noted: not the welcome page, but what happened and what next.
     _open_a_case(page, server, testdata)

@@ -50,6 +50,8 @@ function route() {
       done.forgetCase();
     }
   }
+  // Leaving the check view forgets the case number and PIN typed there (a shared device).
+  if (state.view === "check" && view !== "check") check.forgetCheck();
   if (view === "select" && !eligibility.allEligible()) view = "eligibility";
   if (view === "done" && !state.created) {
     // A reload or Back to the PIN page after it was left: the numbers are gone for good; say so.

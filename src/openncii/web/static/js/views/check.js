@@ -210,7 +210,9 @@ function clearCheckForm() {
 /** Forget the case being looked at and clear the form (the quick exit). */
 export function forgetCheck() {
   state.check = null;
+  state.checkError = null;
   clearCheckForm();
+  renderCheckError();
   $("case-status").hidden = true;
 }
 
