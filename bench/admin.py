@@ -65,9 +65,9 @@ _SEED = (
     """INSERT INTO case_hashes (case_id, hash_id, position)
        SELECT (i + 2) / 3, i, i % 3 FROM generate_series(1, 3 * :cases) i""",
     """INSERT INTO feedback (hash_id, partner_id, value, tags, updated_at)
-       SELECT 1 + (i * 7919) % (3 * :cases), 1 + i % 5,
+       SELECT 1 + (i::bigint * 7919) % (3 * :cases), 1 + i % 5,
               (ARRAY['PendingReview', 'Blocked', 'NotBlocked', 'Blocked'])[1 + i % 4], '[]',
-              now() - ((1 + (i * 7919) % (3 * :cases) + 2) / 3 % 365) * interval '1 day'
+              now() - ((1 + (i::bigint * 7919) % (3 * :cases) + 2) / 3 % 365) * interval '1 day'
               + interval '20 hours'
        FROM generate_series(1, :feedback) i
        ON CONFLICT DO NOTHING""",

@@ -41,6 +41,7 @@ __all__ = [
     "RotatedKey",
     "add_partner",
     "authenticate_partner",
+    "feedback_counts",
     "key_accepted",
     "key_digest",
     "list_partners",
@@ -386,8 +387,27 @@ def record_refusal(session: Session, digests: list[str], status: int, now: datet
         )
 
 
-def partner_stats(session: Session, now: datetime) -> list[PartnerStats]:
-    """Every partner with its feed use in the last 24 hours and its feedback counts."""
+def feedback_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Each partner's feedback by value (``{partner id: {"Blocked": 12, ...}}``): one pass over
+    the whole feedback table, so callers on a large bank keep the answer for a while."""
+    feedback: dict[int, dict[str, int]] = {}
+    with session.begin():
+        for partner_id, value, count in session.execute(
+            select(Feedback.partner_id, Feedback.value, func.count()).group_by(
+                Feedback.partner_id, Feedback.value
+            )
+        ):
+            feedback.setdefault(int(partner_id), {})[str(value)] = int(count)
+    return feedback
+
+
+def partner_stats(
+    session: Session, now: datetime, feedback: dict[int, dict[str, int]] | None = None
+) -> list[PartnerStats]:
+    """Every partner with its feed use in the last 24 hours and its feedback counts
+    (``feedback``: :func:`feedback_counts` computed earlier, else now)."""
+    if feedback is None:
+        feedback = feedback_counts(session)
     since = _hour(now) - 23 * 3600
     with session.begin():
         partners = [_info(row) for row in session.scalars(select(Partner).order_by(Partner.name))]
@@ -405,13 +425,6 @@ def partner_stats(session: Session, now: datetime) -> list[PartnerStats]:
                 .group_by(PartnerActivity.partner_id)
             )
         }
-        feedback: dict[int, dict[str, int]] = {}
-        for partner_id, value, count in session.execute(
-            select(Feedback.partner_id, Feedback.value, func.count()).group_by(
-                Feedback.partner_id, Feedback.value
-            )
-        ):
-            feedback.setdefault(int(partner_id), {})[str(value)] = int(count)
     stats = []
     for p in partners:
         pages, records, unauthorized, rate_limited = activity.get(p.id, (0, 0, 0, 0))

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from sqlalchemy import Date, cast, distinct, func, select
 from sqlalchemy.orm import Session
@@ -32,8 +33,8 @@ from openncii.db.models import Case, CaseHash, Feedback, HashRecord
 
 __all__ = [
     "OUTCOMES",
+    "KeptFigures",
     "Overview",
-    "OverviewCache",
     "Period",
     "TimeToOutcome",
     "cases_per_period",
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 Period = Literal["day", "week"]
+_T = TypeVar("_T")
 #: The partner outcomes the overview counts (StopNCII feedback values).
 OUTCOMES: Final = ("PendingReview", "Blocked", "NotBlocked")
 #: The longest range the overview covers.
@@ -242,25 +244,25 @@ def overview(session: Session, now: datetime, days: int, period: Period) -> Over
     )
 
 
-class OverviewCache:
-    """The overviews computed in the last ``seconds`` (per range and period), shared by the
-    requests of one server process: on a bank of millions of hashes the figures take seconds
-    to aggregate, and staff open the overview many times a day."""
+class KeptFigures:
+    """Figures computed in the last ``seconds``, by key, shared by the requests of one server
+    process: on a bank of millions of hashes some take seconds to aggregate, and staff open
+    the console's pages many times a day. ``seconds`` 0 keeps nothing."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._lock = threading.Lock()
-        self._entries: dict[tuple[int, str], tuple[float, Overview]] = {}
+        self._entries: dict[tuple[object, ...], tuple[float, Any]] = {}
 
-    def get(self, session: Session, now: datetime, days: int, period: Period) -> Overview:
-        """The cached overview, or a new one (computed outside the lock; two requests that miss
-        together both compute, which is harmless)."""
-        key = (days, period)
+    def get(self, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
+        """The kept figures of ``key``, or ``compute()`` (outside the lock: two requests that
+        miss together both compute, which is harmless)."""
         with self._lock:
             found = self._entries.get(key)
         if found is not None and time.monotonic() - found[0] < self.seconds:
-            return found[1]
-        figures = overview(session, now, days, period)
+            kept: _T = found[1]
+            return kept
+        figures = compute()
         if self.seconds > 0:
             with self._lock:
                 self._entries[key] = (time.monotonic(), figures)

@@ -12,7 +12,7 @@ from openncii import audit
 from openncii.api.console import ADMIN_API_PREFIX, SignedInDep
 from openncii.api.deps import NetworkDep, NowDep, RuntimeDep, SessionDep
 from openncii.errors import StaffError
-from openncii.stats import MAX_DAYS, Overview, table_csv
+from openncii.stats import MAX_DAYS, Overview, Period, overview, table_csv
 
 __all__ = ["router"]
 
@@ -74,6 +74,15 @@ def _out(figures: Overview) -> StatsOut:
     )
 
 
+def _overview(
+    session: SessionDep, runtime: RuntimeDep, now: datetime, days: int, period: Period
+) -> Overview:
+    """The figures kept for ``OPENNCII_CONSOLE_STATS_SECONDS``, or new ones."""
+    return runtime.kept_figures.get(
+        ("overview", days, period), lambda: overview(session, now, days, period)
+    )
+
+
 @router.get("")
 def get_stats(
     _staff: SignedInDep,
@@ -84,7 +93,7 @@ def get_stats(
     period: _Period = "day",
 ) -> StatsOut:
     """Every figure of the overview for the last ``days`` days, per day or per week."""
-    return _out(runtime.overview_cache.get(session, now, days, period))
+    return _out(_overview(session, runtime, now, days, period))
 
 
 @router.get("/{name}.csv")
@@ -99,7 +108,7 @@ def get_stats_csv(
     period: _Period = "day",
 ) -> Response:
     """One table of the overview as CSV: ``cases``, ``hashes``, ``outcomes`` or ``summary``."""
-    figures = runtime.overview_cache.get(session, now, days, period)
+    figures = _overview(session, runtime, now, days, period)
     try:
         text = table_csv(figures, name)
     except KeyError:
