@@ -52,6 +52,8 @@ def _refused_hash(item: Any) -> bool:
         return _refused_pdq(item.get("value"))
     if item.get("type") == "md5":
         return _refused_md5(item.get("value"))
+    if item.get("type") == "photo" and isinstance(item.get("variants"), list):
+        return any(isinstance(v, dict) and _refused_pdq(v.get("pdq")) for v in item["variants"])
     if item.get("type") == "vpdq" and isinstance(item.get("frames"), list):
         return not any(
             isinstance(f, dict)

@@ -149,12 +149,21 @@ class VpdqIn(_Strict):
 
 
 class VariantIn(_Strict):
-    pdq: str = Field(max_length=_HEX_FIELD_MAX, description="64 hex digits.")
+    pdq: str = Field(
+        max_length=_HEX_FIELD_MAX,
+        description="64 hex digits." + _SHAREABLE,
+        json_schema_extra={"pattern": PDQ_PATTERN},
+    )
     # The enrolled kinds (openncii.signals.variants.ENROLLED_KINDS; a test checks them).
     kind: Literal["full", "trim", "square", "strip"] = Field(
         description="The region of the photo hashed (docs/matching.md)."
     )
-    quality: int = Field(ge=0, le=100, description="PDQ quality (at least 50 is accepted).")
+    quality: WholeNumber = Field(
+        ge=0,
+        le=100,
+        description=f"PDQ quality; below {MIN_QUALITY} is refused (`hash_rejected`).",
+        json_schema_extra={"minimum": MIN_QUALITY},
+    )
 
 
 class PhotoIn(_Strict):
