@@ -43,7 +43,7 @@ def spark() -> Iterator[Any]:
         )
     from openncii.partner.spark import spark_session
 
-    session = spark_session("local[2]", app_name="openncii-tests")
+    session = spark_session("local[2]", app_name="openncii-tests", progress=False)
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session

@@ -58,6 +58,8 @@ __all__ = [
 ReportFormat = Literal["json", "csv", "parquet"]
 #: Progress callback: (path, seconds of video hashed so far).
 FileProgress = Callable[[str, float], None]
+#: Files per task sent to a worker process (fewer round trips; progress still moves often).
+_TASK_FILES = 4
 #: How often a worker reports progress within one video (seconds of wall time).
 _PROGRESS_EVERY = 1.0
 
@@ -229,6 +231,13 @@ def _init_worker(folder: str, progress: Any) -> None:
     _worker_progress = progress
 
 
+def _scan_many(
+    paths: Sequence[str], threshold: int, variants: bool
+) -> list[tuple[HashedItem, list[BankMatch]]]:
+    """:func:`_scan_one` for a few files: one task, one round trip."""
+    return [_scan_one(path, threshold, variants) for path in paths]
+
+
 def _scan_one(path: str, threshold: int, variants: bool) -> tuple[HashedItem, list[BankMatch]]:
     """Hash and match one file in a worker process."""
     bank = _worker_bank
@@ -341,19 +350,22 @@ def _scan_in_processes(
             initializer=_init_worker,
             initargs=(str(folder), events),
         ) as pool:
-            pending: dict[Future[tuple[HashedItem, list[BankMatch]]], int] = {}
-            window = 4 * count  # files in flight: bounded memory for any number of files
-            upcoming = iter(enumerate(files))
+            pending: dict[Future[list[tuple[HashedItem, list[BankMatch]]]], int] = {}
+            window = 3 * count  # tasks in flight: bounded memory for any number of files
+            starts = iter(range(0, len(files), _TASK_FILES))
             while True:
-                for position, path in upcoming:
-                    pending[pool.submit(_scan_one, str(path), threshold, variants)] = position
+                for start in starts:
+                    paths = [str(p) for p in files[start : start + _TASK_FILES]]
+                    pending[pool.submit(_scan_many, paths, threshold, variants)] = start
                     if len(pending) >= window:
                         break
                 if not pending:
                     break
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    finish(pending.pop(future), future.result())
+                    start = pending.pop(future)
+                    for offset, found in enumerate(future.result()):
+                        finish(start + offset, found)
     finally:
         stop.set()
         reader.join()

@@ -68,9 +68,12 @@ _MATCHES_DDL: Final = (
 )
 
 
-def spark_session(master: str = "local[2]", app_name: str = "openncii-scan") -> SparkSession:
+def spark_session(
+    master: str = "local[2]", app_name: str = "openncii-scan", *, progress: bool = True
+) -> SparkSession:
     """A Spark session for scanning (or the running one, e.g. on Databricks): Arrow batches
-    of :data:`BYTES_BATCH_RECORDS`, no web UI in local mode.
+    of :data:`BYTES_BATCH_RECORDS`, no web UI in local mode; ``progress``: Spark's progress
+    bar on the console.
 
     Raises :class:`ScanSetupError` when PySpark is not installed.
     """
@@ -84,6 +87,7 @@ def spark_session(master: str = "local[2]", app_name: str = "openncii-scan") -> 
         SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(BYTES_BATCH_RECORDS))
+        .config("spark.ui.showConsoleProgress", str(progress).lower())
     )
     if master.startswith("local"):
         # The Python workers of a local Spark run this interpreter (where OpenNCII is), not
