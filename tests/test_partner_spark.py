@@ -217,3 +217,39 @@ def _bank(store: PartnerStore, folder: Path) -> Path:
     path = folder / "bank.parquet"
     write_bank(bank_data_from_source(StoreBank(store)), path)
     return path
+
+
+def test_the_command_line_scans_with_spark_and_writes_the_same_reports(
+    spark: Any, corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    from openncii.testing import run_openncii
+
+    del spark  # the command starts its own session; the fixture only checks Spark is here
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for name in ("opencv_fruits.jpg-mirror.jpg", "mate_aqua.jpg", "random.jpg", "notes.txt"):
+        shutil.copy(corpus["folder"] / name, folder / name)
+    _store(tmp_path / "p.sqlite3", corpus["photos"]).close()
+    common = ("--store", str(tmp_path / "p.sqlite3"))
+    by_engine = {}
+    for engine, report in (("spark", "s.json"), ("process", "p.json")):
+        done = run_openncii(
+            "partner", "scan", str(folder), *common, "--engine", engine, "--report",
+            str(tmp_path / report), timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr  # random.jpg could not be hashed
+        assert "1 matched, 1 could not be hashed, 1 skipped" in done.stderr
+        by_engine[engine] = (tmp_path / report).read_text("utf-8")
+    assert by_engine["spark"] == by_engine["process"]
+    # A Parquet report (the same writer for both engines), from a glob.
+    done = run_openncii(
+        "partner", "scan", str(folder / "*.jpg"), *common, "--report", str(tmp_path / "r.parquet")
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    rows = pq.read_table(tmp_path / "r.parquet").to_pylist()
+    assert {(Path(r["path"]).name, r["case_refs"] and tuple(r["case_refs"])) for r in rows} == {
+        ("opencv_fruits.jpg-mirror.jpg", ("ref-1",)),
+        ("random.jpg", None),
+    }
