@@ -218,30 +218,45 @@ def prepare_bank(source: BankSource, cache_dir: Path) -> Path:
     return folder
 
 
-# Per worker process: the bank (mapped once) and where progress goes.
-_worker_bank: Bank | None = None
+# Per worker process: the banks it mapped (by folder) and where progress goes.
+_worker_banks: dict[str, Bank] = {}
 _worker_progress: Any = None
 
 
-def _init_worker(folder: str, progress: Any) -> None:
-    global _worker_bank, _worker_progress
-    from openncii.partner.bank import Bank
-
-    _worker_bank = Bank.load(folder)
+def _init_worker(progress: Any) -> None:
+    """Start a worker: where progress goes, and the hashing code imported at once (while the
+    main process still prepares the bank)."""
+    global _worker_progress
     _worker_progress = progress
+    import openncii.partner.bank
+    import openncii.robust  # noqa: F401
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _bank_at(folder: str) -> Bank:
+    bank = _worker_banks.get(folder)
+    if bank is None:
+        from openncii.partner.bank import Bank
+
+        _worker_banks.clear()
+        bank = _worker_banks[folder] = Bank.load(folder)
+    return bank
 
 
 def _scan_many(
-    paths: Sequence[str], threshold: int, variants: bool
+    paths: Sequence[str], folder: str, threshold: int, variants: bool
 ) -> list[tuple[HashedItem, list[BankMatch]]]:
-    """:func:`_scan_one` for a few files: one task, one round trip."""
-    return [_scan_one(path, threshold, variants) for path in paths]
+    """Hash and match a few files in a worker process (one task, one round trip)."""
+    bank = _bank_at(folder)
+    return [_scan_one(bank, path, threshold, variants) for path in paths]
 
 
-def _scan_one(path: str, threshold: int, variants: bool) -> tuple[HashedItem, list[BankMatch]]:
-    """Hash and match one file in a worker process."""
-    bank = _worker_bank
-    assert bank is not None, "the worker was not initialised"
+def _scan_one(
+    bank: Bank, path: str, threshold: int, variants: bool
+) -> tuple[HashedItem, list[BankMatch]]:
     sink = _worker_progress
     last = [-_PROGRESS_EVERY]
 
@@ -276,26 +291,30 @@ def scan(
     a worker is (path, seconds hashed).
     """
     count = max(1, workers or os.cpu_count() or 1)
+    done: dict[int, tuple[HashedItem, list[BankMatch]]] = {}
+
+    def finish(position: int, found: tuple[HashedItem, list[BankMatch]]) -> None:
+        done[position] = found
+        if on_result is not None:
+            (result,) = scan_results([found[0]], found[1], source)
+            on_result(result)
+
     with tempfile.TemporaryDirectory(prefix="openncii-bank-") as temporary:
-        folder = prepare_bank(source, cache_dir or Path(temporary))
-        done: dict[int, tuple[HashedItem, list[BankMatch]]] = {}
-
-        def finish(position: int, found: tuple[HashedItem, list[BankMatch]]) -> None:
-            done[position] = found
-            if on_result is not None:
-                (result,) = scan_results([found[0]], found[1], source)
-                on_result(result)
-
+        where = cache_dir or Path(temporary)
         if count == 1:
-            progress_sink = _CallbackSink(on_progress)
-            _init_worker(str(folder), progress_sink)
+            global _worker_progress
+            _worker_progress = _CallbackSink(on_progress)
             try:
+                bank = _bank_at(str(prepare_bank(source, where)))
                 for position, path in enumerate(files):
-                    finish(position, _scan_one(str(path), threshold, variants))
+                    finish(position, _scan_one(bank, str(path), threshold, variants))
             finally:
-                _init_worker_reset()
+                _worker_progress = None
+                _worker_banks.clear()
         else:
-            _scan_in_processes(files, folder, count, threshold, variants, finish, on_progress)
+            _scan_in_processes(
+                files, source, where, count, threshold, variants, finish, on_progress
+            )
     items = [done[i][0] for i in range(len(files))]
     matches = [m for i in range(len(files)) for m in done[i][1]]
     return scan_results(items, matches, source)
@@ -312,15 +331,10 @@ class _CallbackSink:
             self._callback(*event)
 
 
-def _init_worker_reset() -> None:
-    global _worker_bank, _worker_progress
-    _worker_bank = None
-    _worker_progress = None
-
-
 def _scan_in_processes(
     files: Sequence[Path],
-    folder: Path,
+    source: BankSource,
+    cache_dir: Path,
     count: int,
     threshold: int,
     variants: bool,
@@ -345,18 +359,19 @@ def _scan_in_processes(
     reader.start()
     try:
         with ProcessPoolExecutor(
-            max_workers=count,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(str(folder), events),
+            max_workers=count, mp_context=context, initializer=_init_worker, initargs=(events,)
         ) as pool:
+            # The workers start (and import) while the bank is prepared here.
+            for _ in range(count):
+                pool.submit(_ready)
+            folder = str(prepare_bank(source, cache_dir))
             pending: dict[Future[list[tuple[HashedItem, list[BankMatch]]]], int] = {}
             window = 3 * count  # tasks in flight: bounded memory for any number of files
             starts = iter(range(0, len(files), _TASK_FILES))
             while True:
                 for start in starts:
                     paths = [str(p) for p in files[start : start + _TASK_FILES]]
-                    pending[pool.submit(_scan_many, paths, threshold, variants)] = start
+                    pending[pool.submit(_scan_many, paths, folder, threshold, variants)] = start
                     if len(pending) >= window:
                         break
                 if not pending:
