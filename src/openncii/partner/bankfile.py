@@ -31,7 +31,6 @@ import numpy as np
 import numpy.typing as npt
 
 from openncii.errors import ScanSetupError
-from openncii.index import codes_from_hex, hex_from_codes
 from openncii.partner.bank import BankData
 from openncii.partner.matcher import BankRecord, SignalKind
 from openncii.partner.rules import BANK_KINDS
@@ -88,10 +87,23 @@ def _pyarrow() -> Any:
 def bank_table(data: BankData) -> pa.Table:
     """The bank as an Arrow table with the file's columns and metadata."""
     pa, _ = _pyarrow()
-    kinds = [BANK_KINDS[int(code)].value for code in data.pdq_kinds]
-    keys = [int(k) for k in data.pdq_keys] + [r.key for r in data.others]
-    signals = ["pdq"] * len(data.pdq_keys) + [r.signal for r in data.others]
-    codes = hex_from_codes(data.pdq_codes) + [r.value for r in data.others]
+    names = np.asarray([kind.value for kind in BANK_KINDS], dtype=object)
+    n = len(data.pdq_keys)
+    kinds = pa.concat_arrays(
+        [pa.array(names[data.pdq_kinds], pa.string()), pa.nulls(len(data.others), pa.string())]
+    )
+    keys = pa.array(
+        np.concatenate([data.pdq_keys, np.asarray([r.key for r in data.others], np.int64)])
+    )
+    signals = pa.array(["pdq"] * n + [r.signal for r in data.others], pa.string())
+    # Hex of every code at once (a Python string per hash would take seconds at 10M).
+    hexed = np.frombuffer(data.pdq_codes.tobytes().hex().encode("ascii"), dtype="S64")
+    codes = pa.concat_arrays(
+        [
+            pa.array(hexed, pa.binary(64)).cast(pa.string()),
+            pa.array([r.value for r in data.others], pa.string()),
+        ]
+    )
     meta = {
         "format": str(BANK_FORMAT),
         "sequence": str(data.sequence),
@@ -107,7 +119,7 @@ def bank_table(data: BankData) -> pa.Table:
         ],
         metadata={f"{_META_PREFIX}{k}".encode(): v.encode() for k, v in meta.items()},
     )
-    return pa.table([keys, signals, kinds + [None] * len(data.others), codes], schema=schema)
+    return pa.table([keys, signals, kinds, codes], schema=schema)
 
 
 @contextmanager
@@ -174,36 +186,30 @@ def read_bank(uri: str | Path) -> BankData:
     """Read a bank file; its checksum is verified. Raises :class:`ScanSetupError`."""
     info = read_bank_info(uri)
     _, pq = _pyarrow()
+    import pyarrow.compute as pc
+
     try:
         with _open(uri, "rb") as stream:
-            table = pq.read_table(stream)
-        keys = table.column("bank_key").to_pylist()
-        signals = table.column("signal_type").to_pylist()
-        kinds = table.column("kind").to_pylist()
-        codes = table.column("code").to_pylist()
-    except (OSError, ValueError, KeyError) as exc:
+            table = pq.read_table(stream, columns=["bank_key", "signal_type", "kind", "code"])
+        is_pdq = pc.equal(table.column("signal_type"), "pdq")
+        pdq = table.filter(is_pdq)
+        rest = table.filter(pc.invert(is_pdq)).to_pylist()
+        hexes = "".join(pdq.column("code").to_pylist())
+        codes = np.frombuffer(bytes.fromhex(hexes), dtype=np.uint8).reshape(-1, 32)
+        if len(codes) != pdq.num_rows:
+            raise ValueError("a PDQ code is not 64 hex digits")
+        pdq_keys = pdq.column("bank_key").to_numpy()
+        pdq_kinds = pdq.column("kind").to_pylist()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ScanSetupError(f"{uri} is a damaged bank file ({exc})") from None
-    pdq_keys: list[int] = []
-    pdq_hex: list[str] = []
-    pdq_kinds: list[str] = []
     others: list[BankRecord] = []
-    for key, signal, kind, code in zip(keys, signals, kinds, codes, strict=True):
-        if signal == "pdq":
-            pdq_keys.append(key)
-            pdq_hex.append(code)
-            pdq_kinds.append(kind)
-        elif signal in _SIGNALS:
-            others.append(BankRecord(key, signal, code, ()))
-        else:
+    for row in rest:
+        if row["signal_type"] not in _SIGNALS:
+            signal = row["signal_type"]
             raise ScanSetupError(f"{uri} is a damaged bank file (signal type {signal!r})")
+        others.append(BankRecord(row["bank_key"], row["signal_type"], row["code"], ()))
     try:
-        data = BankData.create(
-            np.asarray(pdq_keys, dtype=np.int64),
-            codes_from_hex(pdq_hex),
-            pdq_kinds,
-            others,
-            info.sequence,
-        )
+        data = BankData.create(pdq_keys, codes, pdq_kinds, others, info.sequence)
     except ValueError as exc:
         raise ScanSetupError(f"{uri} is a damaged bank file ({exc})") from None
     if data.checksum != info.checksum:
