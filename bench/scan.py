@@ -147,9 +147,14 @@ def thread_scan(bank: MemoryBank, files: Sequence[Path], workers: int) -> int:
         return sum(pool.map(one, files))
 
 
-def tree_cpu() -> float:
-    """CPU seconds of this process and all its descendants, living or ended: Spark's JVM and
-    its Python workers, the scan's worker processes."""
+#: Spark's JVM and its Python workers (counted only when Spark is measured).
+SPARK_PIDS: set[int] = set()
+
+
+def tree_cpu(with_spark: bool) -> float:
+    """CPU seconds of this process and its descendants, living or ended: the scan's worker
+    processes; Spark's JVM and its Python workers only ``with_spark`` (an idle JVM still
+    spends CPU, which is not the other engines' doing)."""
     import resource
 
     import psutil
@@ -159,6 +164,10 @@ def tree_cpu() -> float:
         usage = resource.getrusage(who)
         total += usage.ru_utime + usage.ru_stime
     for child in psutil.Process().children(recursive=True):
+        if not with_spark and (
+            child.pid in SPARK_PIDS or {p.pid for p in child.parents()} & SPARK_PIDS
+        ):
+            continue
         try:
             t = child.cpu_times()
         except psutil.Error:
@@ -167,12 +176,12 @@ def tree_cpu() -> float:
     return total
 
 
-def timed(function: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Wall seconds, CPU seconds (the whole process tree) and the value of ``function()``."""
-    cpu = tree_cpu()
+def timed(function: Callable[[], Any], with_spark: bool = False) -> tuple[float, float, Any]:
+    """Wall seconds, CPU seconds (the process tree) and the value of ``function()``."""
+    cpu = tree_cpu(with_spark)
     started = time.perf_counter()
     value = function()
-    return time.perf_counter() - started, tree_cpu() - cpu, value
+    return time.perf_counter() - started, tree_cpu(with_spark) - cpu, value
 
 
 def stored_items(count: int, seed: int, per_item: int = 32) -> Iterable[list[HashedItem]]:
@@ -274,9 +283,13 @@ def main() -> None:
         print(f"{len(files)} photos ({size:.0f} KB on average), bank {len(bank.keys):,} PDQ")
         spark = None
         if any(e.startswith("spark") for e in engines):
+            import psutil
+
             from openncii.partner.spark import scan_with_spark, spark_session
 
+            before = {p.pid for p in psutil.Process().children()}
             spark = spark_session("local[2]", app_name="openncii-bench", progress=False)
+            SPARK_PIDS.update(p.pid for p in psutil.Process().children() if p.pid not in before)
             spark.sparkContext.setLogLevel("ERROR")
             scan_with_spark(bank, [str(p) for p in files[:64]], spark=spark)  # warm up
         runs: dict[str, Callable[[], Any]] = {
@@ -294,7 +307,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             order = engines if round_ % 2 == 0 else engines[::-1]
             for engine in order:
-                seconds, cpu, _ = timed(runs[engine])
+                seconds, cpu, _ = timed(runs[engine], engine.startswith("spark"))
                 rates[engine].append(len(files) / seconds)
                 per_cpu[engine].append(len(files) / cpu)
                 loads.append(os.getloadavg()[0])
