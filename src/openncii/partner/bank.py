@@ -56,17 +56,12 @@ _KIND_CODES: Final = {kind.value: code for code, kind in enumerate(BANK_KINDS)}
 
 
 def snapshot_pdq_kinds(snapshot: BankSnapshot) -> list[str]:
-    """The kind of each PDQ record of a store snapshot, in the order of its keys.
-
-    The partner store keeps each record's kind as its signal type (``pdq`` is a whole photo,
-    ``pdq_square`` a centred square, ...; :func:`openncii.partner.store.bank_kind`); a snapshot
-    carries them as numbers into :data:`openncii.partner.matcher.PDQ_ROW_KINDS` (none: every
-    record is ``full``). This is the one place that reads it.
-    """
+    """The kind of each PDQ record of a store snapshot, in the order of its keys (the store
+    keeps it; a snapshot without kinds holds whole-photo hashes only: ``full``)."""
     if snapshot.pdq_kinds is None:
         return [Kind.FULL.value] * len(snapshot.pdq_keys)
-    names = [kind.value for kind in PDQ_ROW_KINDS]
-    return [names[code] for code in snapshot.pdq_kinds.tolist()]
+    names = np.asarray([kind.value for kind in PDQ_ROW_KINDS], dtype=object)
+    return [str(name) for name in names[snapshot.pdq_kinds]]
 
 
 @dataclass(frozen=True, eq=False)
