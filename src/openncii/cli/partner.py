@@ -274,7 +274,7 @@ def import_matches(
     With --feedback, the outcome is sent for every matched hash (partner key from OPENNCII_PARTNER_KEY or a prompt) and recorded in the store.
     """  # noqa: E501 - one line per paragraph: the help text is wrapped by the terminal
     from openncii.partner.matcher import StoreBank
-    from openncii.partner.scan import matched_hashes, read_matches, write_report
+    from openncii.partner.scan import bank_sizes, matched_hashes, read_matches, write_report
 
     chosen = (
         None
@@ -290,7 +290,7 @@ def import_matches(
     try:
         with exit_on_error("partner import-matches"):
             results, dropped = read_matches(file, StoreBank(local))
-        bank = {kind: int(count) for kind, count in local.counts().items()}
+        bank = bank_sizes(local.counts())
         if report is None:
             write_report(results, bank, sys.stdout, fmt)
         else:

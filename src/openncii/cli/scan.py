@@ -105,6 +105,7 @@ def scan(
 
     from openncii.partner.matcher import StoreBank
     from openncii.partner.scan import (
+        bank_sizes,
         matched_hashes,
         media_files,
         totals,
@@ -126,7 +127,7 @@ def scan(
     try:
         bank_source = StoreBank(local)
         try:
-            bank = {kind: int(count) for kind, count in local.counts().items()}
+            bank = bank_sizes(local.counts())
         except Exception as exc:
             fail("partner scan", f"cannot read the store: {exc}", ExitCode.STORE)
         if sum(bank.values()) == 0:

@@ -21,7 +21,7 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ReportFormat",
     "ScanResult",
+    "bank_sizes",
     "matched_hashes",
     "media_files",
     "prepare_bank",
@@ -109,6 +110,13 @@ def media_files(paths: Iterable[str | Path]) -> Iterator[Path]:
                     yield Path(found)
         else:
             yield path
+
+
+def bank_sizes(counts: Mapping[str, int]) -> dict[str, int]:
+    """The report's bank sizes from the store's counts: PDQ hashes of every kind together
+    (``pdq``), MD5, vPDQ."""
+    pdq = sum(count for signal, count in counts.items() if signal.startswith("pdq"))
+    return {"pdq": pdq, "md5": counts.get("md5", 0), "vpdq": counts.get("vpdq", 0)}
 
 
 def scan_results(
