@@ -15,6 +15,7 @@ import openncii.media.images
 import openncii.partner.bank as bank_module
 from openncii import hash_bytes, hash_file, query_file
 from openncii.errors import ScanSetupError, UnsupportedMediaError
+from openncii.hashing import hash_and_query_file
 from openncii.index import PDQIndex, codes_from_hex
 from openncii.partner import PartnerStore
 from openncii.partner.bank import Bank, BankData, bank_data_from_source, open_bank
@@ -36,7 +37,6 @@ from openncii.partner.batch import (
 from openncii.partner.matcher import BankRecord, StoreBank
 from openncii.partner.rules import pair_limit, query_hashes
 from openncii.partner.scan import scan, totals
-from openncii.robust import hash_and_query_file
 from openncii.signals.variants import Kind
 from partner_helpers import feed_record, store_page
 

@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_VIDEO_FPS",
     "FileHashes",
     "VideoFrameHash",
+    "hash_and_query_file",
     "hash_bytes",
     "hash_file",
     "media_bytes_file",
@@ -230,3 +231,34 @@ def _image_pdq(path: Path, fast: bool) -> PdqHash:
 def _frame_hash(index: int, timestamp: float, rgb: npt.NDArray[np.uint8]) -> VideoFrameHash:
     pdq = pdq_from_rgb_bounded(rgb)
     return VideoFrameHash(frame=index, timestamp=timestamp, pdq=pdq.hex, quality=pdq.quality)
+
+
+def hash_and_query_file(
+    path: str | Path, *, on_frame: Callable[[float], None] | None = None
+) -> tuple[FileHashes, list[PdqVariant]]:
+    """What a platform's scan computes for one file, decoding it once: ``hash_file(path,
+    dihedral=True)`` and, for an image, ``query_file(path)`` (a video's list is empty).
+
+    ``on_frame`` is passed to :func:`openncii.hash_file` (progress within a video). Raises
+    :class:`openncii.MediaError` for files that cannot be hashed.
+    """
+    from openncii.media.bitmap import working_bitmap
+    from openncii.media.images import load_image_for_hashing
+    from openncii.signals.variants import query_variants
+
+    p = Path(path)
+    if not p.is_file() or sniff_media(p) is not MediaKind.IMAGE:
+        return hash_file(p, dihedral=True, on_frame=on_frame), []
+    # The decode hash_file does (reduced-scale JPEG, EXIF orientation), kept whole this once:
+    # the working bitmap of the query variants is made from the same pixels.
+    rgb = load_image_for_hashing(p, fast=True)
+    pdq = pdq_from_rgb_bounded(rgb)
+    hashes = FileHashes(
+        path=str(path),
+        media="image",
+        md5=md5_file(p),
+        pdq=pdq.hex,
+        quality=pdq.quality,
+        dihedral=tuple(h.hex for h in pdq.dihedral()),
+    )
+    return hashes, query_variants(working_bitmap(rgb))

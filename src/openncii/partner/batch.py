@@ -147,8 +147,7 @@ def hash_item(
     them only the whole picture and its rotations and mirrorings are matched). ``on_frame``
     is told how far into a video hashing is (seconds).
     """
-    from openncii.hashing import hash_file, media_bytes_file
-    from openncii.robust import hash_and_query_file
+    from openncii.hashing import hash_and_query_file, hash_file, media_bytes_file
     from openncii.signals.vpdq import VpdqFeature, format_vpdq_text
 
     def hashed(path: Path) -> HashedItem:
