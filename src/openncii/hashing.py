@@ -242,17 +242,22 @@ def hash_and_query_file(
     ``on_frame`` is passed to :func:`openncii.hash_file` (progress within a video). Raises
     :class:`openncii.MediaError` for files that cannot be hashed.
     """
-    from openncii.media.bitmap import working_bitmap
-    from openncii.media.images import load_image_for_hashing
+    from openncii.media.bitmap import working_bitmap_from_strips
     from openncii.signals.variants import query_variants
 
     p = Path(path)
     if not p.is_file() or sniff_media(p) is not MediaKind.IMAGE:
         return hash_file(p, dihedral=True, on_frame=on_frame), []
-    # The decode hash_file does (reduced-scale JPEG, EXIF orientation), kept whole this once:
-    # the working bitmap of the query variants is made from the same pixels.
-    rgb = load_image_for_hashing(p, fast=True)
-    pdq = pdq_from_rgb_bounded(rgb)
+    # The decode hash_file does (reduced-scale JPEG, EXIF orientation), read twice in strips:
+    # once for the PDQ, once for the working bitmap of the query variants (bounded memory).
+    with open_image_strips(p, fast=True) as image:
+        hasher = PdqStrips(image.height, image.width)
+        for strip in image.strips(strip_rows(image.width), grey=True):
+            hasher.add(strip)
+        bitmap = working_bitmap_from_strips(
+            image.width, image.height, image.strips(strip_rows(image.width))
+        )
+    pdq = hasher.hash()
     hashes = FileHashes(
         path=str(path),
         media="image",
@@ -261,4 +266,4 @@ def hash_and_query_file(
         quality=pdq.quality,
         dihedral=tuple(h.hex for h in pdq.dihedral()),
     )
-    return hashes, query_variants(working_bitmap(rgb))
+    return hashes, query_variants(bitmap)

@@ -167,7 +167,7 @@ def test_whole_flow(
     assert case_number in saved and pin in saved
     page.check("[data-testid=noted]")
     page.click("[data-testid=finish]")
-    assert page.locator("#finished").is_visible()
+    page.wait_for_selector("#finished", state="visible")
 
     # What was sent: only fingerprints, as the contract says, in the chosen language.
     posts = recorder.api_calls("/api/v1/cases")
@@ -207,7 +207,7 @@ def test_whole_flow(
     assert page.locator("#status-hashes > li").count() == 5
     check_page(page, axe_source, f"6-status-{lang}")
     page.click("[data-testid=withdraw-start]")
-    assert page.locator("#withdraw-confirm").is_visible()
+    page.locator("#withdraw-confirm").wait_for(state="visible", timeout=30_000)
     check_page(page, axe_source, f"6-withdraw-confirm-{lang}", phone=lang == "en")
     page.click("[data-testid=withdraw-confirm]")
     page.wait_for_selector("[data-testid=withdraw-done]:visible")

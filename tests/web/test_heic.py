@@ -62,7 +62,9 @@ def test_heic_photos_are_fingerprinted_in_the_browser(
     assert statuses == ["done", "done"], page.locator("#items").inner_text()
     with page.expect_request("**/api/v1/cases") as request:
         page.click("[data-testid=submit-case]")
-    sent = [h["value"] for h in json.loads(request.value.post_data)["hashes"]]
+    photos = json.loads(request.value.post_data)["hashes"]
+    assert [photo["type"] for photo in photos] == ["photo", "photo"]
+    sent = [next(v["pdq"] for v in photo["variants"] if v["kind"] == "full") for photo in photos]
     assert len(sent) == 2
     for path, value in zip(files, sent, strict=True):
         expected = hash_file(path).pdq

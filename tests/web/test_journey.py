@@ -219,7 +219,7 @@ def test_a_returning_person(testdata: Path, page: Any, server: ServerProcess) ->
     page.wait_for_selector("body[data-ready='true']")
     expect_h1(page, text["done.next.title"])
     assert page.inner_text("[data-testid=finished-gone]") == text["done.gone"]
-    assert page.locator("#finished a[href='#/check']").is_visible()
+    page.locator("#finished a[href='#/check']").wait_for(state="visible", timeout=30_000)
 
 
 @pytest.mark.parametrize(

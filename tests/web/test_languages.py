@@ -171,7 +171,7 @@ def test_every_view_in_the_language(
         page.check(f"[data-testid=eligibility-{q}{'-no' if no else ''}]")
     page.click("[data-testid=eligibility-continue]")
     expect_h1(page, text["noteligible.title"])
-    assert page.locator("#help-minor").is_visible()
+    page.locator("#help-minor").wait_for(state="visible", timeout=30_000)
     assert page.inner_text("#noteligible-reason") == text["noteligible.reason.intimate"]
     _check_view(page, axe_source, code, "2b-not-eligible")
 
@@ -224,7 +224,7 @@ def test_every_view_in_the_language(
     page.wait_for_selector("[data-testid=case-status]:visible")
     assert page.inner_text("[data-testid=status-state]") == text["status.active"]
     page.click("[data-testid=withdraw-start]")
-    assert page.locator("#withdraw-confirm").is_visible()
+    page.locator("#withdraw-confirm").wait_for(state="visible", timeout=30_000)
     _check_view(page, axe_source, code, "6-status-withdraw")
 
     page.click("[data-testid=withdraw-confirm]")

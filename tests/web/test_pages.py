@@ -40,7 +40,7 @@ def test_not_eligible_is_kind_and_points_elsewhere(
     page.click("[data-testid=eligibility-continue]")
     expect_h1(page, text["noteligible.title"])
     take_it_down = page.locator("#help-minor a")
-    assert take_it_down.is_visible()
+    take_it_down.wait_for(state="visible", timeout=30_000)
     assert take_it_down.get_attribute("href") == "https://takeitdown.ncmec.org/"
     assert page.locator("#help-other").is_hidden()
     check_page(page, axe_source, f"2b-not-eligible-minor-{lang}")
@@ -321,7 +321,7 @@ def test_leaving_before_noting_the_pin_asks_first(
     page.wait_for_function("() => location.hash === '#/done'")
     assert messages == [catalogue("en")["done.leaveConfirm"]]
     assert page.inner_text("[data-testid=case-number]") == case_number
-    assert page.locator("#view-done").is_visible()
+    page.locator("#view-done").wait_for(state="visible", timeout=30_000)
     # Once noted, leaving is free, and the case number is gone from the page.
     page.check("[data-testid=noted]")
     page.click("[data-testid=nav-check]")

@@ -23,6 +23,7 @@ result is ``floor((sum + W H / 2) / (W H))`` (``W H / 2`` in integer division).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Final
@@ -30,7 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from openncii.media.images import load_image_for_hashing
+from openncii.media.images import open_image_strips
 
 __all__ = ["WORKING_SIDE", "area_resize", "load_working_bitmap", "working_bitmap", "working_size"]
 
@@ -51,6 +52,11 @@ def working_size(width: int, height: int) -> tuple[int, int]:
     # round(long * 512 / short), halves up, in integers.
     scaled = (2 * long * WORKING_SIDE + short) // (2 * short)
     return (WORKING_SIDE, scaled) if width <= height else (scaled, WORKING_SIDE)
+
+
+#: Rows of source and of output handled at a time (bounds the memory of a resize).
+_STRIP_ROWS: Final = 256
+_BAND_ROWS: Final = 32
 
 
 @cache
@@ -88,20 +94,59 @@ def area_resize(rgb: RGB, width: int, height: int) -> RGB:
         raise ValueError(f"cannot shrink {src_w} x {src_h} to {width} x {height}")
     if (width, height) == (src_w, src_h):
         return rgb
+    columns = np.empty((src_h, width, 3), dtype=np.int32)
+    for top in range(0, src_h, _STRIP_ROWS):
+        _column_sums(rgb[top : top + _STRIP_ROWS], columns, top)
+    return _row_sums(columns, src_w, height)
+
+
+def working_bitmap_from_strips(width: int, height: int, strips: Iterable[RGB]) -> RGB:
+    """The working bitmap of a ``width`` x ``height`` picture given as upright ``(s, width, 3)``
+    uint8 strips, top to bottom (:meth:`openncii.media.images.ImageStrips.strips`): the same
+    bytes as :func:`working_bitmap`, without the whole picture in memory."""
+    target_w, target_h = working_size(width, height)
+    columns = np.empty((height, target_w, 3), dtype=np.int32)
+    top = 0
+    for strip in strips:
+        if strip.ndim != 3 or strip.shape[1:] != (width, 3) or top + len(strip) > height:
+            raise ValueError(f"a strip of shape {strip.shape} does not fit {width} x {height}")
+        _column_sums(strip, columns, top)
+        top += len(strip)
+    if top != height:
+        raise ValueError(f"the strips held {top} rows of {height}")
+    return _row_sums(columns, width, target_h)
+
+
+def _column_sums(strip: RGB, columns: npt.NDArray[np.int32], top: int) -> None:
+    """Weighted sums over the source columns of each output column (not yet divided) for the
+    rows of ``strip``, written to ``columns[top:]``. They reach ``255 * source width``: 32-bit
+    integers hold them for any picture we decode."""
+    width = columns.shape[1]
+    col_index, col_weight = _taps(strip.shape[1], width)
+    sums = np.zeros((len(strip), width, 3), dtype=np.int32)
+    for t in range(col_index.shape[1]):
+        sums += strip[:, col_index[:, t], :] * col_weight[None, :, t, None].astype(np.int32)
+    columns[top : top + len(strip)] = sums
+
+
+def _row_sums(columns: npt.NDArray[np.int32], src_w: int, height: int) -> RGB:
+    """Weighted sums over the rows of ``columns`` for each output row, divided by the area and
+    rounded (once: the result is exact), a band of output rows at a time."""
+    src_h, width = columns.shape[:2]
     area = src_w * src_h
     # Sums reach 255 * area: 32-bit integers hold them for pictures up to 8.4 megapixels.
     dtype = np.int32 if 255 * area + area < 2**31 else np.int64
-    col_index, col_weight = _taps(src_w, width)
-    rows = np.zeros((src_h, width, 3), dtype=dtype)
-    for t in range(col_index.shape[1]):
-        rows += rgb[:, col_index[:, t], :] * col_weight[None, :, t, None].astype(dtype)
     row_index, row_weight = _taps(src_h, height)
-    total = np.zeros((height, width, 3), dtype=dtype)
-    for t in range(row_index.shape[1]):
-        total += rows[row_index[:, t], :, :] * row_weight[:, t, None, None].astype(dtype)
-    total += area // 2
-    total //= area
-    return total.astype(np.uint8)
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    for y0 in range(0, height, _BAND_ROWS):
+        index, weight = row_index[y0 : y0 + _BAND_ROWS], row_weight[y0 : y0 + _BAND_ROWS]
+        total = np.zeros((len(index), width, 3), dtype=dtype)
+        for t in range(index.shape[1]):
+            total += columns[index[:, t]].astype(dtype) * weight[:, t, None, None].astype(dtype)
+        total += area // 2
+        total //= area
+        out[y0 : y0 + len(index)] = total
+    return out
 
 
 def working_bitmap(rgb: RGB) -> RGB:
@@ -116,4 +161,5 @@ def load_working_bitmap(path: Path) -> RGB:
 
     Raises :class:`openncii.MediaError` (a subclass says what went wrong).
     """
-    return working_bitmap(load_image_for_hashing(path, fast=True))
+    with open_image_strips(path, fast=True) as image:
+        return working_bitmap_from_strips(image.width, image.height, image.strips(_STRIP_ROWS))

@@ -133,7 +133,7 @@ async function decodeImage(file) {
   } catch {
     // The browser cannot decode it itself: a HEIC photo is decoded by libheif (WebAssembly).
     if (!(await isHeif(file))) throw new HashError("unreadable");
-    bitmap = await createImageBitmap(await decodeHeif(file), options);
+    return await createImageBitmap(await decodeHeif(file), options);
   }
 }
 
