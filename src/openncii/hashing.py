@@ -145,14 +145,21 @@ def hash_file(
         # hashlib and Pillow's decoders release the GIL: the MD5 runs beside the decode.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="openncii-md5") as pool:
             md5_future = pool.submit(md5_file, p)
-            pdq = _image_pdq(p, fast)
+            # The variants' working bitmap comes from the same decode when it is the one they
+            # use (enroll_file and query_file decode with ``fast``).
+            pdq, bitmap = _image_pdq(p, fast, bitmap=variants is not None and fast)
             md5 = md5_future.result()
         turned = tuple(h.hex for h in pdq.dihedral()) if dihedral else None
         regions: tuple[PdqVariant, ...] | None = None
         if variants is not None:
             from openncii.robust import enroll_file, query_file
+            from openncii.signals.variants import enrol_variants, query_variants
 
-            regions = tuple(enroll_file(p) if variants == "enrol" else query_file(p))
+            if bitmap is not None:
+                found = enrol_variants(bitmap) if variants == "enrol" else query_variants(bitmap)
+            else:
+                found = enroll_file(p) if variants == "enrol" else query_file(p)
+            regions = tuple(found)
         return FileHashes(
             path=str(path),
             media="image",
@@ -219,13 +226,23 @@ def media_bytes_file(data: bytes | bytearray | memoryview) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def _image_pdq(path: Path, fast: bool) -> PdqHash:
-    """PDQ of an image file in bounded memory: decoded within the budget, hashed in strips."""
+def _image_pdq(
+    path: Path, fast: bool, *, bitmap: bool = False
+) -> tuple[PdqHash, npt.NDArray[np.uint8] | None]:
+    """PDQ of an image file in bounded memory: decoded within the budget, hashed in strips;
+    with ``bitmap``, also the working bitmap of its robust-matching variants, read from the
+    same decode in strips (:func:`openncii.media.bitmap.working_bitmap_from_strips`)."""
+    from openncii.media.bitmap import working_bitmap_from_strips
+
+    working = None
     with open_image_strips(path, fast=fast) as image:
         hasher = PdqStrips(image.height, image.width)
-        for strip in image.strips(strip_rows(image.width), grey=True):
+        rows = strip_rows(image.width)
+        for strip in image.strips(rows, grey=True):
             hasher.add(strip)
-    return hasher.hash()
+        if bitmap:
+            working = working_bitmap_from_strips(image.width, image.height, image.strips(rows))
+    return hasher.hash(), working
 
 
 def _frame_hash(index: int, timestamp: float, rgb: npt.NDArray[np.uint8]) -> VideoFrameHash:
@@ -242,28 +259,8 @@ def hash_and_query_file(
     ``on_frame`` is passed to :func:`openncii.hash_file` (progress within a video). Raises
     :class:`openncii.MediaError` for files that cannot be hashed.
     """
-    from openncii.media.bitmap import working_bitmap_from_strips
-    from openncii.signals.variants import query_variants
-
     p = Path(path)
     if not p.is_file() or sniff_media(p) is not MediaKind.IMAGE:
         return hash_file(p, dihedral=True, on_frame=on_frame), []
-    # The decode hash_file does (reduced-scale JPEG, EXIF orientation), read twice in strips:
-    # once for the PDQ, once for the working bitmap of the query variants (bounded memory).
-    with open_image_strips(p, fast=True) as image:
-        hasher = PdqStrips(image.height, image.width)
-        for strip in image.strips(strip_rows(image.width), grey=True):
-            hasher.add(strip)
-        bitmap = working_bitmap_from_strips(
-            image.width, image.height, image.strips(strip_rows(image.width))
-        )
-    pdq = hasher.hash()
-    hashes = FileHashes(
-        path=str(path),
-        media="image",
-        md5=md5_file(p),
-        pdq=pdq.hex,
-        quality=pdq.quality,
-        dihedral=tuple(h.hex for h in pdq.dihedral()),
-    )
-    return hashes, query_variants(bitmap)
+    hashes = hash_file(p, dihedral=True, variants="query")
+    return dataclasses.replace(hashes, variants=None), list(hashes.variants or ())
