@@ -309,3 +309,29 @@ def _viewport_shot(page: Any, name: str) -> None:
     """What the phone's screen shows (not the whole page)."""
     path = screenshot(page, name)
     page.screenshot(path=str(path), full_page=False)
+
+
+def _lines_of_text(page: Any, test_id: str) -> int:
+    """How many lines the text of an element is laid out on."""
+    tops: list[float] = page.locator(f"[data-testid={test_id}]").evaluate(
+        """el => {
+            const range = document.createRange();
+            range.selectNodeContents(el);
+            return [...range.getClientRects()].map(r => Math.round(r.top));
+        }"""
+    )
+    return len(set(tops))
+
+
+@pytest.mark.parametrize("width", [1280, 360, 320])
+def test_the_case_number_and_pin_each_fit_on_one_line(
+    testdata: Path, page: Any, server: ServerProcess, width: int
+) -> None:
+    # A PIN broken over two lines is easy to copy down wrong.
+    page.set_viewport_size({"width": width, "height": 800})
+    _open_a_case(page, server, testdata)
+    assert _lines_of_text(page, "case-number") == 1
+    assert _lines_of_text(page, "pin") == 1
+    overflow = page.locator("[data-testid=pin]").evaluate("el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 0
+    _viewport_shot(page, f"journey-case-and-pin-{width}")
