@@ -27,7 +27,8 @@ from prometheus_client import (
 )
 from starlette.routing import compile_path
 
-from openncii.serving.limits import ASGIApp, Message, Receive, Scope, Send
+from openncii.api.middleware import StatusRecorder
+from openncii.serving.limits import ASGIApp, Receive, Scope, Send
 
 __all__ = ["Metrics", "MetricsMiddleware"]
 
@@ -111,21 +112,14 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        answer = StatusRecorder(send)
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, receive, answer)
         finally:
             template = self.template(str(scope.get("path", "")))
             method = str(scope.get("method", ""))
-            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.requests.labels(method, template, str(answer.status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
-            event = _EVENTS.get((method, template, status))
+            event = _EVENTS.get((method, template, answer.status))
             if event is not None:
                 self.metrics.events[event].inc()

@@ -24,6 +24,23 @@ __all__ = ["ACCESS_LOGGER", "AccessLogMiddleware", "PinAdmissionMiddleware"]
 ACCESS_LOGGER: Final = "openncii.access"
 
 
+class StatusRecorder:
+    """An ASGI ``send`` that passes every message on and remembers the response's status.
+
+    ``status`` is 500 until the application starts its response (an exception before that is
+    what the server answers with 500).
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self._send(message)
+
+
 class AccessLogMiddleware:
     """One line per request: method, path (no query string), status, milliseconds.
 
@@ -41,16 +58,9 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        answer = StatusRecorder(send)
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, receive, answer)
         finally:
             if self.logger.isEnabledFor(logging.INFO):
                 elapsed_ms = (time.perf_counter() - start) * 1000
@@ -61,12 +71,12 @@ class AccessLogMiddleware:
                         scope["client"][0],
                         scope.get("method", ""),
                         path,
-                        status,
+                        answer.status,
                         elapsed_ms,
                     )
                 else:
                     self.logger.info(
-                        "%s %s %d %.1fms", scope.get("method", ""), path, status, elapsed_ms
+                        "%s %s %d %.1fms", scope.get("method", ""), path, answer.status, elapsed_ms
                     )
 
 

@@ -147,9 +147,7 @@ def delete_session(
 ) -> Response:
     """Sign out (this session)."""
     sign_out(session, signed_in, now, network=network)
-    response = Response(status_code=204)
-    clear_session_cookie(request, response)
-    return response
+    return _signed_out(request)
 
 
 @router.post("/session/everywhere", status_code=204)
@@ -162,6 +160,11 @@ def post_sign_out_everywhere(
 ) -> Response:
     """Sign out everywhere: every session of this staff member ends."""
     sign_out_everywhere(session, signed_in, now, network=network)
+    return _signed_out(request)
+
+
+def _signed_out(request: Request) -> Response:
+    """The answer to a sign-out: no content, and the session cookie cleared."""
     response = Response(status_code=204)
     clear_session_cookie(request, response)
     return response
