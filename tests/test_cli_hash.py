@@ -87,6 +87,14 @@ def test_dihedral_option(media_dir: Path) -> None:
     assert isinstance(dihedral, list)
     assert len(dihedral) == 8
     assert dihedral[0] == record["pdq"]
+    # What the help says: derived from the PDQ's DCT (the reference's variants), in its order.
+    from openncii.signals.pdq import pdq_from_rgb
+
+    with Image.open(media_dir / "bridge.jpg") as opened:
+        pixels = np.asarray(opened.convert("RGB"))
+    assert dihedral == [h.hex for h in pdq_from_rgb(pixels).dihedral()]
+    help_text = CliRunner().invoke(app, ["hash", "--help"], terminal_width=200).output
+    assert "derived from its PDQ's DCT" in " ".join(help_text.split())
 
 
 def test_bad_files_get_one_line_each_and_the_rest_is_hashed(

@@ -91,7 +91,13 @@ def hash_command(
     ] = False,
     dihedral: Annotated[
         bool,
-        typer.Option("--dihedral", help="Also give the 8 PDQ hashes of rotations and flips."),
+        typer.Option(
+            "--dihedral",
+            help="Also give each image's 8 dihedral variants (itself, then its rotations and "
+            "flips), derived from its PDQ's DCT as the reference does. They can differ from "
+            "the PDQ of a really turned copy by tens of bits (--query-variants hashes turned "
+            'pixels). JSON field "dihedral"; images only.',
+        ),
     ] = False,
     variants: Annotated[
         bool,
