@@ -47,8 +47,8 @@ export function lumaFromRGBA(rgba, width, height) {
   const n = width * height;
   const luma = new Float32Array(n);
   for (let p = 0, q = 0; p < n; p++, q += 4) {
-    const rg = Math.fround(Math.fround(LUMA_R * rgba[q]) + Math.fround(LUMA_G * rgba[q + 1]));
-    luma[p] = rg + Math.fround(LUMA_B * rgba[q + 2]); // the Float32Array store rounds to float32
+    const rg = Math.fround(TABLE_R[rgba[q]] + TABLE_G[rgba[q + 1]]);
+    luma[p] = rg + TABLE_B[rgba[q + 2]]; // the Float32Array store rounds to float32
   }
   return luma;
 }
@@ -60,6 +60,22 @@ function windowSize(dim) {
 // The box filter is a running sum kept in float32: per output, add the sample entering the
 // window and (once the window is full) subtract the one leaving it, then divide by the current
 // window size (centred, shrinking at the edges). Each row (or column) is one such sequence.
+//
+// Working arrays are kept between calls and grown when a bigger picture comes (the hashing
+// worker hashes one picture at a time, synchronously), so that the ~8 hashes of a photo's
+// enrolment allocate nothing per hash.
+
+const buffers = new Map();
+
+/** A float32 scratch array of at least `size` elements, kept under `name` between calls. */
+function scratch(name, size) {
+  let buffer = buffers.get(name);
+  if (!buffer || buffer.length < size) {
+    buffer = new Float32Array(size);
+    buffers.set(name, buffer);
+  }
+  return buffer;
+}
 
 // The running-sum box filter along one line: src[from .. from + length) -> dst[to ..).
 function boxLine(src, from, dst, to, length, window) {
@@ -89,33 +105,186 @@ function boxLine(src, from, dst, to, length, window) {
   }
 }
 
-// Along each row of a width x height image; with `keep` (column indices), only those
-// columns of the result are stored, as a height x keep.length image.
-function boxRows(src, width, height, window, keep = null) {
-  const out = new Float32Array(keep ? height * keep.length : width * height);
-  const line = keep ? new Float32Array(width) : null;
-  for (let y = 0; y < height; y++) {
-    if (keep) {
-      boxLine(src, y * width, line, 0, width, window);
-      const o = y * keep.length;
-      for (let k = 0; k < keep.length; k++) out[o + k] = line[keep[k]];
-    } else {
-      boxLine(src, y * width, out, y * width, width, window);
-    }
+// The running sum is a chain of dependent float32 additions, so one line at a time runs at
+// the latency of that chain; four lines side by side (rows `stride` apart in src and `dstStride`
+// apart in dst) keep the processor busy. Same operations, same order, per line.
+//
+// Here and in the column pass, total / n is computed as total * (1 / n) (in double, then
+// rounded to float32 by the store): the same float32. The double product is within 2^-52
+// (relative) of the true quotient, while a float32 total over a small integer n is either a
+// float32 or at least 2^-25 / n (relative) away from the midpoint between two float32s, so both
+// round to the same float32. (Not so for subnormal quotients: totals of luma are 0 or far above.)
+function boxLines4(src, from, stride, dst, to, dstStride, length, window) {
+  const half = (window + 2) >> 1;
+  const s2 = 2 * stride;
+  const s3 = 3 * stride;
+  const d2 = 2 * dstStride;
+  const d3 = 3 * dstStride;
+  let t0 = 0;
+  let t1 = 0;
+  let t2 = 0;
+  let t3 = 0;
+  let n = 0;
+  let inv = 0;
+  let read = from;
+  let left = from;
+  let write = to;
+  for (let i = 0; i < half - 1; i++, read++) {
+    t0 = Math.fround(t0 + src[read]);
+    t1 = Math.fround(t1 + src[read + stride]);
+    t2 = Math.fround(t2 + src[read + s2]);
+    t3 = Math.fround(t3 + src[read + s3]);
+    n++;
   }
-  return out;
+  for (let i = 0; i < window - half + 1; i++, read++, write++) {
+    t0 = Math.fround(t0 + src[read]);
+    t1 = Math.fround(t1 + src[read + stride]);
+    t2 = Math.fround(t2 + src[read + s2]);
+    t3 = Math.fround(t3 + src[read + s3]);
+    n++;
+    inv = 1 / n;
+    dst[write] = t0 * inv;
+    dst[write + dstStride] = t1 * inv;
+    dst[write + d2] = t2 * inv;
+    dst[write + d3] = t3 * inv;
+  }
+  for (let i = 0; i < length - window; i++, read++, left++, write++) {
+    t0 = Math.fround(Math.fround(t0 + src[read]) - src[left]);
+    t1 = Math.fround(Math.fround(t1 + src[read + stride]) - src[left + stride]);
+    t2 = Math.fround(Math.fround(t2 + src[read + s2]) - src[left + s2]);
+    t3 = Math.fround(Math.fround(t3 + src[read + s3]) - src[left + s3]);
+    dst[write] = t0 * inv;
+    dst[write + dstStride] = t1 * inv;
+    dst[write + d2] = t2 * inv;
+    dst[write + d3] = t3 * inv;
+  }
+  for (let i = 0; i < half - 1; i++, left++, write++) {
+    t0 = Math.fround(t0 - src[left]);
+    t1 = Math.fround(t1 - src[left + stride]);
+    t2 = Math.fround(t2 - src[left + s2]);
+    t3 = Math.fround(t3 - src[left + s3]);
+    n--;
+    inv = 1 / n;
+    dst[write] = t0 * inv;
+    dst[write + dstStride] = t1 * inv;
+    dst[write + d2] = t2 * inv;
+    dst[write + d3] = t3 * inv;
+  }
 }
 
-// The first pass straight from RGBA pixels: each row's luma, then its running sum.
+// boxLine over `count` lines (rows `stride` apart in src, `dstStride` apart in dst), four at a
+// time.
+function boxLines(src, from, stride, dst, to, dstStride, count, length, window) {
+  let k = 0;
+  for (; k + 4 <= count; k += 4) {
+    boxLines4(src, from + k * stride, stride, dst, to + k * dstStride, dstStride, length, window);
+  }
+  for (; k < count; k++) boxLine(src, from + k * stride, dst, to + k * dstStride, length, window);
+}
+
+// The running totals (no divisions) of four lines side by side, `length` apart in src and dst:
+// dst[j] is the window's total at output j (its count is windowCount(j, ...)); for lines of
+// which only a few outputs are used.
+function lineTotals4(src, dst, length, window) {
+  const half = (window + 2) >> 1;
+  const s2 = 2 * length;
+  const s3 = 3 * length;
+  let t0 = 0;
+  let t1 = 0;
+  let t2 = 0;
+  let t3 = 0;
+  let read = 0;
+  let left = 0;
+  let write = 0;
+  for (let i = 0; i < half - 1; i++, read++) {
+    t0 = Math.fround(t0 + src[read]);
+    t1 = Math.fround(t1 + src[read + length]);
+    t2 = Math.fround(t2 + src[read + s2]);
+    t3 = Math.fround(t3 + src[read + s3]);
+  }
+  for (let i = 0; i < window - half + 1; i++, read++, write++) {
+    t0 = Math.fround(t0 + src[read]);
+    t1 = Math.fround(t1 + src[read + length]);
+    t2 = Math.fround(t2 + src[read + s2]);
+    t3 = Math.fround(t3 + src[read + s3]);
+    dst[write] = t0;
+    dst[write + length] = t1;
+    dst[write + s2] = t2;
+    dst[write + s3] = t3;
+  }
+  for (let i = 0; i < length - window; i++, read++, left++, write++) {
+    t0 = Math.fround(Math.fround(t0 + src[read]) - src[left]);
+    t1 = Math.fround(Math.fround(t1 + src[read + length]) - src[left + length]);
+    t2 = Math.fround(Math.fround(t2 + src[read + s2]) - src[left + s2]);
+    t3 = Math.fround(Math.fround(t3 + src[read + s3]) - src[left + s3]);
+    dst[write] = t0;
+    dst[write + length] = t1;
+    dst[write + s2] = t2;
+    dst[write + s3] = t3;
+  }
+  for (let i = 0; i < half - 1; i++, left++, write++) {
+    t0 = Math.fround(t0 - src[left]);
+    t1 = Math.fround(t1 - src[left + length]);
+    t2 = Math.fround(t2 - src[left + s2]);
+    t3 = Math.fround(t3 - src[left + s3]);
+    dst[write] = t0;
+    dst[write + length] = t1;
+    dst[write + s2] = t2;
+    dst[write + s3] = t3;
+  }
+}
+
+// The same running sums along a line, without the divisions: dst[j] is the window's total at
+// output j (its count is windowCount(j, ...)); for lines of which only a few outputs are used.
+function lineTotals(src, dst, length, window) {
+  const half = (window + 2) >> 1;
+  let total = 0;
+  let read = 0;
+  let left = 0;
+  let write = 0;
+  for (let i = 0; i < half - 1; i++) total = Math.fround(total + src[read++]);
+  for (let i = 0; i < window - half + 1; i++) {
+    total = Math.fround(total + src[read++]);
+    dst[write++] = total;
+  }
+  for (let i = 0; i < length - window; i++) {
+    total = Math.fround(Math.fround(total + src[read++]) - src[left++]);
+    dst[write++] = total;
+  }
+  for (let i = 0; i < half - 1; i++) {
+    total = Math.fround(total - src[left++]);
+    dst[write++] = total;
+  }
+}
+
+// How many samples the window of output j of a line of `length` holds.
+function windowCount(j, length, window) {
+  const half = (window + 2) >> 1;
+  return Math.min(length, j + half) - Math.max(0, j + half - window);
+}
+
+/** The first pass of the filter, along rows, of the box [top, bottom) x [left, right) of a
+ * float32 luma image `stride` pixels wide: (right - left) x (bottom - top) values. `out` (at
+ * least that many) is filled and returned; without it, a scratch array is. */
+export function rowPass(luma, stride, top, bottom, left, right, out = null) {
+  const width = right - left;
+  const height = bottom - top;
+  const a = out || scratch("rows", width * height);
+  boxLines(luma, top * stride + left, stride, a, 0, width, height, width, windowSize(width));
+  return a;
+}
+
+// The first pass straight from RGBA pixels: the luma of four rows, then their running sums.
 function boxRowsFromRGBA(rgba, width, height, window) {
-  const out = new Float32Array(width * height);
-  const line = new Float32Array(width);
-  for (let y = 0, q = 0; y < height; y++) {
-    for (let x = 0; x < width; x++, q += 4) {
+  const out = scratch("rows", width * height);
+  const lines = scratch("luma", 4 * width);
+  for (let y = 0, q = 0; y < height; y += 4) {
+    const count = Math.min(4, height - y);
+    for (let x = 0; x < count * width; x++, q += 4) {
       const rg = Math.fround(TABLE_R[rgba[q]] + TABLE_G[rgba[q + 1]]);
-      line[x] = rg + TABLE_B[rgba[q + 2]]; // the store rounds to float32
+      lines[x] = rg + TABLE_B[rgba[q + 2]]; // the store rounds to float32
     }
-    boxLine(line, 0, out, y * width, width, window);
+    boxLines(lines, 0, width, out, y * width, width, count, width, window);
   }
   return out;
 }
@@ -161,31 +330,107 @@ function boxColumns(src, width, height, window) {
 
 /** Hash a float32 luma image. Returns {hex, quality}. */
 export function pdqFromLuma(luma, width, height) {
+  return pdqFromLumaBox(luma, width, 0, height, 0, width);
+}
+
+/** Hash the box [top, bottom) x [left, right) of a float32 luma image `stride` pixels wide,
+ * as pdqFromLuma of that box copied out. Returns {hex, quality}. */
+export function pdqFromLumaBox(luma, stride, top, bottom, left, right) {
+  const width = right - left;
+  const height = bottom - top;
   if (width < MIN_DIM || height < MIN_DIM) return { hex: "0".repeat(64), quality: 0 };
-  return fromFirstPass(boxRows(luma, width, height, windowSize(width)), width, height);
+  return pdqFromRowPass(rowPass(luma, stride, top, bottom, left, right), width, height);
 }
 
 /** Hash RGBA pixels (e.g. ImageData.data; alpha is ignored). Returns {hex, quality}. */
 export function pdqFromRGBA(rgba, width, height) {
   if (width < MIN_DIM || height < MIN_DIM) return { hex: "0".repeat(64), quality: 0 };
-  return fromFirstPass(boxRowsFromRGBA(rgba, width, height, windowSize(width)), width, height);
+  return pdqFromRowPass(boxRowsFromRGBA(rgba, width, height, windowSize(width)), width, height);
+}
+
+/** The hash of a width x height picture from the first pass of its filter (rowPass; rows of
+ * `width` values, `a` may be a view into a taller picture's first pass with the same columns).
+ * Returns {hex, quality}. */
+export function pdqFromRowPass(a, width, height) {
+  if (width < MIN_DIM || height < MIN_DIM) return { hex: "0".repeat(64), quality: 0 };
+  return fromFirstPass(a, width, height);
+}
+
+// One output row of the first column pass into dst[to ..): the running totals of every column
+// take in the row at `entering` and take out the row at `leaving` (offsets into a, -1 for none),
+// then are divided by n.
+function columnStep(a, total, dst, to, width, entering, leaving, inv) {
+  if (leaving < 0) {
+    for (let x = 0; x < width; x++) {
+      const t = Math.fround(total[x] + a[entering + x]);
+      total[x] = t;
+      dst[to + x] = t * inv;
+    }
+  } else if (entering < 0) {
+    for (let x = 0; x < width; x++) {
+      const t = Math.fround(total[x] - a[leaving + x]);
+      total[x] = t;
+      dst[to + x] = t * inv;
+    }
+  } else {
+    for (let x = 0; x < width; x++) {
+      const t = Math.fround(Math.fround(total[x] + a[entering + x]) - a[leaving + x]);
+      total[x] = t;
+      dst[to + x] = t * inv;
+    }
+  }
+}
+
+// The sampled columns of one row of the second row pass: its totals divided by their counts.
+function keepSampled(sums, from, c, to, colIdx, colInv) {
+  for (let k = 0; k < SMALL; k++) c[to + k] = sums[from + colIdx[k]] * colInv[k];
 }
 
 // The rest of the two passes of rows then columns, decimation, quality, DCT, bits. Only
 // 64 x 64 points of the blurred image are sampled, so the second row pass keeps only the
 // sampled columns (each row's running sum is still computed in full: the float32 rounding
-// depends on the whole sequence) and the last column pass runs on those 64 columns only.
+// depends on the whole sequence, but only the 64 sampled outputs are divided), and the last
+// column pass runs on those 64 columns only. The first column pass hands each finished row
+// straight to the second row pass: the twice-filtered picture is never stored whole.
 function fromFirstPass(a, width, height) {
   const rowWindow = windowSize(width);
   const colWindow = windowSize(height);
   const rowIdx = new Int32Array(SMALL);
   const colIdx = new Int32Array(SMALL);
+  const colInv = new Float64Array(SMALL);
   for (let i = 0; i < SMALL; i++) {
     rowIdx[i] = Math.floor(((i + 0.5) * height) / SMALL);
     colIdx[i] = Math.floor(((i + 0.5) * width) / SMALL);
+    colInv[i] = 1 / windowCount(colIdx[i], width, rowWindow);
   }
-  const b = boxColumns(a, width, height, colWindow);
-  const c = boxRows(b, width, height, rowWindow, colIdx);
+  const c = new Float32Array(height * SMALL); // the second row pass, at the sampled columns
+  const total = scratch("total", width).fill(0, 0, width); // stores round to float32
+  const lines = scratch("lines", 4 * width); // four rows of the first column pass
+  const sums = scratch("sums", 4 * width); // their running totals along them
+  // The first column pass, row by row: output row y adds input row y + half - 1 (while there
+  // is one) and takes out row y + half - 1 - colWindow (once there is one), as boxColumns.
+  const half = (colWindow + 2) >> 1;
+  let n = 0;
+  for (let y = 0; y < half - 1; y++, n++) {
+    for (let x = 0, p = y * width; x < width; x++) total[x] += a[p + x];
+  }
+  for (let y = 0; y < height; y++) {
+    const entering = y + half - 1 < height ? (y + half - 1) * width : -1;
+    const leaving = y + half - 1 - colWindow >= 0 ? (y + half - 1 - colWindow) * width : -1;
+    if (entering >= 0 && leaving < 0) n++;
+    if (entering < 0) n--;
+    columnStep(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
+    // Rows go through the second row pass four at a time; the last few one by one.
+    if ((y & 3) === 3) {
+      lineTotals4(lines, sums, width, rowWindow);
+      for (let r = 0; r < 4; r++) keepSampled(sums, r * width, c, (y - 3 + r) * SMALL, colIdx, colInv);
+    } else if (y === height - 1) {
+      for (let r = 0; r <= (y & 3); r++) {
+        lineTotals(lines.subarray(r * width, (r + 1) * width), sums, width, rowWindow);
+        keepSampled(sums, 0, c, (y - (y & 3) + r) * SMALL, colIdx, colInv);
+      }
+    }
+  }
   const d = boxColumns(c, SMALL, height, colWindow);
   const small = new Float32Array(SMALL * SMALL);
   for (let i = 0; i < SMALL; i++) {
@@ -213,22 +458,49 @@ function imageQuality(small) {
   return Math.min(Math.floor(total / 90), 100);
 }
 
+// Each sum is a chain of 64 dependent float32 steps; four sums run side by side (same terms,
+// same order each).
 function dct64to16(small) {
   const d = dctTable();
   const t = new Float32Array(16 * SMALL); // T = D A
   for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < SMALL; j++) {
-      let s = 0;
-      for (let k = 0; k < SMALL; k++) s = Math.fround(s + Math.fround(d[i * SMALL + k] * small[k * SMALL + j]));
-      t[i * SMALL + j] = s;
+    for (let j = 0; j < SMALL; j += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < SMALL; k++) {
+        const w = d[i * SMALL + k];
+        const q = k * SMALL + j;
+        s0 = Math.fround(s0 + Math.fround(w * small[q]));
+        s1 = Math.fround(s1 + Math.fround(w * small[q + 1]));
+        s2 = Math.fround(s2 + Math.fround(w * small[q + 2]));
+        s3 = Math.fround(s3 + Math.fround(w * small[q + 3]));
+      }
+      t[i * SMALL + j] = s0;
+      t[i * SMALL + j + 1] = s1;
+      t[i * SMALL + j + 2] = s2;
+      t[i * SMALL + j + 3] = s3;
     }
   }
   const out = new Float32Array(256); // B = T D^T
   for (let i = 0; i < 16; i++) {
-    for (let j = 0; j < 16; j++) {
-      let s = 0;
-      for (let k = 0; k < SMALL; k++) s = Math.fround(s + Math.fround(t[i * SMALL + k] * d[j * SMALL + k]));
-      out[i * 16 + j] = s;
+    for (let j = 0; j < 16; j += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < SMALL; k++) {
+        const v = t[i * SMALL + k];
+        s0 = Math.fround(s0 + Math.fround(v * d[j * SMALL + k]));
+        s1 = Math.fround(s1 + Math.fround(v * d[(j + 1) * SMALL + k]));
+        s2 = Math.fround(s2 + Math.fround(v * d[(j + 2) * SMALL + k]));
+        s3 = Math.fround(s3 + Math.fround(v * d[(j + 3) * SMALL + k]));
+      }
+      out[i * 16 + j] = s0;
+      out[i * 16 + j + 1] = s1;
+      out[i * 16 + j + 2] = s2;
+      out[i * 16 + j + 3] = s3;
     }
   }
   return out;

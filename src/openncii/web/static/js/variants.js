@@ -10,7 +10,7 @@
 //      and without its top 25 % ("strip"); the picture with its flat borders peeled off, when
 //      it has some ("trim"). Hashes of quality below 50 and repeats are left out; at most 10.
 
-import { MIN_QUALITY, lumaFromRGBA, pdqFromLuma } from "./pdq.js";
+import { MIN_QUALITY, lumaFromRGBA, pdqFromLumaBox, pdqFromRowPass, rowPass } from "./pdq.js";
 
 export const WORKING_SIDE = 512;
 export const ENROL_SQUARES = [1000, 880, 780, 680, 600];
@@ -53,8 +53,12 @@ function taps(source, target) {
 }
 
 /** Shrink RGBA pixels by exact area averaging (integers: source pixel i covers [i w, (i+1) w),
- * output pixel x covers [x W, (x+1) W); rows, then columns, no rounding in between; the result
- * is floor((sum + floor(W H / 2)) / (W H))). Returns RGBA with alpha 255. */
+ * output pixel x covers [x W, (x+1) W); the result is floor((sum + floor(W H / 2)) / (W H)) of
+ * the weighted sum over the source pixels it overlaps). Returns RGBA with alpha 255.
+ *
+ * Every sum is an integer below 2^53, so it is exact in a double whatever the order: each
+ * output row is summed down its source rows (one line of column sums), then along its columns;
+ * only that one line is kept. */
 export function areaResize(rgba, width, height, outWidth, outHeight) {
   const out = new Uint8ClampedArray(outWidth * outHeight * 4);
   if (outWidth === width && outHeight === height) {
@@ -67,45 +71,37 @@ export function areaResize(rgba, width, height, outWidth, outHeight) {
     return out;
   }
   const cols = taps(width, outWidth);
-  const rows = new Float64Array(height * outWidth * 3); // sums along rows: < 2^53
+  const lines = taps(height, outHeight);
   const n = cols.count;
-  for (let y = 0; y < height; y++) {
-    const src = y * width * 4;
-    let dst = y * outWidth * 3;
-    for (let x = 0, k = 0; x < outWidth; x++, k += n, dst += 3) {
+  const area = width * height;
+  const half = Math.floor(area / 2);
+  const sums = new Float64Array(width * 3); // one output row's sums down each source column
+  for (let y = 0; y < outHeight; y++) {
+    sums.fill(0);
+    for (let t = y * lines.count; t < (y + 1) * lines.count; t++) {
+      const w = lines.weight[t];
+      if (w === 0) continue;
+      for (let x = 0, p = lines.index[t] * width * 4, q = 0; x < width; x++, p += 4, q += 3) {
+        sums[q] += w * rgba[p];
+        sums[q + 1] += w * rgba[p + 1];
+        sums[q + 2] += w * rgba[p + 2];
+      }
+    }
+    for (let x = 0, k = 0, d = y * outWidth * 4; x < outWidth; x++, k += n, d += 4) {
       let r = 0;
       let g = 0;
       let b = 0;
       for (let t = k; t < k + n; t++) {
         const w = cols.weight[t];
-        const q = src + cols.index[t] * 4;
-        r += w * rgba[q];
-        g += w * rgba[q + 1];
-        b += w * rgba[q + 2];
+        const q = cols.index[t] * 3;
+        r += w * sums[q];
+        g += w * sums[q + 1];
+        b += w * sums[q + 2];
       }
-      rows[dst] = r;
-      rows[dst + 1] = g;
-      rows[dst + 2] = b;
-    }
-  }
-  const lines = taps(height, outHeight);
-  const area = width * height;
-  const half = Math.floor(area / 2);
-  const total = new Float64Array(outWidth * 3);
-  for (let y = 0; y < outHeight; y++) {
-    total.fill(0);
-    for (let t = 0; t < lines.count; t++) {
-      const w = lines.weight[y * lines.count + t];
-      if (w === 0) continue;
-      const src = lines.index[y * lines.count + t] * outWidth * 3;
-      for (let k = 0; k < outWidth * 3; k++) total[k] += w * rows[src + k];
-    }
-    const dst = y * outWidth * 4;
-    for (let x = 0; x < outWidth; x++) {
-      out[dst + x * 4] = Math.floor((total[x * 3] + half) / area);
-      out[dst + x * 4 + 1] = Math.floor((total[x * 3 + 1] + half) / area);
-      out[dst + x * 4 + 2] = Math.floor((total[x * 3 + 2] + half) / area);
-      out[dst + x * 4 + 3] = 255;
+      out[d] = Math.floor((r + half) / area);
+      out[d + 1] = Math.floor((g + half) / area);
+      out[d + 2] = Math.floor((b + half) / area);
+      out[d + 3] = 255;
     }
   }
   return out;
@@ -192,25 +188,24 @@ export function stripBoxes(width, height) {
   ];
 }
 
-function cropLuma(luma, width, [top, bottom, left, right]) {
-  const w = right - left;
-  const out = new Float32Array(w * (bottom - top));
-  for (let y = top; y < bottom; y++) out.set(luma.subarray(y * width + left, y * width + right), (y - top) * w);
-  return out;
-}
-
 /** The hashes enrolled for one photo, from its working bitmap's RGBA pixels:
- * [{hex, kind, quality}], as openncii.signals.variants.enrol_variants. */
+ * [{hex, kind, quality}], as openncii.signals.variants.enrol_variants.
+ *
+ * Each hash is computed on its box of the working bitmap's luma in place (no copy). The two
+ * strips keep whole rows, so the first pass of their filter (along rows) is the full picture's
+ * rows: it is computed once. */
 export function enrolVariants(rgba, width, height) {
   const luma = lumaFromRGBA(rgba, width, height);
+  const fullRows = rowPass(luma, width, 0, height, 0, width, new Float32Array(width * height));
   const out = [];
   const seen = new Set();
   const add = (kind, box) => {
     if (out.length >= MAX_ENROLLED) return;
     const [top, bottom, left, right] = box;
-    const whole = top === 0 && left === 0 && bottom === height && right === width;
-    const pixels = whole ? luma : cropLuma(luma, width, box);
-    const { hex, quality } = pdqFromLuma(pixels, right - left, bottom - top);
+    const { hex, quality } =
+      left === 0 && right === width
+        ? pdqFromRowPass(fullRows.subarray(top * width, bottom * width), width, bottom - top)
+        : pdqFromLumaBox(luma, width, top, bottom, left, right);
     if (quality < MIN_QUALITY) return;
     const key = `${kind === "full" || kind === "trim" ? "whole" : kind}:${hex}`;
     if (seen.has(key)) return;
