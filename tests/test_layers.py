@@ -11,7 +11,18 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "openncii"
 
-_SERVER = {"api", "cases", "partners", "helplines", "feed", "staff", "stats", "audit", "db"}
+_SERVER = {
+    "api",
+    "cases",
+    "partners",
+    "helplines",
+    "feed",
+    "staff",
+    "stats",
+    "review",
+    "audit",
+    "db",
+}
 _WEB_LIBRARIES = {"fastapi", "starlette", "uvicorn"}
 _DATABASE_LIBRARIES = {"sqlalchemy", "alembic"}
 
@@ -41,6 +52,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "helplines",
         "feed",
         "staff",
+        "review",
         "audit",
         "partner",
         "serving",
@@ -49,13 +61,15 @@ FORBIDDEN: dict[str, set[str]] = {
     }
     | _WEB_LIBRARIES,
     # Domain services: no HTTP.
-    "cases": {"api", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
+    "cases": {"api", "feed", "review", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "partners": {"api", "cases", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "helplines": {"api", "cases", "partners", "feed", "partner", "serving", "cli", "web"}
     | _WEB_LIBRARIES,
     "feed": {"api", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "staff": {"api", "feed", "partners", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "stats": {"api", "cases", "partners", "feed", "staff", "partner", "serving", "cli", "web"}
+    | _WEB_LIBRARIES,
+    "review": {"api", "partners", "feed", "staff", "stats", "partner", "serving", "cli", "web"}
     | _WEB_LIBRARIES,
     # The audit log: below every domain service that writes to it.
     "audit": {
@@ -65,6 +79,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "feed",
         "staff",
         "stats",
+        "review",
         "partner",
         "serving",
         "cli",

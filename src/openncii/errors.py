@@ -38,6 +38,8 @@ The whole tree (``tests/test_errors.py`` checks this drawing against the classes
     │   ├── PartnerExistsError          a partner with this name exists
     │   ├── PartnerNotFoundError        no partner with this name
     │   ├── HelplineError               a helpline entry is invalid, or there is none with this id
+    │   ├── ReviewError                 a hash-review request the console refuses
+    │   │   └── HashNotFoundError       no hash (or deny-list entry) with this id
     │   └── PartnerRequestError         a partner-API request the server refuses
     │       ├── PageTokenError          nextPageToken forged, altered, expired or of another fetch
     │       └── SubmissionNotAllowedError  the partner may not contribute hashes
@@ -252,6 +254,17 @@ class PartnerNotFoundError(ServiceError):
 
 class HelplineError(ServiceError):
     """A helpline entry is invalid (country, language, address), or none has this id."""
+
+
+__all__ += ["HashNotFoundError", "ReviewError"]
+
+
+class ReviewError(ServiceError):
+    """A hash-review request the console refuses (no reason given, nothing to re-enable)."""
+
+
+class HashNotFoundError(ReviewError):
+    """No hash, or no deny-list entry, has this id."""
 
 
 # Partner-API errors (openncii.feed and the /v1 routes).

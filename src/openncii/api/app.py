@@ -20,7 +20,9 @@ from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware, PinAdmissionMiddleware
 from openncii.api.routes import (
     admin_audit,
+    admin_denylist,
     admin_partners,
+    admin_review,
     admin_session,
     admin_staff,
     admin_stats,
@@ -62,6 +64,8 @@ CONSOLE_ROUTERS: Final = (
     admin_staff.router,
     admin_partners.router,
     admin_audit.router,
+    admin_review.router,
+    admin_denylist.router,
 )
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from openncii.api.runtime import Runtime
 from openncii.audit import client_network
-from openncii.cases.abuse import client_key
+from openncii.cases.abuse import client_key, network_key
 
-__all__ = ["ClientDep", "NetworkDep", "NowDep", "RuntimeDep", "SessionDep"]
+__all__ = ["CaseNetworkDep", "ClientDep", "NetworkDep", "NowDep", "RuntimeDep", "SessionDep"]
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -74,3 +74,12 @@ async def get_network(request: Request, runtime: RuntimeDep) -> str:
 
 
 NetworkDep = Annotated[str, Depends(get_network)]
+
+
+def get_case_network(request: Request, runtime: RuntimeDep) -> str:
+    """The keyed digest of the client's network, stored with a new case for the console's
+    hash review (bursts of cases from one network): never the address."""
+    return network_key(runtime.secret(), _client_address(request, runtime))
+
+
+CaseNetworkDep = Annotated[str, Depends(get_case_network)]

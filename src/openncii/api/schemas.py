@@ -216,6 +216,11 @@ class HashStatusOut(BaseModel):
     photo: int | None = Field(
         default=None, description="Which photo of the case it belongs to (its entry's position)."
     )
+    disabled: bool = Field(
+        default=False,
+        description="The helpline disabled this hash after review: no partner receives it "
+        "any more (the person can contact the helpline about it).",
+    )
     outcomes: list[OutcomeOut]
 
 

@@ -56,6 +56,7 @@ ACTIONS: Final = (
     "hash.disable",
     "hash.enable",
     "hash.deny",
+    "hash.undeny",
     "hash.open",
     "settings.change",
     "audit.export",

@@ -34,6 +34,7 @@ from typing import Final
 from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.orm import Session
 
+from openncii.audit import client_network
 from openncii.cases.proof import new_challenge, proof_ok, valid_challenge
 from openncii.db.models import RateCounter
 from openncii.errors import CaseLockedError, RateLimitedError
@@ -44,6 +45,7 @@ __all__ = [
     "BUCKET_PIN_CLIENT",
     "BUCKET_STATUS",
     "MAX_WINDOW_SECONDS",
+    "NETWORK_DAYS",
     "LockoutPolicy",
     "PinTry",
     "RateLimit",
@@ -53,6 +55,7 @@ __all__ = [
     "count_request",
     "give_back_pin_try",
     "give_back_request",
+    "network_key",
     "throttle_key",
 ]
 
@@ -70,6 +73,8 @@ MAX_WINDOW_SECONDS: Final = 24 * 3600
 #: One request in this many also prunes expired counters.
 _PRUNE_ONE_IN: Final = 64
 _IPV6_PREFIX: Final = 64
+#: How long the network of a case (:func:`network_key`) is kept, for the console's hash review.
+NETWORK_DAYS: Final = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,13 @@ def client_key(secret: bytes, address: str) -> str:
         else:
             canonical = str(ip)
     return _hmac(secret, "client", canonical)
+
+
+def network_key(secret: bytes, address: str) -> str:
+    """The stored identity of a client's network (IPv4 /24, IPv6 /48, as the audit log shows
+    staff networks), kept with each case for the console's hash review: an HMAC, never the
+    address or the network itself."""
+    return _hmac(secret, "network", client_network(address))
 
 
 def throttle_key(secret: bytes, typed_case_number: str) -> str:

@@ -7,23 +7,26 @@ short transactions), plain values and the current time, and raise errors of
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from openncii.cases.abuse import (
+    NETWORK_DAYS,
     LockoutPolicy,
     count_pin_try,
     give_back_pin_try,
     throttle_key,
 )
+from openncii.cases.denied import load_denied
 from openncii.cases.denylist import DenyList
 from openncii.cases.eligibility import Eligibility, check_eligibility
 from openncii.cases.numbers import (
@@ -47,14 +50,16 @@ from openncii.db.models import (
     CASE_ACTIVE,
     CASE_WITHDRAWN,
     HASH_ACTIVE,
+    HASH_DISABLED,
     HASH_WITHDRAWN,
     Case,
     CaseHash,
+    CaseNetwork,
     Feedback,
     HashRecord,
     Partner,
 )
-from openncii.errors import AuthenticationError
+from openncii.errors import AuthenticationError, HashRejectedError
 
 __all__ = [
     "CaseRules",
@@ -70,6 +75,8 @@ __all__ = [
 
 _T = TypeVar("_T")
 _NUMBER_ATTEMPTS: Final = 5
+#: One case creation in this many also deletes the networks older than ``NETWORK_DAYS``.
+_PRUNE_NETWORKS_ONE_IN: Final = 64
 #: Refusals say how many tries are left from this many on.
 _WARN_AT: Final = 2
 _AUTH_FAILED: Final = (
@@ -114,6 +121,8 @@ class HashStatus:
     outcomes: tuple[HashOutcome, ...]
     #: The photo the hash belongs to (its position among the entries sent), if a photo's.
     photo: int | None = None
+    #: The helpline disabled it after review: no partner receives it any more.
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +142,22 @@ def create_case(
     hashes: Sequence[Submission],
     language: str | None,
     now: datetime,
+    network: str | None = None,
 ) -> CreatedCase:
-    """Validate everything, then store the case and its hashes in one transaction."""
+    """Validate everything, then store the case and its hashes in one transaction.
+
+    ``network`` is the keyed digest of the client's network (:func:`network_key
+    <openncii.cases.abuse.network_key>`), kept for the console's hash review."""
     check_eligibility(eligibility)
     valid = validate_hashes(hashes, rules.denylist, rules.max_hashes, rules.max_files)
+    _refuse_denied(session, rules, hashes, valid)
     pin = new_pin()
     pin_hash = rules.pins.hash(pin)
     for attempt in range(_NUMBER_ATTEMPTS):
         number = new_case_number()
         try:
             with session.begin():
-                store_case(session, number, pin_hash, valid, language, now)
+                store_case(session, number, pin_hash, valid, language, now, network=network)
         except IntegrityError:
             # A random case number or partner reference collided (about 1 in 10**17): retry.
             if attempt == _NUMBER_ATTEMPTS - 1:
@@ -153,6 +167,29 @@ def create_case(
             format_case_number(number), format_pin(pin), len(valid), count_files(hashes)
         )
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _refuse_denied(
+    session: Session, rules: CaseRules, hashes: Sequence[Submission], valid: list[ValidHash]
+) -> None:
+    """Raise :class:`HashRejectedError` for the first hash on the helpline's own deny-list
+    (:mod:`openncii.cases.denied`), naming the entry it came in."""
+    with session.begin():
+        denied = load_denied(session)
+    refused = denied.first_refused([h.key for h in valid])
+    if refused is None:
+        return
+    key = valid[refused].key
+    index = next(
+        i
+        for i, submission in enumerate(hashes)
+        if key in {h.key for h in validate_hashes([submission], rules.denylist, 1 << 16)}
+    )
+    raise HashRejectedError(
+        f"Hash {index + 1}: the helpline has stopped this fingerprint from being shared with "
+        "partners. If you think this is a mistake, please contact the helpline.",
+        index=index,
+    )
 
 
 _INSERT_CASE: Final = insert(Case).returning(Case.id)
@@ -174,9 +211,12 @@ def store_case(
     valid: list[ValidHash],
     language: str | None,
     now: datetime,
+    *,
+    network: str | None = None,
 ) -> None:
     """Store a case and its validated hashes in the transaction open on ``session`` (new
-    hashes are added, shared ones linked, and every one stamped at a new feed position).
+    hashes are added, shared ones linked, and every one stamped at a new feed position; a hash
+    the helpline disabled stays disabled). ``network``: see :func:`create_case`.
 
     ``pin_hash`` is what is stored for the PIN (an argon2id hash). Raises ``IntegrityError``
     when the random case number or partner reference collides (the caller retries).
@@ -232,10 +272,27 @@ def store_case(
             for position, h in enumerate(valid)
         ],
     )
+    if network is not None:
+        connection.execute(
+            insert(CaseNetwork), {"case_id": case_id, "network": network, "created_at": now}
+        )
+        if secrets.randbelow(_PRUNE_NETWORKS_ONE_IN) == 0:
+            oldest = now - timedelta(days=NETWORK_DAYS)
+            connection.execute(delete(CaseNetwork).where(CaseNetwork.created_at < oldest))
     # Last: take the feed clock and stamp every hash of the case (new, reactivated or shared).
     stamp_hashes_at_new_position(
-        session, list(ids.values()), now, status=HASH_ACTIVE, withdrawn_at=None
+        session, list(ids.values()), now, status=_ACTIVE_UNLESS_DISABLED, withdrawn_at=None
     )
+
+
+#: A hash's status when a case holds it: active, unless the helpline disabled it.
+_ACTIVE_UNLESS_DISABLED: Final = case(
+    (HashRecord.status == HASH_DISABLED, HASH_DISABLED), else_=HASH_ACTIVE
+)
+#: A hash's status when no active case holds it any more: withdrawn, unless disabled.
+_WITHDRAWN_UNLESS_DISABLED: Final = case(
+    (HashRecord.status == HASH_DISABLED, HASH_DISABLED), else_=HASH_WITHDRAWN
+)
 
 
 def _auth_failed(tries_left: int, policy: LockoutPolicy) -> AuthenticationError:
@@ -361,7 +418,7 @@ def _withdraw(session: Session, case_id: int, now: datetime) -> None:
         )
     )
     gone = all_ids - held_elsewhere
-    stamp_hashes(session, gone, seq, now, status=HASH_WITHDRAWN, withdrawn_at=now)
+    stamp_hashes(session, gone, seq, now, status=_WITHDRAWN_UNLESS_DISABLED, withdrawn_at=now)
     # Still active through another case, but this case's reference changed status.
     stamp_hashes(session, all_ids & held_elsewhere, seq, now)
 
@@ -377,6 +434,7 @@ _SELECT_HASHES_AND_OUTCOMES: Final = (
         CaseHash.photo,
         HashRecord.signal_type,
         HashRecord.value,
+        HashRecord.status,
         Partner.name,
         Feedback.value.label("outcome"),
         Feedback.updated_at,
@@ -392,10 +450,11 @@ _SELECT_HASHES_AND_OUTCOMES: Final = (
 def _read_status(session: Session, case_id: int) -> CaseStatus:
     connection = session.connection()
     case = connection.execute(_SELECT_CASE, {"b_case": case_id}).one()
-    hashes: dict[int, tuple[str, str, int | None]] = {}
+    hashes: dict[int, tuple[str, str, int | None, bool]] = {}
     outcomes: dict[int, list[HashOutcome]] = defaultdict(list)
     for row in connection.execute(_SELECT_HASHES_AND_OUTCOMES, {"b_case": case_id}):
-        hashes.setdefault(row.position, (row.signal_type, row.value, row.photo))
+        disabled = row.status == HASH_DISABLED
+        hashes.setdefault(row.position, (row.signal_type, row.value, row.photo, disabled))
         if row.name is not None:
             outcomes[row.position].append(
                 HashOutcome(partner=row.name, outcome=row.outcome, at=row.updated_at)
@@ -411,7 +470,8 @@ def _read_status(session: Session, case_id: int) -> CaseStatus:
                 prefix=value[:8],
                 outcomes=tuple(outcomes[position]),
                 photo=photo,
+                disabled=disabled,
             )
-            for position, (kind, value, photo) in hashes.items()
+            for position, (kind, value, photo, disabled) in hashes.items()
         ),
     )

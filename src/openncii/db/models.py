@@ -38,6 +38,7 @@ __all__ = [
     "CASE_WITHDRAWN",
     "FEED_CLOCK_ID",
     "HASH_ACTIVE",
+    "HASH_DISABLED",
     "HASH_WITHDRAWN",
     "STAFF_ADMIN",
     "STAFF_ANALYST",
@@ -46,6 +47,9 @@ __all__ = [
     "Base",
     "Case",
     "CaseHash",
+    "CaseNetwork",
+    "DeniedHash",
+    "DisabledHash",
     "FeedCheckpoint",
     "FeedClock",
     "FeedRecordCache",
@@ -69,6 +73,8 @@ CASE_STATUSES: Final = (CASE_ACTIVE, CASE_WITHDRAWN)
 
 HASH_ACTIVE: Final = "active"
 HASH_WITHDRAWN: Final = "withdrawn"
+#: Disabled by the helpline after review (table ``disabled_hashes``): the feed sends ``Deleted``.
+HASH_DISABLED: Final = "disabled"
 
 #: Roles of helpline staff (console): ``admin`` may do everything, ``analyst`` reads and reviews.
 STAFF_ADMIN: Final = "admin"
@@ -385,3 +391,55 @@ class AuditEntry(Base):
     network: Mapped[str | None] = mapped_column(String(64), default=None)
     #: Free text for people (a reason, a grace period); never a PIN, image or full hash.
     detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CaseNetwork(Base):
+    """The client network a case was opened from, for the console's hash review (bursts of
+    cases from one network): an HMAC of the network (IPv4 /24, IPv6 /48) with the installation
+    secret, never the address. Kept for a limited time (:mod:`openncii.review`)."""
+
+    __tablename__ = "case_networks"
+    __table_args__ = (
+        Index("ix_case_networks_network", "network", "created_at"),
+        Index("ix_case_networks_created_at", "created_at"),
+    )
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    network: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeniedHash(Base):
+    """A hash the helpline's staff put on the deny-list: no case may hold it (a PDQ hash: nor
+    anything within the match threshold of it), beside the shipped list and its extra file."""
+
+    __tablename__ = "denied_hashes"
+    __table_args__ = (UniqueConstraint("signal_type", "value", name="uq_denied_hashes_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``pdq`` for every PDQ hash (of any kind: matched by distance), else the storage key.
+    signal_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    #: The staff member's e-mail as it was then.
+    added_by: Mapped[str | None] = mapped_column(String(254), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DisabledHash(Base):
+    """A hash the helpline disabled after review (``hashes.status`` is ``disabled`` while the
+    row exists). The hashes of one photo are disabled together: ``chosen_hash_id`` is the one
+    the reviewer chose, and re-enabling it re-enables them all."""
+
+    __tablename__ = "disabled_hashes"
+    __table_args__ = (Index("ix_disabled_hashes_chosen_hash_id", "chosen_hash_id"),)
+
+    hash_id: Mapped[int] = mapped_column(
+        ForeignKey("hashes.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    chosen_hash_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    disabled_by: Mapped[str | None] = mapped_column(String(254), default=None)
+    disabled_at: Mapped[datetime] = mapped_column(UTCDateTime())

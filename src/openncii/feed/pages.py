@@ -31,6 +31,7 @@ from openncii.db.models import (
     CASE_ACTIVE,
     FEED_CLOCK_ID,
     HASH_ACTIVE,
+    HASH_DISABLED,
     HASH_WITHDRAWN,
     Case,
     CaseHash,
@@ -64,7 +65,9 @@ DEFAULT_PAGE_SIZE: Final = 800
 MAX_PAGE_SIZE: Final = 1000
 
 _CASE_WIRE: Final = {CASE_ACTIVE: "Active"}
-_HASH_WIRE: Final = {HASH_ACTIVE: "Active", HASH_WITHDRAWN: "Withdrawn"}
+#: A hash the helpline disabled after review leaves every bank as ``Deleted`` (StopNCII's
+#: status for a hash removed by the service rather than withdrawn by its owner).
+_HASH_WIRE: Final = {HASH_ACTIVE: "Active", HASH_WITHDRAWN: "Withdrawn", HASH_DISABLED: "Deleted"}
 #: Storage key -> signal type, for the records built in Python (unknown keys are sent as they
 #: are, as the SQL of migration 0004 does).
 _TYPES: Final[dict[str, SignalType]] = {t.key: t for t in SIGNAL_TYPES}

@@ -15,6 +15,7 @@ from typing import Final
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from openncii.cases.denied import load_denied
 from openncii.cases.denylist import DenyList
 from openncii.cases.numbers import new_case_number
 from openncii.cases.service import store_case
@@ -83,6 +84,8 @@ def submit_hashes(
         return 0  # nothing to store (a valid batch of no records)
     if len(items) > MAX_BATCH:
         raise PartnerRequestError(f"At most {MAX_BATCH} hash records per request.")
+    with session.begin():
+        denied = load_denied(session)
     chosen: dict[tuple[str, str], tuple[ValidHash, str, str]] = {}
     for i, item in enumerate(items):
         where = f"hashRecords[{i}]"
@@ -98,6 +101,8 @@ def submit_hashes(
             (valid,) = validate_hashes([submission], denylist, 1)
         except ServiceError as exc:
             raise PartnerRequestError(f"{where}: {exc}") from None
+        if denied.matches(*valid.key):
+            raise PartnerRequestError(f"{where}: the helpline has put this hash on its deny-list.")
         tags = json.dumps(list(check_tags(item.tags, where)))
         chosen[valid.key] = (
             valid,

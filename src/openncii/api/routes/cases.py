@@ -6,7 +6,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Header, status
 
-from openncii.api.deps import ClientDep, NowDep, RuntimeDep, SessionDep
+from openncii.api.deps import CaseNetworkDep, ClientDep, NowDep, RuntimeDep, SessionDep
 from openncii.api.schemas import (
     CaseCreatedOut,
     CaseCreateIn,
@@ -130,6 +130,7 @@ def _status_out(found: CaseStatus) -> CaseStatusOut:
                 type=h.signal_type,
                 prefix=h.prefix,
                 photo=h.photo,
+                disabled=h.disabled,
                 outcomes=[
                     OutcomeOut(partner=o.partner, outcome=o.outcome, at=o.at) for o in h.outcomes
                 ],
@@ -150,7 +151,11 @@ def _status_out(found: CaseStatus) -> CaseStatusOut:
     },
 )
 def post_case(
-    body: CaseCreateIn, runtime: RuntimeDep, session: SessionDep, now: NowDep
+    body: CaseCreateIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    now: NowDep,
+    network: CaseNetworkDep,
 ) -> CaseCreatedOut:
     """Open a case. The answer holds the case number and the PIN: they are shown only once."""
     e = body.eligibility
@@ -167,6 +172,7 @@ def post_case(
         hashes=[_submission(h) for h in body.hashes],
         language=body.language,
         now=now,
+        network=network,
     )
     return CaseCreatedOut(
         case_number=created.case_number,

@@ -1,0 +1,312 @@
+"""The hash-review queue: hashes that need a human look, each with why, never an image.
+
+Four signals, each computed in a few set-based queries (SQLite and PostgreSQL):
+
+* ``not_blocked``: partners looked at what the hash matched and said ``NotBlocked`` (not an
+  intimate image): from at least :attr:`ReviewRules.not_blocked_partners` different partners.
+* ``frequent_match``: partners report ``PendingReview`` or ``Blocked`` for the hash far more
+  often than for others: a partner keeps only its latest outcome per hash, so "how often" is
+  the number of partners reporting a match; the hash is listed when that number is at least
+  :attr:`ReviewRules.match_factor` times the median over hashes with any match, and at least
+  :attr:`ReviewRules.match_min_partners`.
+* ``near_denied``: a PDQ hash (of any kind) within the match threshold of a deny-list entry
+  (the shipped list, its extra file, the helpline's table ``denied_hashes``): entries added
+  after the hash was stored.
+* ``network_burst``: the hashes of at least :attr:`ReviewRules.burst_cases` cases opened from
+  one client network within :attr:`ReviewRules.burst_minutes` (``case_networks`` holds a keyed
+  digest of each case's network for :data:`NETWORK_DAYS` days; the queue shows its first 8 hex
+  digits, enough to tell bursts apart and nothing about the network).
+
+Hashes are shown by their first 8 hex digits; disabled hashes leave the queue.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openncii.audit import short_hash
+from openncii.cases.abuse import NETWORK_DAYS
+from openncii.cases.denied import PDQ_KEYS
+from openncii.cases.denylist import DenyList
+from openncii.db.models import (
+    HASH_DISABLED,
+    CaseHash,
+    CaseNetwork,
+    DeniedHash,
+    Feedback,
+    HashRecord,
+)
+from openncii.index import PDQIndex
+from openncii.signals.pdq import MATCH_THRESHOLD
+
+__all__ = [
+    "NETWORK_DAYS",
+    "REASONS",
+    "Reason",
+    "ReviewItem",
+    "ReviewQueue",
+    "ReviewRules",
+    "review_queue",
+]
+
+#: Every reason code an item may carry (the console translates them).
+REASONS: Final = ("not_blocked", "frequent_match", "near_denied", "network_burst")
+_NOT_BLOCKED: Final = "NotBlocked"
+_MATCHED: Final = ("PendingReview", "Blocked")
+_CHUNK: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRules:
+    """When a hash enters the queue (see the module docstring)."""
+
+    not_blocked_partners: int = 2
+    match_factor: float = 3.0
+    match_min_partners: int = 3
+    burst_cases: int = 10
+    burst_minutes: int = 60
+    #: At most this many items (those with the most reasons, then the newest, first).
+    limit: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a hash is in the queue: a code of :data:`REASONS` and its figures."""
+
+    code: str
+    #: ``partners`` (and ``median``), ``distance`` and ``entry`` (8 hex digits, ``source``:
+    #: ``shipped`` or ``helpline``), or ``cases``, ``minutes`` and ``network`` (8 hex digits).
+    figures: dict[str, int | float | str]
+
+
+@dataclass(slots=True)
+class ReviewItem:
+    hash_id: int
+    signal_type: str
+    prefix: str
+    status: str
+    created_at: datetime
+    cases: int = 0
+    reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewQueue:
+    items: tuple[ReviewItem, ...]
+    computed_at: datetime
+
+
+def review_queue(
+    session: Session, rules: ReviewRules, shipped: DenyList, now: datetime
+) -> ReviewQueue:
+    """The queue as it is now (one read-only transaction)."""
+    reasons: dict[int, list[Reason]] = defaultdict(list)
+    with session.begin():
+        for hash_id, reason in (
+            *_not_blocked(session, rules),
+            *_frequent_match(session, rules),
+            *_near_denied(session, shipped),
+            *_network_bursts(session, rules, now),
+        ):
+            reasons[hash_id].append(reason)
+        items = _items(session, reasons)
+    items.sort(key=lambda i: (-len(i.reasons), -i.created_at.timestamp(), i.hash_id))
+    return ReviewQueue(tuple(items[: rules.limit]), now)
+
+
+def _not_blocked(session: Session, rules: ReviewRules) -> Iterable[tuple[int, Reason]]:
+    partners = func.count()
+    rows = session.execute(
+        select(Feedback.hash_id, partners)
+        .where(Feedback.value == _NOT_BLOCKED)
+        .group_by(Feedback.hash_id)
+        .having(partners >= rules.not_blocked_partners)
+    )
+    for hash_id, count in rows:
+        yield int(hash_id), Reason("not_blocked", {"partners": int(count)})
+
+
+def _median(histogram: Sequence[tuple[int, int]]) -> float:
+    """The median of values given as (value, how many) pairs, sorted by value."""
+    total = sum(n for _, n in histogram)
+    if total == 0:
+        return 0.0
+    ranks = ((total - 1) // 2, total // 2)
+    found: list[int] = []
+    seen = 0
+    for value, n in histogram:
+        found.extend(value for rank in ranks if seen <= rank < seen + n)
+        seen += n
+    return sum(found) / 2
+
+
+def _frequent_match(session: Session, rules: ReviewRules) -> Iterable[tuple[int, Reason]]:
+    partners = func.count().label("partners")
+    per_hash = (
+        select(Feedback.hash_id, partners)
+        .where(Feedback.value.in_(_MATCHED))
+        .group_by(Feedback.hash_id)
+        .subquery()
+    )
+    histogram = [
+        (int(value), int(n))
+        for value, n in session.execute(
+            select(per_hash.c.partners, func.count())
+            .group_by(per_hash.c.partners)
+            .order_by(per_hash.c.partners)
+        )
+    ]
+    median = _median(histogram)
+    floor = max(float(rules.match_min_partners), rules.match_factor * median)
+    least = int(np.ceil(floor))
+    for hash_id, count in session.execute(
+        select(per_hash.c.hash_id, per_hash.c.partners).where(per_hash.c.partners >= least)
+    ):
+        yield int(hash_id), Reason("frequent_match", {"partners": int(count), "median": median})
+
+
+def _codes(values: Sequence[str]) -> np.ndarray:
+    return np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8).reshape(-1, 32)
+
+
+def _near_denied(session: Session, shipped: DenyList) -> Iterable[tuple[int, Reason]]:
+    entries: list[tuple[str, str]] = [(f"{e:064x}", "shipped") for e in shipped.entries]
+    own = session.scalars(select(DeniedHash.value).where(DeniedHash.signal_type == "pdq"))
+    entries += [(value, "helpline") for value in own]
+    if not entries:
+        return
+    index = PDQIndex.build(_codes([value for value, _ in entries]))
+    query = (
+        select(HashRecord.id, HashRecord.value)
+        .where(HashRecord.signal_type.in_(sorted(PDQ_KEYS)), HashRecord.status != HASH_DISABLED)
+        .order_by(HashRecord.id)
+    )
+    rows = session.execute(query).yield_per(_CHUNK)
+    for chunk in rows.partitions(_CHUNK):
+        matches = index.search(_codes([value for _, value in chunk]), MATCH_THRESHOLD)
+        for (hash_id, _value), found in zip(chunk, matches, strict=True):
+            if found:
+                row, distance = min(found, key=lambda m: (m[1], m[0]))
+                value, source = entries[row]
+                figures: dict[str, int | float | str] = {
+                    "distance": int(distance),
+                    "entry": short_hash(value),
+                    "source": source,
+                }
+                yield int(hash_id), Reason("near_denied", figures)
+
+
+def _network_bursts(
+    session: Session, rules: ReviewRules, now: datetime
+) -> Iterable[tuple[int, Reason]]:
+    since = now - timedelta(days=NETWORK_DAYS)
+    busy = (
+        select(CaseNetwork.network)
+        .where(CaseNetwork.created_at >= since)
+        .group_by(CaseNetwork.network)
+        .having(func.count() >= rules.burst_cases)
+    )
+    rows = session.execute(
+        select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
+        .where(CaseNetwork.network.in_(busy), CaseNetwork.created_at >= since)
+        .order_by(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
+    ).all()
+    by_network: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for network, created_at, case_id in rows:
+        by_network[network].append((created_at, int(case_id)))
+    window = timedelta(minutes=rules.burst_minutes)
+    case_reasons: dict[int, Reason] = {}
+    for network, cases in by_network.items():
+        for burst in _bursts(cases, window, rules.burst_cases):
+            figures: dict[str, int | float | str] = {
+                "cases": len(burst),
+                "minutes": rules.burst_minutes,
+                "network": short_hash(network),
+            }
+            for case_id in burst:
+                case_reasons.setdefault(case_id, Reason("network_burst", figures))
+    if not case_reasons:
+        return
+    seen: set[int] = set()
+    links = session.execute(
+        select(CaseHash.hash_id, CaseHash.case_id)
+        .where(CaseHash.case_id.in_(sorted(case_reasons)))
+        .order_by(CaseHash.hash_id, CaseHash.case_id)
+    )
+    for hash_id, case_id in links:
+        if hash_id not in seen:
+            seen.add(hash_id)
+            yield int(hash_id), case_reasons[int(case_id)]
+
+
+def _bursts(
+    cases: list[tuple[datetime, int]], window: timedelta, least: int
+) -> Iterable[list[int]]:
+    """The bursts among ``cases`` (sorted by time): every case in a window of ``window`` that
+    holds at least ``least`` cases is marked; marked cases less than ``window`` apart form one
+    burst. Yields lists of case ids."""
+    marked = [False] * len(cases)
+    end = 0
+    for start in range(len(cases)):
+        end = max(end, start)
+        while end < len(cases) and cases[end][0] - cases[start][0] < window:
+            end += 1
+        if end - start >= least:
+            for k in range(start, end):
+                marked[k] = True
+    current: list[int] = []
+    last: datetime | None = None
+    for (at, case_id), hit in zip(cases, marked, strict=True):
+        if hit and (last is None or at - last < window):
+            current.append(case_id)
+            last = at
+            continue
+        if current:
+            yield current
+        current, last = ([case_id], at) if hit else ([], None)
+    if current:
+        yield current
+
+
+def _items(session: Session, reasons: dict[int, list[Reason]]) -> list[ReviewItem]:
+    if not reasons:
+        return []
+    ids = sorted(reasons)
+    items: list[ReviewItem] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        counted = session.execute(
+            select(CaseHash.hash_id, func.count())
+            .where(CaseHash.hash_id.in_(chunk))
+            .group_by(CaseHash.hash_id)
+        )
+        counts = {int(hash_id): int(n) for hash_id, n in counted}
+        for row in session.execute(
+            select(
+                HashRecord.id,
+                HashRecord.signal_type,
+                HashRecord.value,
+                HashRecord.status,
+                HashRecord.created_at,
+            ).where(HashRecord.id.in_(chunk), HashRecord.status != HASH_DISABLED)
+        ):
+            items.append(
+                ReviewItem(
+                    hash_id=int(row.id),
+                    signal_type=row.signal_type,
+                    prefix=short_hash(row.value),
+                    status=row.status,
+                    created_at=row.created_at,
+                    cases=int(counts.get(row.id, 0)),
+                    reasons=reasons[int(row.id)],
+                )
+            )
+    return items

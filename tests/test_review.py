@@ -1,0 +1,387 @@
+"""Hash review (domain, SQLite and PostgreSQL): the queue and its four reasons, disabling a
+photo's hashes (the feed's Deleted), re-enabling them, the helpline's deny-list at case
+creation, and refusals that change nothing."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from openncii.audit import list_audit
+from openncii.cases import (
+    Argon2Parameters,
+    CaseRules,
+    DenyList,
+    Eligibility,
+    LockoutPolicy,
+    Md5Submission,
+    PdqSubmission,
+    PhotoSubmission,
+    PinHasher,
+    PinSlots,
+    VariantSubmission,
+    case_status,
+    create_case,
+    withdraw_case,
+)
+from openncii.cases.abuse import client_key
+from openncii.db.models import (
+    HASH_ACTIVE,
+    HASH_DISABLED,
+    HASH_WITHDRAWN,
+    AuditEntry,
+    CaseNetwork,
+    DeniedHash,
+    DisabledHash,
+    HashRecord,
+)
+from openncii.errors import HashNotFoundError, HashRejectedError, InvalidHashError, ReviewError
+from openncii.feed.pages import build_records
+from openncii.partners import add_partner, record_feedback
+from openncii.review import (
+    ReviewRules,
+    deny_value,
+    disable_hash,
+    enable_hash,
+    list_denied,
+    list_disabled,
+    open_hash,
+    remove_denied,
+    review_queue,
+)
+from openncii.review.queue import _bursts, _median
+from partner_helpers import flip_pdq
+
+NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+SECRET = b"s" * 32
+ELIGIBLE = Eligibility(True, True, True, True, True)
+KINDS = ("full", "square", "strip", "trim")
+BITS = np.random.default_rng(9)
+
+
+@pytest.fixture
+def rules() -> CaseRules:
+    return CaseRules(
+        pins=PinHasher(
+            Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1), PinSlots(2, queue=64)
+        ),
+        denylist=DenyList.load(),
+        max_hashes=100,
+        lockout=LockoutPolicy(tries=100),
+    )
+
+
+def _pdq(rng: random.Random) -> str:
+    return f"{rng.getrandbits(256):064x}"
+
+
+def _photo(rng: random.Random) -> PhotoSubmission:
+    return PhotoSubmission(tuple(VariantSubmission(_pdq(rng), k, 90) for k in KINDS))
+
+
+def _case(
+    sessions: Any, rules: CaseRules, *hashes: Any, network: str | None = None, now: datetime = NOW
+) -> Any:
+    with sessions() as session:
+        return create_case(
+            session,
+            rules,
+            eligibility=ELIGIBLE,
+            hashes=list(hashes),
+            language="en",
+            now=now,
+            network=network,
+        )
+
+
+def _status(sessions: Any, rules: CaseRules, created: Any, *, withdraw: bool = False) -> Any:
+    """The case's status as its owner sees it (after withdrawing it, with ``withdraw``)."""
+    with sessions() as session:
+        return (withdraw_case if withdraw else case_status)(
+            session,
+            rules,
+            SECRET,
+            client=client_key(SECRET, "192.0.2.1"),
+            case_number=created.case_number,
+            pin=created.pin,
+            now=NOW,
+        )
+
+
+def _id(sessions: Any, value: str) -> int:
+    with sessions() as session:
+        return int(session.scalars(select(HashRecord.id).where(HashRecord.value == value)).one())
+
+
+def _statuses(sessions: Any, values: list[str]) -> list[str]:
+    with sessions() as session:
+        rows = session.execute(
+            select(HashRecord.value, HashRecord.status).where(HashRecord.value.in_(values))
+        )
+        by_value = dict(rows.all())
+    return [by_value[v] for v in values]
+
+
+def _wire(sessions: Any, value: str) -> str:
+    """The hashStatus the feed sends for the hash (the records built in Python: the same
+    on both backends' answers, as the feed tests prove)."""
+    with sessions() as session, session.begin():
+        row = session.execute(
+            select(
+                HashRecord.id,
+                HashRecord.feed_seq,
+                HashRecord.signal_type,
+                HashRecord.value,
+                HashRecord.payload,
+                HashRecord.status,
+                func.cast(0, HashRecord.feed_seq.type),
+            ).where(HashRecord.value == value)
+        ).one()
+        (built,) = build_records(session.connection(), [tuple(row)])
+    return str(built["hashStatus"])
+
+
+def _audit(sessions: Any) -> list[tuple[str, str | None, str | None]]:
+    with sessions() as session:
+        rows, _ = list_audit(session)
+    return [(r.action, r.target, r.actor) for r in reversed(rows)]
+
+
+def test_disable_takes_the_photos_hashes_out_until_an_admin_enables_them(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    rng = random.Random(1)
+    photo, other = _photo(rng), PdqSubmission(_pdq(rng), 90)
+    values = [v.pdq for v in photo.variants]
+    mine = _case(db_sessions, rules, photo, other)
+    # A second person's case holds the same photo (and so the same hashes).
+    theirs = _case(db_sessions, rules, photo)
+    full = _id(db_sessions, values[0])
+    with db_sessions() as session:
+        assert (
+            disable_hash(
+                session,
+                full,
+                "  a cartoon,\n not an intimate image ",
+                NOW,
+                actor="ana@example.org",
+                network="192.0.2.0/24",
+            )
+            == 4
+        )
+    assert _statuses(db_sessions, values) == [HASH_DISABLED] * 4
+    assert _statuses(db_sessions, [other.value]) == [HASH_ACTIVE]
+    assert _wire(db_sessions, values[0]) == "Deleted"
+    assert _wire(db_sessions, other.value) == "Active"
+    shown = _status(db_sessions, rules, mine)
+    assert [h.disabled for h in shown.hashes] == [True] * 4 + [False]
+    assert all(h.disabled for h in _status(db_sessions, rules, theirs).hashes)
+    with db_sessions() as session:
+        (entry, *rest) = list_disabled(session)
+    assert len(rest) == 3
+    assert entry.reason == "a cartoon, not an intimate image"
+    assert entry.chosen_hash_id == full and entry.disabled_by == "ana@example.org"
+    assert _audit(db_sessions) == [("hash.disable", values[0][:8], "ana@example.org")]
+    with db_sessions() as session:
+        detail = session.scalars(select(AuditEntry.detail)).one()
+    assert detail == "a cartoon, not an intimate image (4 hashes of the photo)"
+    assert values[0] not in detail
+
+    # Disabled stays disabled: a new case with the photo, the first case withdrawn.
+    _case(db_sessions, rules, photo)
+    _status(db_sessions, rules, mine, withdraw=True)
+    assert _statuses(db_sessions, [*values, other.value]) == [HASH_DISABLED] * 4 + [HASH_WITHDRAWN]
+    # Disabling again changes nothing; re-enabling by a variant brings the photo back.
+    with db_sessions() as session:
+        assert disable_hash(session, full, "again", NOW, actor="ana@example.org", network=None) == 0
+    variant = _id(db_sessions, values[2])
+    with db_sessions() as session:
+        assert enable_hash(session, variant, NOW, actor="lead@example.org", network=None) == 4
+    assert _statuses(db_sessions, values) == [HASH_ACTIVE] * 4  # other cases hold them
+    assert _wire(db_sessions, values[0]) == "Active"
+    with db_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DisabledHash)) == 0
+    with db_sessions() as session, pytest.raises(ReviewError, match="not disabled"):
+        enable_hash(session, variant, NOW, actor="lead@example.org", network=None)
+    assert [a for a, _, _ in _audit(db_sessions)] == ["hash.disable", "hash.disable", "hash.enable"]
+
+
+def test_a_hash_of_no_active_case_comes_back_withdrawn(db_sessions: Any, rules: CaseRules) -> None:
+    rng = random.Random(2)
+    item = PdqSubmission(_pdq(rng), 90)
+    created = _case(db_sessions, rules, item)
+    hash_id = _id(db_sessions, item.value)
+    with db_sessions() as session:
+        disable_hash(session, hash_id, "not intimate", NOW, actor=None, network=None)
+        _status(db_sessions, rules, created, withdraw=True)
+        enable_hash(session, hash_id, NOW + timedelta(hours=1), actor=None, network=None)
+        row = session.get(HashRecord, hash_id)
+        assert row is not None
+        assert (row.status, row.withdrawn_at) == (HASH_WITHDRAWN, NOW)
+    assert _wire(db_sessions, item.value) == "Withdrawn"
+
+
+def test_the_deny_list_refuses_near_duplicates_at_case_creation(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    rng = random.Random(3)
+    photo = _photo(rng)
+    video = Md5Submission(f"{rng.getrandbits(128):032x}")
+    _case(db_sessions, rules, photo, video)
+    full = _id(db_sessions, photo.variants[0].pdq)
+    with db_sessions() as session:
+        disable_hash(session, full, "a meme", NOW, deny=True, actor="ana@example.org", network=None)
+        deny_value(
+            session,
+            "md5",
+            video.value.upper(),
+            "a film trailer",
+            NOW,
+            actor="ana@example.org",
+            network=None,
+        )
+        entries = list_denied(session)
+    assert next((e.signal_type, e.prefix) for e in entries) == ("md5", video.value[:8])
+    assert {e.signal_type for e in entries} == {"pdq", "md5"}
+    assert len(entries) == 5  # the photo's four PDQ hashes (any kind) and the MD5
+    near = flip_pdq(photo.variants[0].pdq, 20, BITS)
+    fresh = PdqSubmission(_pdq(rng), 90)
+    with pytest.raises(HashRejectedError, match="helpline has stopped") as refused:
+        _case(db_sessions, rules, fresh, PdqSubmission(near, 90))
+    assert refused.value.index == 1
+    with pytest.raises(HashRejectedError) as refused:
+        _case(db_sessions, rules, fresh, Md5Submission(video.value))
+    assert refused.value.index == 1
+    # A variant of another photo near a deny-listed square is refused too (any PDQ kind).
+    square = flip_pdq(photo.variants[1].pdq, 5, BITS)
+    with pytest.raises(HashRejectedError):
+        _case(db_sessions, rules, PhotoSubmission((VariantSubmission(square, "strip", 90),)))
+    with db_sessions() as session:
+        assert session.scalar(select(func.count()).where(HashRecord.value == fresh.value)) == 0
+    with db_sessions() as session:
+        md5_entry = next(e for e in list_denied(session) if e.signal_type == "md5")
+        remove_denied(session, md5_entry.id, NOW, actor="lead@example.org", network=None)
+    _case(db_sessions, rules, fresh, Md5Submission(video.value))  # accepted again
+    assert [a for a, _, _ in _audit(db_sessions)] == [
+        "hash.disable",
+        "hash.deny",
+        "hash.deny",
+        "hash.undeny",
+    ]
+
+
+def test_bad_input_changes_nothing(db_sessions: Any, rules: CaseRules) -> None:
+    rng = random.Random(4)
+    item = PdqSubmission(_pdq(rng), 90)
+    _case(db_sessions, rules, item)
+    hash_id = _id(db_sessions, item.value)
+    with db_sessions() as session:
+        with pytest.raises(HashNotFoundError):
+            disable_hash(session, hash_id + 1000, "reason", NOW, actor=None, network=None)
+        with pytest.raises(HashNotFoundError):
+            open_hash(session, hash_id + 1000, NOW, actor=None, network=None)
+        with pytest.raises(HashNotFoundError):
+            enable_hash(session, hash_id + 1000, NOW, actor=None, network=None)
+        with pytest.raises(ReviewError, match="reason"):
+            disable_hash(session, hash_id, " \n ", NOW, actor=None, network=None)
+        with pytest.raises(ReviewError, match="500"):
+            disable_hash(session, hash_id, "x" * 501, NOW, actor=None, network=None)
+        with pytest.raises(InvalidHashError):
+            deny_value(session, "pdq", "abc", "reason", NOW, actor=None, network=None)
+        with pytest.raises(ReviewError):
+            deny_value(session, "vpdq", item.value, "reason", NOW, actor=None, network=None)
+        with pytest.raises(HashNotFoundError):
+            remove_denied(session, 12345, NOW, actor=None, network=None)
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+        assert session.scalar(select(func.count()).select_from(DeniedHash)) == 0
+        assert session.scalar(select(func.count()).select_from(DisabledHash)) == 0
+    assert _statuses(db_sessions, [item.value]) == [HASH_ACTIVE]
+    with db_sessions() as session:
+        opened = open_hash(session, hash_id, NOW, actor="ana@example.org", network="shell")
+    assert (opened.value, opened.status) == (item.value, HASH_ACTIVE)
+    assert _audit(db_sessions) == [("hash.open", item.value[:8], "ana@example.org")]
+
+
+def test_the_queue_says_why_each_hash_is_in_it(db_sessions: Any, rules: CaseRules) -> None:
+    rng = random.Random(5)
+    with db_sessions() as session:
+        partners = [add_partner(session, f"P{i}", NOW).partner.id for i in range(5)]
+    singles = [PdqSubmission(_pdq(rng), 90) for _ in range(8)]
+    for item in singles:
+        _case(db_sessions, rules, item, now=NOW - timedelta(days=3))
+    refused, frequent, near = singles[0], singles[1], singles[2]
+    outcomes: list[tuple[str, int, str]] = [
+        (refused.value, partners[0], "NotBlocked"),
+        (refused.value, partners[1], "NotBlocked"),
+        (singles[3].value, partners[0], "NotBlocked"),  # one partner: not enough
+        *((frequent.value, p, "Blocked" if p % 2 else "PendingReview") for p in partners[:4]),
+        *((s.value, partners[0], "Blocked") for s in singles[3:]),
+        (singles[4].value, partners[1], "Blocked"),
+    ]
+    with db_sessions() as session:
+        for value, partner, outcome in outcomes:
+            assert record_feedback(session, partner, "pdq", value, outcome, [], NOW)
+        deny_value(
+            session, "pdq", flip_pdq(near.value, 25, BITS), "a logo", NOW, actor=None, network=None
+        )
+    # Ten cases from one network in 50 minutes; nine from another.
+    burst = [PdqSubmission(_pdq(rng), 90) for _ in range(10)]
+    for minute, item in enumerate(burst):
+        _case(db_sessions, rules, item, network="a" * 64, now=NOW - timedelta(minutes=5 * minute))
+    for minute in range(9):
+        _case(
+            db_sessions,
+            rules,
+            PdqSubmission(_pdq(rng), 90),
+            network="b" * 64,
+            now=NOW - timedelta(minutes=minute),
+        )
+    with db_sessions() as session:
+        queue = review_queue(session, ReviewRules(), rules.denylist, NOW)
+    by_value = {i.prefix: i for i in queue.items}
+    assert len(queue.items) == 13
+    assert [(r.code, r.figures) for r in by_value[refused.value[:8]].reasons] == [
+        ("not_blocked", {"partners": 2})
+    ]
+    # Outcomes per hash with a match: 4, then 1 or 2 (median 1): 4 >= max(3, 3 x 1).
+    assert [(r.code, r.figures) for r in by_value[frequent.value[:8]].reasons] == [
+        ("frequent_match", {"partners": 4, "median": 1.0})
+    ]
+    ((code, figures),) = [(r.code, r.figures) for r in by_value[near.value[:8]].reasons]
+    assert code == "near_denied"
+    assert figures["distance"] == 25 and figures["source"] == "helpline"
+    for item in burst:
+        (reason,) = by_value[item.value[:8]].reasons
+        assert (reason.code, reason.figures) == (
+            "network_burst",
+            {"cases": 10, "minutes": 60, "network": "aaaaaaaa"},
+        )
+    assert all(i.cases == 1 and i.status == HASH_ACTIVE for i in queue.items)
+    assert queue.items[0].created_at == NOW  # the newest first (one reason each)
+    # A disabled hash leaves the queue.
+    with db_sessions() as session:
+        disable_hash(
+            session, _id(db_sessions, refused.value), "cartoon", NOW, actor=None, network=None
+        )
+        again = review_queue(session, ReviewRules(), rules.denylist, NOW)
+        assert refused.value[:8] not in {i.prefix for i in again.items}
+        assert session.scalar(select(func.count()).select_from(CaseNetwork)) == 19
+
+
+def test_median_and_bursts() -> None:
+    assert _median([]) == 0.0
+    assert _median([(1, 3), (2, 1)]) == 1.0
+    assert _median([(1, 1), (3, 1)]) == 2.0
+    assert _median([(1, 2), (5, 2), (9, 1)]) == 5.0
+    minute = timedelta(minutes=1)
+    times = [NOW + minute * m for m in (0, 1, 2, 30, 31, 32, 33, 120, 121)]
+    cases = [(t, i) for i, t in enumerate(times)]
+    assert list(_bursts(cases, 10 * minute, 3)) == [[0, 1, 2], [3, 4, 5, 6]]
+    assert list(_bursts(cases, 10 * minute, 4)) == [[3, 4, 5, 6]]
+    assert list(_bursts(cases, 200 * minute, 9)) == [list(range(9))]
+    assert list(_bursts(cases, 200 * minute, 10)) == []
