@@ -11,7 +11,18 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "openncii"
 
-_SERVER = {"api", "cases", "partners", "helplines", "feed", "staff", "stats", "audit", "db"}
+_SERVER = {
+    "api",
+    "cases",
+    "partners",
+    "helplines",
+    "organisation",
+    "feed",
+    "staff",
+    "stats",
+    "audit",
+    "db",
+}
 _WEB_LIBRARIES = {"fastapi", "starlette", "uvicorn"}
 _DATABASE_LIBRARIES = {"sqlalchemy", "alembic"}
 
@@ -39,6 +50,7 @@ FORBIDDEN: dict[str, set[str]] = {
         "cases",
         "partners",
         "helplines",
+        "organisation",
         "feed",
         "staff",
         "audit",
@@ -52,6 +64,19 @@ FORBIDDEN: dict[str, set[str]] = {
     "cases": {"api", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "partners": {"api", "cases", "feed", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "helplines": {"api", "cases", "partners", "feed", "partner", "serving", "cli", "web"}
+    | _WEB_LIBRARIES,
+    "organisation": {
+        "api",
+        "cases",
+        "partners",
+        "helplines",
+        "feed",
+        "staff",
+        "partner",
+        "serving",
+        "cli",
+        "web",
+    }
     | _WEB_LIBRARIES,
     "feed": {"api", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "staff": {"api", "feed", "partners", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,

@@ -20,14 +20,17 @@ from openncii.api.errors import install_error_handlers
 from openncii.api.middleware import AccessLogMiddleware, PinAdmissionMiddleware
 from openncii.api.routes import (
     admin_audit,
+    admin_helplines,
     admin_partners,
     admin_session,
+    admin_settings,
     admin_staff,
     admin_stats,
     cases,
     health,
     helplines,
     limits,
+    organisation,
     partner_feed,
     partners,
 )
@@ -62,6 +65,8 @@ CONSOLE_ROUTERS: Final = (
     admin_staff.router,
     admin_partners.router,
     admin_audit.router,
+    admin_settings.router,
+    admin_helplines.router,
 )
 
 
@@ -101,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(limits.router)
     api.include_router(partners.router)
     api.include_router(helplines.router)
+    api.include_router(organisation.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(partner_feed.router)  # the partner API (/v1)

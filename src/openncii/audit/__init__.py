@@ -58,6 +58,9 @@ ACTIONS: Final = (
     "hash.deny",
     "hash.open",
     "settings.change",
+    "helpline.add",
+    "helpline.edit",
+    "helpline.remove",
     "audit.export",
     "stats.export",
 )

@@ -8,8 +8,9 @@ has one body::
     {"detail": <a sentence for people>, "code": <for programs>}
 
 plus, for some codes, a field or two (``question`` and ``help_url`` for ``not_eligible``,
-``index`` for ``hash_rejected``, ``errors`` for ``invalid_request``, ``tries_left`` for a
-wrong case number or PIN, ``challenge`` for a creation over the per-client limit). Bodies
+``index`` for ``hash_rejected``, ``field`` for ``invalid_setting``, ``errors`` for
+``invalid_request``, ``tries_left`` for a wrong case number or PIN, ``challenge`` for a
+creation over the per-client limit). Bodies
 never echo the request. A rate limit or a busy server adds ``Retry-After``, a refused partner
 key ``WWW-Authenticate``.
 """
@@ -33,6 +34,7 @@ from openncii.errors import (
     FeedError,
     ForbiddenError,
     HashRejectedError,
+    HelplineNotFoundError,
     MediaError,
     NotEligibleError,
     OpenNCIIError,
@@ -45,6 +47,7 @@ from openncii.errors import (
     RateLimitedError,
     ServiceBusyError,
     ServiceError,
+    SettingError,
     SetupLinkError,
     SignalError,
     SignInLockedError,
@@ -101,6 +104,8 @@ ERROR_RULES: Final[tuple[ErrorRule, ...]] = (
     ErrorRule(StaffError, 400, "bad_request"),
     ErrorRule(PartnerExistsError, 409, "partner_exists"),
     ErrorRule(PartnerNotFoundError, 404, "partner_not_found"),
+    ErrorRule(HelplineNotFoundError, 404, "helpline_not_found"),
+    ErrorRule(SettingError, 422, "invalid_setting"),
     ErrorRule(SubmissionNotAllowedError, 403, "submission_not_allowed"),
     ErrorRule(PartnerRequestError, 400, "bad_request"),
     ErrorRule(ConfigurationError, 500, "server_error"),
@@ -157,6 +162,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         extra = {"question": exc.question, "help_url": exc.help_url}
     elif isinstance(exc, HashRejectedError):
         extra = {"index": exc.index}
+    elif isinstance(exc, SettingError) and exc.field is not None:
+        extra = {"field": exc.field}
     elif isinstance(exc, RateLimitedError | ServiceBusyError):
         headers = {"Retry-After": str(exc.retry_after)}
         if isinstance(exc, RateLimitedError) and exc.challenge is not None:
