@@ -37,7 +37,9 @@ The whole tree (``tests/test_errors.py`` checks this drawing against the classes
     │   ├── ServiceBusyError            PIN hashing is at capacity right now (retry_after)
     │   ├── PartnerExistsError          a partner with this name exists
     │   ├── PartnerNotFoundError        no partner with this name
-    │   ├── HelplineError               a helpline entry is invalid, or there is none with this id
+    │   ├── SettingError                a console setting is not valid (``field`` names it)
+    │   │   └── HelplineError           a helpline entry is invalid, or there is none with this id
+    │   │       └── HelplineNotFoundError  no helpline has this id
     │   ├── ReviewError                 a hash-review request the console refuses
     │   │   └── HashNotFoundError       no hash (or deny-list entry) with this id
     │   └── PartnerRequestError         a partner-API request the server refuses
@@ -113,6 +115,7 @@ __all__ += [
     "ForbiddenError",
     "HashRejectedError",
     "HelplineError",
+    "HelplineNotFoundError",
     "NotEligibleError",
     "PartnerExistsError",
     "PartnerKeyError",
@@ -120,6 +123,7 @@ __all__ += [
     "RateLimitedError",
     "ServiceBusyError",
     "ServiceError",
+    "SettingError",
     "SetupLinkError",
     "SignInLockedError",
     "StaffAuthError",
@@ -252,8 +256,21 @@ class PartnerNotFoundError(ServiceError):
     """No partner has this name."""
 
 
-class HelplineError(ServiceError):
+class SettingError(ServiceError):
+    """A setting the helpline types in the console is not valid (an e-mail address, a web
+    address, a phone number); nothing was changed. ``field`` names the setting, for the form."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class HelplineError(SettingError):
     """A helpline entry is invalid (country, language, address), or none has this id."""
+
+
+class HelplineNotFoundError(HelplineError):
+    """No helpline has this id."""
 
 
 __all__ += ["HashNotFoundError", "ReviewError"]

@@ -21,15 +21,18 @@ from openncii.api.middleware import AccessLogMiddleware, PinAdmissionMiddleware
 from openncii.api.routes import (
     admin_audit,
     admin_denylist,
+    admin_helplines,
     admin_partners,
     admin_review,
     admin_session,
+    admin_settings,
     admin_staff,
     admin_stats,
     cases,
     health,
     helplines,
     limits,
+    organisation,
     partner_feed,
     partners,
 )
@@ -66,6 +69,8 @@ CONSOLE_ROUTERS: Final = (
     admin_audit.router,
     admin_review.router,
     admin_denylist.router,
+    admin_settings.router,
+    admin_helplines.router,
 )
 
 
@@ -105,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(limits.router)
     api.include_router(partners.router)
     api.include_router(helplines.router)
+    api.include_router(organisation.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(partner_feed.router)  # the partner API (/v1)

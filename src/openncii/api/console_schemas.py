@@ -131,3 +131,49 @@ class PartnerKeyOut(BaseModel):
     name: str
     key: str
     old_key_expires_at: datetime | None = None
+
+
+# Settings: the organisation and the local helplines (api/routes/admin_settings.py,
+# api/routes/admin_helplines.py). Lengths are checked again, with the field's name, by the
+# domain (openncii.organisation.fields).
+
+__all__ += ["HelplineEntryIn", "HelplineEntryOut", "OrganisationIn", "OrganisationSettingsOut"]
+
+_Setting = Annotated[str | None, Field(max_length=1000)]
+
+
+class OrganisationIn(ConsoleIn):
+    """Every setting at once; an empty or missing one is cleared."""
+
+    name: _Setting = None
+    phone: _Setting = None
+    email: _Setting = None
+    url: _Setting = None
+    privacy_url: _Setting = None
+
+
+class OrganisationSettingsOut(BaseModel):
+    name: str | None
+    phone: str | None
+    email: str | None
+    url: str | None
+    privacy_url: str | None
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class HelplineEntryIn(ConsoleIn):
+    country: Annotated[str, Field(max_length=10)]
+    language: Annotated[str, Field(max_length=20)]
+    name: Annotated[str, Field(max_length=1000)]
+    url: Annotated[str, Field(max_length=1000)]
+    phone: _Setting = None
+
+
+class HelplineEntryOut(BaseModel):
+    id: int
+    country: str
+    language: str
+    name: str
+    url: str
+    phone: str | None

@@ -37,6 +37,7 @@ __all__ = [
     "HelplinesOut",
     "LimitsOut",
     "Md5In",
+    "OrganisationOut",
     "OutcomeOut",
     "PartnerOut",
     "PartnersOut",
@@ -258,6 +259,17 @@ class HelplinesOut(BaseModel):
     helplines: list[HelplineOut]
 
 
+class OrganisationOut(BaseModel):
+    """The organisation running the service, as the pages name it; ``null``: not set (the
+    pages then say nothing about it)."""
+
+    name: str | None = Field(default=None, description="Its name.")
+    phone: str | None = Field(default=None, description="The helpline's phone number.")
+    email: str | None = Field(default=None, description="The helpline's e-mail address.")
+    url: str | None = Field(default=None, description="The helpline's web site (https).")
+    privacy_url: str | None = Field(default=None, description="Its privacy policy (https).")
+
+
 class FieldErrorOut(BaseModel):
     loc: str = Field(description="Where in the request, e.g. body.hashes.0.value.")
     msg: str
@@ -267,7 +279,8 @@ class ErrorOut(BaseModel):
     """Every refusal: a sentence for people and a stable code for programs (some codes add a
     field: ``question`` and ``help_url`` for not_eligible, ``index`` for hash_rejected,
     ``errors`` for invalid_request, ``tries_left`` for a wrong case number or PIN,
-    ``challenge`` for a case creation over the per-client limit)."""
+    ``challenge`` for a case creation over the per-client limit, ``field`` for
+    invalid_setting)."""
 
     detail: str
     code: str = Field(description=", ".join(error_codes()))
@@ -277,6 +290,7 @@ class ErrorOut(BaseModel):
     errors: list[FieldErrorOut] | None = None
     tries_left: int | None = None
     challenge: str | None = None
+    field: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------

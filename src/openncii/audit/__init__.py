@@ -59,6 +59,9 @@ ACTIONS: Final = (
     "hash.undeny",
     "hash.open",
     "settings.change",
+    "helpline.add",
+    "helpline.edit",
+    "helpline.remove",
     "audit.export",
     "stats.export",
 )

@@ -2,8 +2,9 @@
 
 The page for people this service cannot help shows the helplines of their language. These
 commands work on the database directly (run them where the server runs); they apply the
-migrations first, like ``openncii serve``. The list starts with the public helplines shipped
-for the Netherlands, Belgium, France and the United Kingdom.
+migrations first, like ``openncii serve``, and write their changes to the console's audit log
+(from ``shell``). The console's Settings page edits the same list. The list starts with the
+public helplines shipped for the Netherlands, Belgium, France and the United Kingdom.
 """
 
 from __future__ import annotations
@@ -61,11 +62,18 @@ def add(
     """Add a helpline; it shows at once on the page in its language."""
     from dataclasses import asdict
 
+    from openncii.audit import SHELL
     from openncii.helplines import add_helpline
 
     with migrated_session("helplines", database_url) as session, exit_on_error("helplines add"):
         added = add_helpline(
-            session, country=country, language=language, name=name, url=url, phone=phone
+            session,
+            country=country,
+            language=language,
+            name=name,
+            url=url,
+            phone=phone,
+            network=SHELL,
         )
     if as_json:
         typer.echo(json.dumps(asdict(added), ensure_ascii=False))
@@ -79,8 +87,9 @@ def remove(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Remove a helpline; it disappears from the page at once."""
+    from openncii.audit import SHELL
     from openncii.helplines import remove_helpline
 
     with migrated_session("helplines", database_url) as session, exit_on_error("helplines remove"):
-        removed = remove_helpline(session, helpline_id)
+        removed = remove_helpline(session, helpline_id, network=SHELL)
     typer.echo(f"Helpline {removed.id} removed: {removed.name}.")

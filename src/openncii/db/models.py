@@ -40,6 +40,7 @@ __all__ = [
     "HASH_ACTIVE",
     "HASH_DISABLED",
     "HASH_WITHDRAWN",
+    "ORGANISATION_ID",
     "STAFF_ADMIN",
     "STAFF_ANALYST",
     "STAFF_ROLES",
@@ -56,6 +57,7 @@ __all__ = [
     "Feedback",
     "HashRecord",
     "Helpline",
+    "Organisation",
     "Partner",
     "PartnerActivity",
     "RateCounter",
@@ -272,6 +274,30 @@ class Helpline(Base):
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(500))
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
+
+
+#: The id of the one row of ``organisation`` (migration 0010 makes it).
+ORGANISATION_ID: Final = 1
+
+
+class Organisation(Base):
+    """The organisation running the service, as the pages for people name it: one row
+    (:data:`ORGANISATION_ID`), kept in the console's Settings. A column left empty (NULL) is
+    not shown anywhere."""
+
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The helpline's contact for people: phone (as written), e-mail, web address (https).
+    phone: Mapped[str | None] = mapped_column(String(40), default=None)
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
+    url: Mapped[str | None] = mapped_column(String(500), default=None)
+    #: Its privacy policy (https).
+    privacy_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: The e-mail of the staff member who changed it last (``None``: never changed).
+    updated_by: Mapped[str | None] = mapped_column(String(254), default=None)
 
 
 class Feedback(Base):

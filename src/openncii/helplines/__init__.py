@@ -12,6 +12,7 @@ from openncii.helplines.service import (
     helplines_for_language,
     list_helplines,
     remove_helpline,
+    update_helpline,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "helplines_for_language",
     "list_helplines",
     "remove_helpline",
+    "update_helpline",
 ]

@@ -8,8 +8,9 @@ has one body::
     {"detail": <a sentence for people>, "code": <for programs>}
 
 plus, for some codes, a field or two (``question`` and ``help_url`` for ``not_eligible``,
-``index`` for ``hash_rejected``, ``errors`` for ``invalid_request``, ``tries_left`` for a
-wrong case number or PIN, ``challenge`` for a creation over the per-client limit). Bodies
+``index`` for ``hash_rejected``, ``field`` for ``invalid_setting``, ``errors`` for
+``invalid_request``, ``tries_left`` for a wrong case number or PIN, ``challenge`` for a
+creation over the per-client limit). Bodies
 never echo the request. A rate limit or a busy server adds ``Retry-After``, a refused partner
 key ``WWW-Authenticate``.
 """
@@ -34,6 +35,7 @@ from openncii.errors import (
     ForbiddenError,
     HashNotFoundError,
     HashRejectedError,
+    HelplineNotFoundError,
     MediaError,
     NotEligibleError,
     OpenNCIIError,
@@ -47,6 +49,7 @@ from openncii.errors import (
     ReviewError,
     ServiceBusyError,
     ServiceError,
+    SettingError,
     SetupLinkError,
     SignalError,
     SignInLockedError,
@@ -105,6 +108,8 @@ ERROR_RULES: Final[tuple[ErrorRule, ...]] = (
     ErrorRule(PartnerNotFoundError, 404, "partner_not_found"),
     ErrorRule(HashNotFoundError, 404, "hash_not_found"),
     ErrorRule(ReviewError, 400, "bad_request"),
+    ErrorRule(HelplineNotFoundError, 404, "helpline_not_found"),
+    ErrorRule(SettingError, 422, "invalid_setting"),
     ErrorRule(SubmissionNotAllowedError, 403, "submission_not_allowed"),
     ErrorRule(PartnerRequestError, 400, "bad_request"),
     ErrorRule(ConfigurationError, 500, "server_error"),
@@ -161,6 +166,8 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
         extra = {"question": exc.question, "help_url": exc.help_url}
     elif isinstance(exc, HashRejectedError):
         extra = {"index": exc.index}
+    elif isinstance(exc, SettingError) and exc.field is not None:
+        extra = {"field": exc.field}
     elif isinstance(exc, RateLimitedError | ServiceBusyError):
         headers = {"Retry-After": str(exc.retry_after)}
         if isinstance(exc, RateLimitedError) and exc.challenge is not None:

@@ -93,3 +93,8 @@ export function getLimits() {
 export function listHelplines(language) {
   return call("GET", `/helplines?language=${encodeURIComponent(language)}`);
 }
+
+/** GET /organisation -> {name, phone, email, url, privacy_url}: each null until the helpline sets it. */
+export function getOrganisation() {
+  return call("GET", "/organisation");
+}

@@ -5,6 +5,7 @@
 
 import { getLimits, listPartners } from "./api.js";
 import { initialLanguage, loadLanguageList, setLanguage, t, translate } from "./i18n.js";
+import { loadOrganisation, renderOrganisation } from "./organisation.js";
 import { $, state } from "./state.js";
 import * as check from "./views/check.js";
 import * as done from "./views/done.js";
@@ -124,6 +125,7 @@ function renderAll() {
     view.render();
   }
   partners.renderPartnerTexts();
+  renderOrganisation();
   if (state.view === "partners") partners.enter();
 }
 
@@ -151,11 +153,13 @@ async function start() {
   $("quick-exit").addEventListener("click", quickExit);
   const limits = loadLimits();
   const partnerNames = loadPartners();
+  const organisation = loadOrganisation();
   await renderLanguageSelect();
   const chosen = await setLanguage(initialLanguage());
   $("language").value = chosen;
   await limits;
   await partnerNames;
+  await organisation;
   renderAll();
   route();
   document.body.dataset.ready = "true";

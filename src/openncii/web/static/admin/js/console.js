@@ -10,8 +10,9 @@ import * as overview from "./views/overview.js";
 import * as partners from "./views/partners.js";
 import * as staff from "./views/staff.js";
 import * as audit from "./views/audit.js";
+import * as settings from "./views/settings.js";
 
-const VIEWS = { signin, setup, overview, partners, staff, audit };
+const VIEWS = { signin, setup, overview, partners, staff, audit, settings };
 const ADMIN_ONLY = new Set(["staff", "audit"]);
 
 export const state = { me: null };

@@ -37,6 +37,7 @@ const ERROR_CODES = new Set([
   "not_authenticated", "rate_limited", "forbidden", "setup_link_invalid", "weak_password",
   "passwords_differ", "staff_exists", "staff_not_found", "partner_exists", "partner_not_found",
   "hash_not_found", "bad_request", "invalid_request", "server_error",
+  "invalid_setting", "helpline_not_found",
 ]);
 
 /** Show an error for an API answer: the catalogue's text for its code, else a general one. */
