@@ -121,7 +121,6 @@ class PartnerOut(BaseModel):
     pages_24h: int
     records_24h: int
     unauthorized_24h: int
-    rate_limited_24h: int
     feedback: dict[str, int]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -27,8 +27,7 @@ __all__ = [
     "AUDIT_CSV_COLUMNS",
     "SHELL",
     "AuditRecord",
-    "all_audit",
-    "audit_csv",
+    "audit_csv_chunks",
     "client_network",
     "csv_text",
     "list_audit",
@@ -142,34 +141,50 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV with a header line (cells that a spreadsheet would read as formulas are quoted)."""
+def _csv_lines(rows: Iterable[Sequence[object]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    csv.writer(out, lineterminator="\n").writerows([_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
-def audit_csv(records: Iterable[AuditRecord]) -> str:
-    """The entries as CSV (a header line, then one line per entry)."""
-    return csv_text(
-        AUDIT_CSV_COLUMNS,
-        ((r.at.isoformat(), r.actor, r.action, r.target, r.network, r.detail) for r in records),
-    )
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV with a header line (cells that a spreadsheet would read as formulas are quoted)."""
+    return _csv_lines([header]) + _csv_lines(rows)
 
 
-def all_audit(session: Session) -> list[AuditRecord]:
-    """Every entry, oldest first (for the CSV export; plain rows, no ORM objects)."""
-    columns = (
-        AuditEntry.id,
-        AuditEntry.at,
-        AuditEntry.actor,
-        AuditEntry.action,
-        AuditEntry.target,
-        AuditEntry.network,
-        AuditEntry.detail,
-    )
-    with session.begin():
-        rows = session.execute(select(*columns).order_by(AuditEntry.id))
-        return [AuditRecord(*row) for row in rows]
+def _csv_row(record: AuditRecord) -> tuple[object, ...]:
+    r = record
+    return (r.at.isoformat(), r.actor, r.action, r.target, r.network, r.detail)
+
+
+_COLUMNS: Final = (
+    AuditEntry.id,
+    AuditEntry.at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.target,
+    AuditEntry.network,
+    AuditEntry.detail,
+)
+
+
+def audit_csv_chunks(sessions: Callable[[], Session], *, batch: int = 5000) -> Iterator[str]:
+    """The whole log as CSV, oldest first, in pieces to stream: the header line, then ``batch``
+    entries at a time, each batch read by id in a short transaction of its own (no connection
+    is held while the client reads). Entries added after the export began are left out."""
+    with sessions() as session, session.begin():
+        last = int(session.scalar(select(func.max(AuditEntry.id))) or 0)
+    yield _csv_lines([AUDIT_CSV_COLUMNS])
+    after = 0
+    while after < last:
+        with sessions() as session, session.begin():
+            rows = session.execute(
+                select(*_COLUMNS)
+                .where(AuditEntry.id > after, AuditEntry.id <= last)
+                .order_by(AuditEntry.id)
+                .limit(batch)
+            ).all()
+        if not rows:
+            return
+        after = int(rows[-1][0])
+        yield _csv_lines(_csv_row(AuditRecord(*row)) for row in rows)

@@ -13,19 +13,23 @@ find a row stamped below ``n``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
+    Date,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -44,6 +48,7 @@ __all__ = [
     "STAFF_ADMIN",
     "STAFF_ANALYST",
     "STAFF_ROLES",
+    "STATS_CHANGES",
     "AuditEntry",
     "Base",
     "Case",
@@ -64,6 +69,9 @@ __all__ = [
     "ServerSecret",
     "Staff",
     "StaffSession",
+    "StatsCaseOutcome",
+    "StatsCount",
+    "StatsHashOutcome",
     "UTCDateTime",
 ]
 
@@ -348,7 +356,7 @@ class ServerSecret(Base):
 
 
 class PartnerActivity(Base):
-    """What one partner did in one hour: feed pages and records fetched, refusals (401, 429)."""
+    """What one partner did in one hour: feed pages and records fetched, requests refused 401."""
 
     __tablename__ = "partner_activity"
     __table_args__ = (Index("ix_partner_activity_hour", "hour"),)
@@ -361,7 +369,6 @@ class PartnerActivity(Base):
     pages: Mapped[int] = mapped_column(Integer, default=0)
     records: Mapped[int] = mapped_column(BigInteger, default=0)
     unauthorized: Mapped[int] = mapped_column(Integer, default=0)
-    rate_limited: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Staff(Base):
@@ -469,3 +476,56 @@ class DisabledHash(Base):
     reason: Mapped[str] = mapped_column(Text)
     disabled_by: Mapped[str | None] = mapped_column(String(254), default=None)
     disabled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StatsCount(Base):
+    """A rollup of the console's figures (:mod:`openncii.stats.rollups`): one figure's count on
+    one day (or :data:`~openncii.stats.rollups.NO_DAY`) for one key (migration 0011)."""
+
+    __tablename__ = "stats_counts"
+
+    figure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    key_a: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_b: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+#: Changes of the rollups, added by triggers (``+1``/``-1`` rows; no key: rows are only ever
+#: inserted by writers, and moved into ``stats_counts`` by :func:`openncii.stats.rollups.compact`).
+STATS_CHANGES: Final = Table(
+    "stats_changes",
+    Base.metadata,
+    Column("figure", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("key_a", String(64), nullable=False),
+    Column("key_b", String(64), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Index("ix_stats_changes_figure_day", "figure", "day"),
+)
+
+
+class StatsHashOutcome(Base):
+    """A hash that has a partner outcome (``PendingReview``, ``Blocked``, ``NotBlocked``), kept
+    by triggers for the removal rate (migration 0011)."""
+
+    __tablename__ = "stats_hash_outcomes"
+
+    hash_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    blocked: Mapped[int] = mapped_column(Integer)
+    with_outcome: Mapped[int] = mapped_column(Integer)
+
+
+class StatsCaseOutcome(Base):
+    """Seconds from a case's creation to the first partner outcome on any of its hashes, kept by
+    triggers for the overview's percentiles (migration 0011)."""
+
+    __tablename__ = "stats_case_outcomes"
+    __table_args__ = (Index("ix_stats_case_outcomes_bucket_seconds", "bucket", "seconds", "day"),)
+
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The UTC day the case was created.
+    day: Mapped[date] = mapped_column(Date)
+    seconds: Mapped[float] = mapped_column(Double)
+    #: The duration's bucket (:mod:`openncii.stats.rollups`).
+    bucket: Mapped[int] = mapped_column(Integer)

@@ -29,6 +29,7 @@ from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import Feedback, HashRecord, Partner, PartnerActivity
 from openncii.db.upsert import insert_for
 from openncii.errors import PartnerExistsError, PartnerNotFoundError, ServiceError
+from openncii.stats import feedback_by_partner
 from openncii.stopncii import FEEDBACK_VALUES, PARTNER_FEEDBACK_VALUES
 
 __all__ = [
@@ -115,7 +116,6 @@ class PartnerStats:
     pages_24h: int
     records_24h: int
     unauthorized_24h: int
-    rate_limited_24h: int
     feedback: dict[str, int]
 
 
@@ -345,7 +345,6 @@ def record_fetch(
             pages=pages,
             records=records,
             unauthorized=0,
-            rate_limited=0,
         )
         session.execute(
             statement.on_conflict_do_update(
@@ -359,10 +358,10 @@ def record_fetch(
         session.execute(update(Partner).where(Partner.id == partner_id).values(last_fetch_at=now))
 
 
-def record_refusal(session: Session, digests: list[str], status: int, now: datetime) -> None:
-    """Count a refused request (401: a key of the partner that no longer works, e.g. after its
-    grace period or a revocation; 429) against the partner the key belonged to, if any."""
-    column = "unauthorized" if status == 401 else "rate_limited"
+def record_refusal(session: Session, digests: list[str], now: datetime) -> None:
+    """Count a request refused 401 (a key of the partner that no longer works, e.g. after its
+    grace period or a revocation) against the partner the key belonged to, if any. (The partner
+    API limits no rate: it never answers 429.)"""
     with session.begin():
         partner_id = session.scalars(
             select(Partner.id)
@@ -376,29 +375,20 @@ def record_refusal(session: Session, digests: list[str], status: int, now: datet
             hour=_hour(now),
             pages=0,
             records=0,
-            unauthorized=int(status == 401),
-            rate_limited=int(status != 401),
+            unauthorized=1,
         )
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["partner_id", "hour"],
-                set_={column: getattr(PartnerActivity, column) + 1},
+                set_={"unauthorized": PartnerActivity.unauthorized + 1},
             )
         )
 
 
 def feedback_counts(session: Session) -> dict[int, dict[str, int]]:
-    """Each partner's feedback by value (``{partner id: {"Blocked": 12, ...}}``): one pass over
-    the whole feedback table, so callers on a large bank keep the answer for a while."""
-    feedback: dict[int, dict[str, int]] = {}
-    with session.begin():
-        for partner_id, value, count in session.execute(
-            select(Feedback.partner_id, Feedback.value, func.count()).group_by(
-                Feedback.partner_id, Feedback.value
-            )
-        ):
-            feedback.setdefault(int(partner_id), {})[str(value)] = int(count)
-    return feedback
+    """Each partner's feedback by value (``{partner id: {"Blocked": 12, ...}}``), from the
+    rollups the database keeps (:func:`openncii.stats.feedback_by_partner`)."""
+    return feedback_by_partner(session)
 
 
 def partner_stats(
@@ -419,7 +409,6 @@ def partner_stats(
                     func.sum(PartnerActivity.pages),
                     func.sum(PartnerActivity.records),
                     func.sum(PartnerActivity.unauthorized),
-                    func.sum(PartnerActivity.rate_limited),
                 )
                 .where(PartnerActivity.hour >= since)
                 .group_by(PartnerActivity.partner_id)
@@ -427,10 +416,8 @@ def partner_stats(
         }
     stats = []
     for p in partners:
-        pages, records, unauthorized, rate_limited = activity.get(p.id, (0, 0, 0, 0))
-        stats.append(
-            PartnerStats(p, pages, records, unauthorized, rate_limited, feedback.get(p.id, {}))
-        )
+        pages, records, unauthorized = activity.get(p.id, (0, 0, 0))
+        stats.append(PartnerStats(p, pages, records, unauthorized, feedback.get(p.id, {})))
     return stats
 
 

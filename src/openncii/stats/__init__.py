@@ -1,6 +1,8 @@
-"""Figures of the helpline console's overview, aggregated in SQL (no HTTP here).
+"""Figures of the helpline console's overview, read from rollups (no HTTP here).
 
-Every figure is one query over indexed columns, in UTC:
+The database keeps the rollups in the transactions that change cases, hashes and feedback
+(triggers, :mod:`openncii.stats.rollups`), so a page reads a few hundred rows whatever the size
+of the bank; every figure equals the direct count over the tables, in UTC:
 
 - cases opened and withdrawn per day or week (``cases.created_at``, ``cases.withdrawn_at``);
 - hashes in the bank by signal type and state;
@@ -24,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
-from sqlalchemy import Date, cast, distinct, func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from openncii.audit import csv_text
-from openncii.db.models import Case, CaseHash, Feedback, HashRecord
+from openncii.db.models import STATS_CHANGES, StatsCaseOutcome, StatsCount
+from openncii.stats.rollups import OUTCOMES, compact
 
 __all__ = [
     "OUTCOMES",
@@ -38,6 +40,8 @@ __all__ = [
     "Period",
     "TimeToOutcome",
     "cases_per_period",
+    "compact_figures",
+    "feedback_by_partner",
     "hashes_by_type",
     "outcomes_per_period",
     "overview",
@@ -49,95 +53,107 @@ __all__ = [
 
 Period = Literal["day", "week"]
 _T = TypeVar("_T")
-#: The partner outcomes the overview counts (StopNCII feedback values).
-OUTCOMES: Final = ("PendingReview", "Blocked", "NotBlocked")
 #: The longest range the overview covers.
 MAX_DAYS: Final = 730
 
 
-def _bucket(column: Any, period: Period, dialect: str) -> ColumnElement[Any]:
-    """The UTC day (or the Monday of the week) of a timestamp column, as a date."""
-    if dialect == "postgresql":
-        utc = func.timezone("UTC", column)
-        return cast(func.date_trunc(period, utc), Date)
-    if period == "day":
-        return func.date(column)
-    return func.date(column, "weekday 0", "-6 days")
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _period_of(day: date, period: Period) -> date:
+    return _monday(day) if period == "week" else day
+
+
+def _figure(
+    session: Session, figure: str, since: date | None = None
+) -> list[tuple[date, str, str, int]]:
+    """``(day, key_a, key_b, count)`` of one rollup figure (its counts plus the changes not yet
+    compacted: one statement, so one snapshot), from ``since`` on; zero counts left out."""
+    parts = []
+    for table in (StatsCount.__table__, STATS_CHANGES):
+        columns = table.c
+        query = select(
+            columns.day.label("day"),
+            columns.key_a.label("key_a"),
+            columns.key_b.label("key_b"),
+            columns["count"].label("n"),
+        ).where(columns.figure == figure)
+        if since is not None:
+            query = query.where(columns.day >= since)
+        parts.append(query)
+    both = union_all(*parts).subquery()
+    total = func.sum(both.c.n)
+    rows = session.execute(
+        select(both.c.day, both.c.key_a, both.c.key_b, total)
+        .group_by(both.c.day, both.c.key_a, both.c.key_b)
+        .having(total != 0)
+    )
+    return [(_day(d), str(a), str(b), int(n)) for d, a, b, n in rows]
 
 
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+def compact_figures(session: Session) -> None:
+    """Move the rollups' changes into their counts (:func:`openncii.stats.rollups.compact`), in
+    a transaction of its own; reading stays exact without it, only slower as changes pile up."""
+    with session.begin():
+        compact(session.connection())
 
 
 def cases_per_period(
     session: Session, since: datetime, period: Period = "day"
 ) -> list[tuple[date, int, int]]:
-    """``(day or Monday, cases opened, cases withdrawn)`` from ``since`` on, oldest first."""
-    dialect = _dialect(session)
-    opened_bucket = _bucket(Case.created_at, period, dialect)
-    withdrawn_bucket = _bucket(Case.withdrawn_at, period, dialect)
+    """``(day or Monday, cases opened, cases withdrawn)`` from ``since`` (a UTC midnight) on,
+    oldest first."""
+    counted: dict[date, list[int]] = {}
     with session.begin():
-        opened = {
-            _day(d): int(n)
-            for d, n in session.execute(
-                select(opened_bucket, func.count())
-                .where(Case.created_at >= since)
-                .group_by(opened_bucket)
-            )
-        }
-        withdrawn = {
-            _day(d): int(n)
-            for d, n in session.execute(
-                select(withdrawn_bucket, func.count())
-                .where(Case.withdrawn_at >= since)
-                .group_by(withdrawn_bucket)
-            )
-        }
-    return [
-        (d, opened.get(d, 0), withdrawn.get(d, 0)) for d in sorted(opened.keys() | withdrawn.keys())
-    ]
+        for column, figure in enumerate(("opened", "withdrawn")):
+            for day, _a, _b, n in _figure(session, figure, since.date()):
+                counted.setdefault(_period_of(day, period), [0, 0])[column] += n
+    return [(d, *counted[d]) for d in sorted(counted)]  # type: ignore[misc]
 
 
 def hashes_by_type(session: Session) -> list[tuple[str, str, int]]:
     """``(signal type key, state, hashes)`` of the whole bank."""
     with session.begin():
-        rows = session.execute(
-            select(HashRecord.signal_type, HashRecord.status, func.count())
-            .group_by(HashRecord.signal_type, HashRecord.status)
-            .order_by(HashRecord.signal_type, HashRecord.status)
-        )
-        return [(str(t), str(s), int(n)) for t, s, n in rows]
+        rows = _figure(session, "hashes")
+    return sorted((kind, state, n) for _d, kind, state, n in rows)
 
 
 def outcomes_per_period(
     session: Session, since: datetime, period: Period = "day"
 ) -> list[tuple[date, str, int]]:
-    """``(day or Monday, outcome, count)`` of the partners' outcomes given from ``since`` on."""
-    bucket = _bucket(Feedback.updated_at, period, _dialect(session))
+    """``(day or Monday, outcome, count)`` of the partners' outcomes given from ``since`` (a UTC
+    midnight) on."""
+    counted: dict[tuple[date, str], int] = {}
     with session.begin():
-        rows = session.execute(
-            select(bucket, Feedback.value, func.count())
-            .where(Feedback.updated_at >= since, Feedback.value.in_(OUTCOMES))
-            .group_by(bucket, Feedback.value)
-            .order_by(bucket, Feedback.value)
-        )
-        return [(_day(d), str(v), int(n)) for d, v, n in rows]
+        for day, _partner, value, n in _figure(session, "outcomes", since.date()):
+            if value in OUTCOMES:
+                key = (_period_of(day, period), value)
+                counted[key] = counted.get(key, 0) + n
+    return [(d, v, n) for (d, v), n in sorted(counted.items()) if n]
+
+
+def feedback_by_partner(session: Session) -> dict[int, dict[str, int]]:
+    """Each partner's feedback by value, over the whole bank (``{partner id: {"Blocked": 12,
+    ...}}``)."""
+    found: dict[int, dict[str, int]] = {}
+    with session.begin():
+        for _when, partner, value, n in _figure(session, "outcomes"):
+            values = found.setdefault(int(partner), {})
+            values[value] = values.get(value, 0) + n
+    return {p: {v: n for v, n in values.items() if n} for p, values in found.items()}
 
 
 def removal_rate(session: Session) -> tuple[int, int]:
     """``(hashes with a Blocked outcome, hashes with any outcome)``."""
     with session.begin():
-        blocked = session.scalar(
-            select(func.count(distinct(Feedback.hash_id))).where(Feedback.value == "Blocked")
-        )
-        any_outcome = session.scalar(
-            select(func.count(distinct(Feedback.hash_id))).where(Feedback.value.in_(OUTCOMES))
-        )
-    return int(blocked or 0), int(any_outcome or 0)
+        blocked = sum(n for *_k, n in _figure(session, "blocked"))
+        any_outcome = sum(n for *_k, n in _figure(session, "with_outcome"))
+    return blocked, any_outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,42 +173,54 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
+def _nth_seconds(session: Session, buckets: list[tuple[int, int]], since: date, rank: int) -> float:
+    """The ``rank``-th smallest duration (from 0) of the cases created from ``since`` on, given
+    their counts per bucket (in bucket order): the bucket holding it, then the value by the
+    index on ``(bucket, seconds, day)``."""
+    for bucket, count in buckets:
+        if rank < count:
+            value = session.scalar(
+                select(StatsCaseOutcome.seconds)
+                .where(StatsCaseOutcome.bucket == bucket, StatsCaseOutcome.day >= since)
+                .order_by(StatsCaseOutcome.seconds)
+                .offset(rank)
+                .limit(1)
+            )
+            assert value is not None
+            return float(value)
+        rank -= count
+    raise IndexError(rank)
+
+
+def _percentile_of(
+    session: Session, buckets: list[tuple[int, int]], since: date, total: int, fraction: float
+) -> float:
+    """As :func:`_percentile`, reading only the one or two values it needs."""
+    position = fraction * (total - 1)
+    low = int(position)
+    value = _nth_seconds(session, buckets, since, low)
+    if position == low:
+        return value
+    high = _nth_seconds(session, buckets, since, low + 1)
+    return value + (high - value) * (position - low)
+
+
 def time_to_first_outcome(session: Session, since: datetime) -> TimeToOutcome:
-    """Median and 90th percentile over the cases opened from ``since`` on that have an outcome."""
-    first = (
-        select(
-            Case.id.label("case_id"),
-            Case.created_at.label("created_at"),
-            func.min(Feedback.updated_at).label("first_at"),
-        )
-        .join(CaseHash, CaseHash.case_id == Case.id)
-        .join(Feedback, Feedback.hash_id == CaseHash.hash_id)
-        .where(Case.created_at >= since, Feedback.value.in_(OUTCOMES))
-        .group_by(Case.id, Case.created_at)
-        .subquery()
-    )
-    postgres = _dialect(session) == "postgresql"
+    """Median and 90th percentile over the cases opened from ``since`` (a UTC midnight) on
+    that have an outcome."""
+    counted: dict[int, int] = {}
     with session.begin():
-        if postgres:
-            seconds = func.extract("epoch", first.c.first_at - first.c.created_at)
-            row = session.execute(
-                select(
-                    func.count(),
-                    func.percentile_cont(0.5).within_group(seconds),
-                    func.percentile_cont(0.9).within_group(seconds),
-                ).select_from(first)
-            ).one()
-            count = int(row[0])
-            if not count:
-                return TimeToOutcome(0, None, None)
-            return TimeToOutcome(count, float(row[1]), float(row[2]))
-        durations = sorted(
-            (first_at - created).total_seconds()
-            for first_at, created in session.execute(select(first.c.first_at, first.c.created_at))
+        for _when, bucket, _b, n in _figure(session, "first_outcome", since.date()):
+            counted[int(bucket)] = counted.get(int(bucket), 0) + n
+        buckets = sorted((b, n) for b, n in counted.items() if n)
+        total = sum(n for _b, n in buckets)
+        if not total:
+            return TimeToOutcome(0, None, None)
+        return TimeToOutcome(
+            total,
+            _percentile_of(session, buckets, since.date(), total, 0.5),
+            _percentile_of(session, buckets, since.date(), total, 0.9),
         )
-    if not durations:
-        return TimeToOutcome(0, None, None)
-    return TimeToOutcome(len(durations), _percentile(durations, 0.5), _percentile(durations, 0.9))
 
 
 def periods_between(start: date, end: date, period: Period) -> list[date]:
@@ -227,6 +255,7 @@ def overview(session: Session, now: datetime, days: int, period: Period) -> Over
     """Every figure of the overview for the last ``days`` days."""
     days = max(1, min(days, MAX_DAYS))
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    compact_figures(session)
     blocked, with_outcome = removal_rate(session)
     periods = periods_between(start.date(), now.date(), period)
     counted = {d: (o, w) for d, o, w in cases_per_period(session, start, period)}

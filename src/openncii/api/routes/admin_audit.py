@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from openncii import audit
 from openncii.api.console import ADMIN_API_PREFIX, AdminDep
-from openncii.api.deps import NetworkDep, NowDep, SessionDep
+from openncii.api.deps import NetworkDep, NowDep, RuntimeDep, SessionDep
 
 __all__ = ["router"]
 
@@ -48,14 +49,14 @@ def get_audit(
 
 @router.get("/export.csv")
 def get_audit_csv(
-    admin: AdminDep, session: SessionDep, now: NowDep, network: NetworkDep
-) -> Response:
-    """Every entry as CSV (the export itself is logged)."""
+    admin: AdminDep, session: SessionDep, runtime: RuntimeDep, now: NowDep, network: NetworkDep
+) -> StreamingResponse:
+    """Every entry as CSV, streamed in batches (the export itself is logged, and is the last
+    line)."""
     with session.begin():
         audit.record(session, "audit.export", now, actor=admin.staff.email, network=network)
-    text = audit.audit_csv(audit.all_audit(session))
-    return Response(
-        text,
+    return StreamingResponse(
+        audit.audit_csv_chunks(runtime.sessions),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'},
     )

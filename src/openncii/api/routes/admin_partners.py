@@ -53,7 +53,6 @@ def get_partners(
             pages_24h=s.pages_24h,
             records_24h=s.records_24h,
             unauthorized_24h=s.unauthorized_24h,
-            rate_limited_24h=s.rate_limited_24h,
             feedback=s.feedback,
         )
         for s in partner_stats(session, now, feedback)

@@ -124,7 +124,7 @@ def _refused(session: Session, keys: set[str], now: datetime) -> PartnerKeyError
     """The 401 for ``keys``, counted against the partner a key belonged to (a revoked key, or
     an old one past its grace period), for the console."""
     if keys:
-        record_refusal(session, sorted(key_digest(key) for key in keys), 401, now)
+        record_refusal(session, sorted(key_digest(key) for key in keys), now)
     return _unauthorized()
 
 

@@ -94,7 +94,7 @@ export async function show({ state }) {
           el("td", {}, p.old_key_expires_at ? `${state} — ${t("admin.partners.key.old", { when: when(p.old_key_expires_at) })}` : state),
           el("td", {}, p.last_fetch_at ? when(p.last_fetch_at) : t("admin.partners.never")),
           el("td", { class: "num" }, number(p.records_24h)),
-          el("td", { class: "num" }, `${number(p.unauthorized_24h)} / ${number(p.rate_limited_24h)}`),
+          el("td", { class: "num" }, number(p.unauthorized_24h)),
           el("td", {}, outcomes.length ? el("ul", { class: "feedback-list" }, outcomes) : "—"),
           el("td", {}, p.can_submit ? t("admin.partners.allowed") : t("admin.partners.denied")),
           admin ? el("td", {}, actions(p)) : null,
