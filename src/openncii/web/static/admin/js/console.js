@@ -8,11 +8,12 @@ import * as signin from "./views/signin.js";
 import * as setup from "./views/setup.js";
 import * as overview from "./views/overview.js";
 import * as partners from "./views/partners.js";
+import * as review from "./views/review.js";
 import * as staff from "./views/staff.js";
 import * as audit from "./views/audit.js";
 import * as settings from "./views/settings.js";
 
-const VIEWS = { signin, setup, overview, partners, staff, audit, settings };
+const VIEWS = { signin, setup, overview, partners, review, staff, audit, settings };
 const ADMIN_ONLY = new Set(["staff", "audit"]);
 
 export const state = { me: null };

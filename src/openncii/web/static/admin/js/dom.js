@@ -36,7 +36,7 @@ export function number(value) {
 const ERROR_CODES = new Set([
   "not_authenticated", "rate_limited", "forbidden", "setup_link_invalid", "weak_password",
   "passwords_differ", "staff_exists", "staff_not_found", "partner_exists", "partner_not_found",
-  "hash_not_found", "bad_request", "invalid_request", "server_error",
+  "hash_not_found", "hash_rejected", "invalid_hash", "bad_request", "invalid_request", "server_error",
   "invalid_setting", "helpline_not_found",
 ]);
 

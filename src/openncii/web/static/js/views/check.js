@@ -87,7 +87,8 @@ function pick(obj, names) {
 }
 
 /** A photo's fingerprints (robust matching sends several per photo, each with the photo's
- * number) as one entry: the first one's prefix, every partner's outcome once. */
+ * number) as one entry: the first one's prefix, every partner's outcome once, disabled when
+ * the helpline disabled them (it disables a photo's fingerprints together). */
 function onePerPhoto(hashes) {
   const out = [];
   const photos = new Map();
@@ -98,6 +99,7 @@ function onePerPhoto(hashes) {
       continue;
     }
     const seen = photos.get(photo);
+    if (seen && hash.disabled) seen.disabled = true;
     if (!seen) {
       const entry = { ...hash, type: "pdq", outcomes: [...(hash.outcomes || [])] };
       photos.set(photo, entry);
@@ -137,6 +139,13 @@ function renderStatus() {
     const prefix = pick(hash, ["prefix", "value_prefix", "short"]) || "";
     title.textContent = t(`hashType.${["pdq", "md5", "vpdq"].includes(type) ? type : "other"}`, { prefix });
     li.append(title);
+    if (hash.disabled) {
+      const note = document.createElement("p");
+      note.className = "hash-disabled";
+      note.dataset.testid = "hash-disabled";
+      note.textContent = t("status.disabled.hash");
+      li.append(note);
+    }
     const outcomes = pick(hash, ["outcomes", "partners", "feedback"]) || [];
     if (outcomes.length) {
       const sub = document.createElement("ul");
@@ -162,6 +171,7 @@ function renderStatus() {
   // When nobody has reported anything yet, say so once rather than under every fingerprint.
   const anyOutcome = hashes.some((h) => (pick(h, ["outcomes", "partners", "feedback"]) || []).length);
   $("status-none").hidden = anyOutcome || status === "withdrawn" || noPartners;
+  $("status-disabled").hidden = !hashes.some((h) => h.disabled);
   const withdrawn = status === "withdrawn";
   $("withdraw-area").hidden = withdrawn;
   $("withdraw-done").hidden = !state.check.withdrawn;
