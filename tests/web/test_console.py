@@ -217,3 +217,107 @@ def test_partners_add_and_rotate_with_a_grace_period(
     row = page.locator("tr[data-partner='Acme Social']")
     row.wait_for()
     assert "1 / 0" in row.inner_text()
+
+
+def test_review_disable_reaches_partners_and_the_person(
+    page: Page, console: Console, axe_source: str, tmp_path: Path
+) -> None:
+    """Two partners report a photo's hash NotBlocked; a reviewer finds it in the queue, shows
+    it whole, disables it with a reason and deny-lists it: the real python-threatexchange client
+    and `openncii partner sync` see it as Deleted, the person's status page (in Dutch) says the
+    helpline disabled it, and the audit log shows every step."""
+    import httpx
+    from threatexchange.exchanges.clients.stopncii.api import (
+        StopNCIICaseStatus,
+        StopNCIICSPFeedbackValue,
+        StopNCIISignalType,
+    )
+
+    from case_helpers import CASES, case_body, pdq_item, photo_item
+    from openncii.partner import PartnerStore
+
+    photo = photo_item(("full", "square", "strip"))
+    full = photo["variants"][0]["pdq"]
+    keys = [cli_json(console, "partners", "add", name)["key"] for name in ("Acme", "Beta")]
+    with httpx.Client(base_url=console.base_url) as http:
+        created = http.post(CASES, json=case_body(photo, pdq_item(), language="nl")).json()
+    first = pytx_client(console.base_url, keys[0]).fetch_hashes()
+    assert {r.hashStatus for r in first.hashRecords} == {StopNCIICaseStatus.Active}
+    for key in keys:
+        pytx_client(console.base_url, key).submit_feedback(
+            StopNCIISignalType.ImagePDQ, full, StopNCIICSPFeedbackValue.NotBlocked, {"cartoon"}
+        )
+    store = tmp_path / "partner.sqlite3"
+    sync = ["partner", "sync", "--server", console.base_url, "--store", str(store), "-q"]
+    synced = CliRunner().invoke(cli, sync, env={"OPENNCII_PARTNER_KEY": keys[0]})
+    assert synced.exit_code == 0, synced.output
+    with PartnerStore.open(store) as local:
+        assert full in {row.key for row in local.active("pdq")}
+
+    added = cli_json(console, "staff", "add", "lead@example.org", "--role", "admin")
+    set_up_and_sign_in(page, console, added["setup_url"], None)
+    page.click("[data-nav=review]")
+    row = page.locator(f"#review-table tr[data-hash='{full[:8]}']")
+    row.wait_for()
+    assert row.locator("[data-reason=not_blocked]").inner_text() == (
+        "2 partners reviewed what it matched and did not block it (NotBlocked)"
+    )
+    assert full not in page.content()
+    check_page(page, axe_source, "review")
+    row.locator("[data-testid=review-open]").click()
+    page.wait_for_selector(f"#review-table code:has-text('{full}')")
+    # Keyboard: the disable button, then the form (the reason field has the focus).
+    row.locator("[data-testid=review-disable]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#review-disable:not([hidden])")
+    assert page.evaluate("document.activeElement.id") == "review-reason"
+    page.keyboard.type("A cartoon, not an intimate image (two partners checked)")
+    page.check("#review-deny")
+    check_page(page, axe_source, "review-disable")
+    page.click("[data-testid=review-disable-submit]")
+    page.wait_for_selector("#console-notice:not([hidden])")
+    assert "3 hashes of the photo" in page.inner_text("#console-notice")
+    page.wait_for_selector(f"#review-disabled-table tr[data-hash='{full[:8]}']")
+    assert page.locator("#review-table tbody tr").count() == 0
+    assert page.locator(f"#denylist-table tr[data-hash='{full[:8]}']").count() == 1
+    check_page(page, axe_source, "review-disabled")
+
+    # Every partner: the real client sees Deleted; `openncii partner sync` removes it.
+    (record,) = (
+        pytx_client(console.base_url, keys[1])
+        .fetch_hashes(start_timestamp=first.nextSetTimestamp)
+        .hashRecords
+    )
+    assert (record.hashValue, record.hashStatus) == (full, StopNCIICaseStatus.Deleted)
+    synced = CliRunner().invoke(cli, sync, env={"OPENNCII_PARTNER_KEY": keys[0]})
+    assert synced.exit_code == 0, synced.output
+    with PartnerStore.open(store) as local:
+        assert full not in {row.key for row in local.active("pdq")}
+
+    # The person, in Dutch: the photo's fingerprint is disabled, and whom to ask.
+    person = page.context.new_page()
+    person.set_viewport_size(DESKTOP)
+    person.goto(f"{console.base_url}/#/check")
+    person.select_option("[data-testid=language-select]", "nl")
+    person.fill("[data-testid=check-case]", created["case_number"])
+    person.fill("[data-testid=check-pin]", created["pin"])
+    person.click("[data-testid=check-submit]")
+    person.wait_for_selector("[data-testid=status-disabled]:visible")
+    nl = json.loads(
+        (Path(__file__).parents[2] / "src/openncii/web/static/i18n/nl.json").read_text("utf-8")
+    )
+    assert person.inner_text("[data-testid=status-disabled]") == nl["status.disabled.explain"]
+    notes = person.locator("[data-testid=hash-disabled]").all_inner_texts()
+    assert notes == [nl["status.disabled.hash"]]  # the photo, not the other fingerprint
+    assert person.locator("#status-hashes > li").count() == 2
+    check_page(person, axe_source, "person-status-disabled")
+    person.close()
+
+    page.click("[data-nav=audit]")
+    page.wait_for_selector("#audit-table tbody tr")
+    rows = page.locator("#audit-table tbody tr")
+    actions = rows.locator("td:nth-child(3)").all_inner_texts()
+    assert actions[:3] == ["Hash deny-listed", "Hash disabled", "Hash opened"]
+    targets = rows.locator("td:nth-child(4)").all_inner_texts()
+    assert targets[:3] == [full[:8]] * 3
+    assert full not in page.inner_text("#audit-table")
