@@ -5,6 +5,7 @@ nothing, every change is audited, analysts only read. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -298,3 +299,29 @@ def test_without_a_session_or_csrf_token_nothing_changes(
         assert stranger.request(method, path, json=FULL).status_code == 401
     assert stranger.get(PUBLIC).json() == NOTHING
     assert len(client.get(HELPLINES).json()) == 6
+
+
+def test_the_helplines_commands_are_audited_from_the_shell(
+    database_url: str, db_sessions: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from openncii.cli import app
+
+    runner = CliRunner()
+    base = ["--database-url", database_url]
+    added = runner.invoke(
+        app, ["helplines", "add", "BE", "fr", "Example", "https://x.example/", "--json", *base]
+    )
+    assert added.exit_code == 0, added.output
+    entry_id = json.loads(added.stdout)["id"]
+    removed = runner.invoke(app, ["helplines", "remove", str(entry_id), *base])
+    assert removed.exit_code == 0, removed.output
+    missing = runner.invoke(app, ["helplines", "remove", str(entry_id), *base])
+    assert missing.exit_code == 1 and f"no helpline with id {entry_id}" in missing.stderr
+    with db_sessions() as session:
+        entries, _total = list_audit(session)
+    assert [(e.action, e.target, e.network, e.actor) for e in entries] == [
+        ("helpline.remove", "Example (BE, fr)", SHELL, None),
+        ("helpline.add", "Example (BE, fr)", SHELL, None),
+    ]

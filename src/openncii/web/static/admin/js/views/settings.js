@@ -48,6 +48,7 @@ function fillOrganisation(data) {
 
 async function saveOrganisation(event) {
   event.preventDefault();
+  if (!isAdmin) return; // read-only for analysts (the server would refuse it too)
   clearMessages();
   const form = $("org-form");
   clearInvalid(form);
