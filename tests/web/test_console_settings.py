@@ -109,7 +109,9 @@ def _add_helpline(page: Page) -> None:
     assert page.locator("#helpline-cancel").is_hidden()
 
 
-def _person_sees_the_organisation(page: Page, base_url: str, axe_source: str) -> None:
+def _person_sees_the_organisation(
+    page: Page, base_url: str, axe_source: str, case: dict[str, str]
+) -> None:
     text = catalogue("en")
     page.goto(f"{base_url}/?lang=en#/finished")
     page.reload()  # the page reads the organisation when it loads
@@ -146,6 +148,17 @@ def _person_sees_the_organisation(page: Page, base_url: str, axe_source: str) ->
     page.wait_for_selector("[data-testid=helplines] li:has-text('Helpwanted')")
     assert "Example Support" not in page.inner_text("[data-testid=helplines]")
 
+    # Checking a case: the status card offers the same contact, in Dutch now.
+    page.click("[data-testid=nav-check]")
+    page.fill("[data-testid=check-case]", case["case_number"])
+    page.fill("[data-testid=check-pin]", case["pin"])
+    page.click("[data-testid=check-submit]")
+    page.wait_for_selector("[data-testid=case-status]:visible")
+    contact = page.locator("[data-testid=status-contact]")
+    assert contact.is_visible() and ORG["email"] in contact.inner_text()
+    assert nl["org.contact.named"].replace("{name}", ORG["name"]) in contact.inner_text()
+    check_page_person(page, axe_source, "settings-person-status")
+
 
 def check_page_person(page: Page, axe_source: str, name: str) -> None:
     assert run_axe(page, axe_source) == [], name
@@ -169,7 +182,10 @@ def test_an_admin_sets_the_organisation_and_a_helpline_and_the_person_sees_them(
     _add_helpline(page)
     check_page(page, axe_source, "settings")
 
-    _person_sees_the_organisation(person, console.base_url, axe_source)
+    from case_helpers import CASES, case_body, pdq_item, random_pdq
+
+    case = httpx.post(f"{console.base_url}{CASES}", json=case_body(pdq_item(random_pdq()))).json()
+    _person_sees_the_organisation(person, console.base_url, axe_source, case)
     assert person.context.cookies(console.base_url + "/") == []  # the person's pages: none
 
     page.click("[data-nav=audit]")
