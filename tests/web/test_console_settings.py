@@ -188,11 +188,33 @@ def test_an_admin_sets_the_organisation_and_a_helpline_and_the_person_sees_them(
     _person_sees_the_organisation(person, console.base_url, axe_source, case)
     assert person.context.cookies(console.base_url + "/") == []  # the person's pages: none
 
+    # Without a name, the pages name no one: the footer keeps the privacy link, the contact
+    # speaks of "the organisation that runs this service".
+    page.fill("#org-name", "")
+    page.click("[data-testid=org-save]")
+    page.locator("#console-notice").wait_for()
+    person.goto(f"{console.base_url}/?lang=en#/finished")
+    person.reload()
+    person.wait_for_selector("body[data-ready='true']")
+    assert person.inner_text("[data-testid=org-footer]") == catalogue("en")["org.privacy"]
+    assert (
+        person.locator("[data-testid=finished-contact] p").inner_text()
+        == (catalogue("en")["org.contact"])
+    )
+    assert ORG["name"] not in person.inner_text("body")
+
     page.click("[data-nav=audit]")
     page.wait_for_selector("#audit-table tbody tr")
     actions = page.locator("#audit-table tbody tr td:nth-child(3)").all_inner_texts()
-    assert actions[:3] == ["Helpline changed", "Helpline added", "Settings changed"]
-    assert actions.count("Settings changed") == 5
+    assert actions[:4] == [
+        "Settings changed",
+        "Helpline changed",
+        "Helpline added",
+        "Settings changed",
+    ]
+    assert actions.count("Settings changed") == 6
+    name_change = page.locator("#audit-table tbody tr").first.inner_text()
+    assert "organisation.name" in name_change and f"{ORG['name']} → (empty)" in name_change
 
 
 def test_an_analyst_reads_the_settings_and_changes_nothing(
