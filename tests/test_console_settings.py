@@ -69,7 +69,8 @@ def test_bad_email_addresses_are_refused(value: str) -> None:
     "value",
     ["http://example.org/", "javascript:alert(1)", "https://", "https://localhost/",
      "https://user:pw@example.org/", "https://exa mple.org/", "ftp://example.org/",
-     "example.org", "https://example.org/" + "x" * 500, "https://example.org:0/"],
+     "example.org", "https://example.org/" + "x" * 500, "https://example.org:0/",
+     'https://example.org/"><b>', "https://example.org/a<b", "https://xn--/"],
 )  # fmt: skip
 def test_bad_addresses_are_refused(value: str) -> None:
     with pytest.raises(SettingError, match=r"https://") as refused:
@@ -81,6 +82,7 @@ def test_good_addresses_and_phones_pass() -> None:
     assert clean_https_url(" https://help.example.org/privacy?lang=nl ") == (
         "https://help.example.org/privacy?lang=nl"
     )
+    assert clean_https_url("https://bücher.example/über") == "https://bücher.example/über"
     assert clean_phone("  +31  (0)20 123-45.67 ") == "+31 (0)20 123-45.67"
     assert clean_phone("3018") == "3018"
     for bad in ["call me", "+", "12345678901234567890123456789012345678901", "0800 0188 x"]:

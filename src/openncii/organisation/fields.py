@@ -37,6 +37,8 @@ _LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL_RE: Final = re.compile(
     rf"[A-Za-z0-9.!#$%&'*+/=^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,63}}"
 )
+#: Characters no web address holds as they are (RFC 3986: they are percent-encoded).
+_NOT_IN_URLS: Final = frozenset('<>"`{}|\\^')
 _HOST_RE: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.[A-Za-z][A-Za-z0-9-]{{1,62}}")
 
 
@@ -60,9 +62,10 @@ def clean_https_url(
     url = value.strip()
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
+        # A name in another script is checked as the browser sends it (IDNA, "xn--").
+        host = (parts.hostname or "").encode("idna").decode("ascii")
         port_ok = parts.port is None or parts.port > 0
-    except ValueError:
+    except (ValueError, UnicodeError):
         parts, host, port_ok = None, "", False
     if (
         parts is None
@@ -73,6 +76,7 @@ def clean_https_url(
         or not port_ok
         or len(url) > MAX_URL
         or not _printable(url)
+        or any(c in _NOT_IN_URLS for c in url)
     ):
         raise error(
             "the address must be an https:// address such as https://example.org/", field=field
