@@ -381,6 +381,22 @@ function columnStep(a, total, dst, to, width, entering, leaving, inv) {
   }
 }
 
+// Two consecutive output rows of the first column pass in the window's steady part (rows
+// entering and leaving at `entering` and `leaving`, then one row further), into dst[to ..) and
+// the row after it: as two columnStep calls, with each column's total kept in a register.
+function columnStep2(a, total, dst, to, width, entering, leaving, inv) {
+  const next = to + width;
+  const enteringNext = entering + width;
+  const leavingNext = leaving + width;
+  for (let x = 0; x < width; x++) {
+    const t = Math.fround(Math.fround(total[x] + a[entering + x]) - a[leaving + x]);
+    dst[to + x] = t * inv;
+    const u = Math.fround(Math.fround(t + a[enteringNext + x]) - a[leavingNext + x]);
+    total[x] = u;
+    dst[next + x] = u * inv;
+  }
+}
+
 // The sampled columns of one row of the second row pass: its totals divided by their counts.
 function keepSampled(sums, from, c, to, colIdx, colInv) {
   for (let k = 0; k < SMALL; k++) c[to + k] = sums[from + colIdx[k]] * colInv[k];
@@ -414,13 +430,8 @@ function fromFirstPass(a, width, height) {
   for (let y = 0; y < half - 1; y++, n++) {
     for (let x = 0, p = y * width; x < width; x++) total[x] += a[p + x];
   }
-  for (let y = 0; y < height; y++) {
-    const entering = y + half - 1 < height ? (y + half - 1) * width : -1;
-    const leaving = y + half - 1 - colWindow >= 0 ? (y + half - 1 - colWindow) * width : -1;
-    if (entering >= 0 && leaving < 0) n++;
-    if (entering < 0) n--;
-    columnStep(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
-    // Rows go through the second row pass four at a time; the last few one by one.
+  // Rows go through the second row pass four at a time; the last few one by one.
+  const rowDone = (y) => {
     if ((y & 3) === 3) {
       lineTotals4(lines, sums, width, rowWindow);
       for (let r = 0; r < 4; r++) keepSampled(sums, r * width, c, (y - 3 + r) * SMALL, colIdx, colInv);
@@ -430,6 +441,23 @@ function fromFirstPass(a, width, height) {
         keepSampled(sums, 0, c, (y - (y & 3) + r) * SMALL, colIdx, colInv);
       }
     }
+  };
+  for (let y = 0; y < height; ) {
+    const entering = y + half - 1 < height ? (y + half - 1) * width : -1;
+    const leaving = y + half - 1 - colWindow >= 0 ? (y + half - 1 - colWindow) * width : -1;
+    if ((y & 1) === 0 && leaving >= 0 && y + half < height) {
+      // Two rows in the window's steady part at once (rows 4k, 4k + 1 or 4k + 2, 4k + 3).
+      columnStep2(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
+      rowDone(y);
+      rowDone(y + 1);
+      y += 2;
+      continue;
+    }
+    if (entering >= 0 && leaving < 0) n++;
+    if (entering < 0) n--;
+    columnStep(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
+    rowDone(y);
+    y++;
   }
   const d = boxColumns(c, SMALL, height, colWindow);
   const small = new Float32Array(SMALL * SMALL);
