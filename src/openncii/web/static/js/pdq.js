@@ -42,10 +42,11 @@ export function dctTable() {
   return dctMatrix;
 }
 
-/** Float32 luma of RGBA pixels (alpha ignored). */
-export function lumaFromRGBA(rgba, width, height) {
+/** Float32 luma of RGBA pixels (alpha ignored); into `out` when given (at least width x height
+ * elements). */
+export function lumaFromRGBA(rgba, width, height, out = null) {
   const n = width * height;
-  const luma = new Float32Array(n);
+  const luma = out || new Float32Array(n);
   for (let p = 0, q = 0; p < n; p++, q += 4) {
     const rg = Math.fround(TABLE_R[rgba[q]] + TABLE_G[rgba[q + 1]]);
     luma[p] = rg + TABLE_B[rgba[q + 2]]; // the Float32Array store rounds to float32
@@ -67,8 +68,9 @@ function windowSize(dim) {
 
 const buffers = new Map();
 
-/** A float32 scratch array of at least `size` elements, kept under `name` between calls. */
-function scratch(name, size) {
+/** A float32 scratch array of at least `size` elements, kept under `name` between calls (for
+ * synchronous work only: the next call with that name may overwrite it). */
+export function scratch(name, size) {
   let buffer = buffers.get(name);
   if (!buffer || buffer.length < size) {
     buffer = new Float32Array(size);

@@ -10,7 +10,7 @@
 //      and without its top 25 % ("strip"); the picture with its flat borders peeled off, when
 //      it has some ("trim"). Hashes of quality below 50 and repeats are left out; at most 10.
 
-import { MIN_QUALITY, lumaFromRGBA, pdqFromLumaBox, pdqFromRowPass, rowPass } from "./pdq.js";
+import { MIN_QUALITY, lumaFromRGBA, pdqFromLumaBox, pdqFromRowPass, rowPass, scratch } from "./pdq.js";
 
 export const WORKING_SIDE = 512;
 export const ENROL_SQUARES = [1000, 880, 780, 680, 600];
@@ -217,10 +217,11 @@ export function stripBoxes(width, height) {
  *
  * Each hash is computed on its box of the working bitmap's luma in place (no copy). The two
  * strips keep whole rows, so the first pass of their filter (along rows) is the full picture's
- * rows: it is computed once. */
+ * rows: it is computed once. The luma and those rows live in scratch arrays kept between
+ * enrolments (this function is synchronous). */
 export function enrolVariants(rgba, width, height) {
-  const luma = lumaFromRGBA(rgba, width, height);
-  const fullRows = rowPass(luma, width, 0, height, 0, width, new Float32Array(width * height));
+  const luma = lumaFromRGBA(rgba, width, height, scratch("enrol luma", width * height));
+  const fullRows = rowPass(luma, width, 0, height, 0, width, scratch("enrol rows", width * height));
   const out = [];
   const seen = new Set();
   const add = (kind, box) => {
