@@ -4,14 +4,17 @@ Browser: the hashing worker's ``variants`` message (``web/static/js/hash-worker.
 ``variants.js``) in headless Debian Chromium: sniffing, header probe, JPEG decode at 1/4 scale
 by WebCodecs' ``ImageDecoder``, pixels, the working bitmap (exact area average to 512 px),
 and the 8-10 PDQ hashes; timed in the page from ``postMessage`` to the answer, one worker kept
-across rounds. The plain PDQ hash of the same file (the worker's ``hash`` message, what the app
-does today) is timed beside it. Python: ``openncii.enroll_file`` and ``openncii.hash_file`` on
-the same files, interleaved round by round. Files: photos of ``../shared/testdata/photos``
+across rounds. The plain PDQ hash of the same file (the worker's ``plain`` message: the same
+decode and pixels, one PDQ hash of them, what the app did before robust matching) is timed
+beside it, file by file. With ``--js-from REV``, a second page whose ``js/`` files are those of
+git revision REV enrols the same files in the same rounds (before/after in one run). Python:
+``openncii.enroll_file`` and ``openncii.hash_file`` on the same files, interleaved round by
+round. Files: photos of ``../shared/testdata/photos``
 upscaled (Lanczos) to cover 4032 x 3024, JPEG quality 90 (``bench/.cache/browser-12mp``, shared
 with ``bench/browser.py``). One warm-up round, then medians of the timed rounds. Files reach
 the page through an ``<input type=file>``.
 
-Run: ``.venv/bin/python bench/enrol_browser.py [--photos N] [--rounds R]``
+Run: ``.venv/bin/python bench/enrol_browser.py [--photos N] [--rounds R] [--js-from REV]``
 """
 
 from __future__ import annotations
@@ -23,13 +26,24 @@ from typing import Any
 import openncii
 
 # Run as a script, bench/ is on sys.path.
-from browser import CACHE, CHROMIUM, CHROMIUM_ARGS, PHOTOS, add_input, load, serve, timed
+from browser import (
+    CACHE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHOTOS,
+    add_input,
+    load,
+    serve,
+    serve_js_from,
+    timed,
+)
 from hashing import make_12mp
 from openncii.signals.pdq import hamming_distance
 
 #: In the page: enrol the input's files one by one in one worker (kept across calls), timing
-#: each; then the plain PDQ hash of each, timed the same way.
-ENROL_FILES_JS = """async (selector) => {
+#: each, and time the plain PDQ hash of each the same way right after it; with `plain` false,
+#: enrolments only (a page serving another revision's worker).
+ENROL_FILES_JS = """async ({selector, plain}) => {
     const files = [...document.querySelector(selector).files];
     if (!window.__worker) {
         const worker = new Worker('/js/hash-worker.js', {type: 'module'});
@@ -50,10 +64,13 @@ ENROL_FILES_JS = """async (selector) => {
         let t0 = performance.now();
         const answer = await ask({type: 'variants', id: 1, file}, ['variants', 'failed']);
         const enrolMs = performance.now() - t0;
-        t0 = performance.now();
-        const plain = await ask({type: 'hash', id: 2, file}, ['done', 'failed']);
-        const plainMs = performance.now() - t0;
-        if (plain.thumb) plain.thumb.close();
+        let plainMs = null;
+        if (plain) {
+            t0 = performance.now();
+            const hashed = await ask({type: 'plain', id: 2, file}, ['plain', 'failed']);
+            plainMs = performance.now() - t0;
+            if (hashed.type !== 'plain') plainMs = null;
+        }
         out.push({name: file.name, enrolMs, plainMs, variants: answer.variants || null,
                   stages: answer.stages || null});
     }
@@ -67,6 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=8, help="12 MP photos (default 8)")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument(
+        "--js-from",
+        metavar="REV",
+        help="also enrol in a page serving the js/ files of this git revision (before/after)",
+    )
     args = parser.parse_args()
 
     every = sorted(PHOTOS.glob("*.jpg"))
@@ -76,6 +98,7 @@ def main() -> None:
     js_plain: dict[str, list[float]] = {f.name: [] for f in photos}
     py_enrol: dict[str, list[float]] = {f.name: [] for f in photos}
     py_plain: dict[str, list[float]] = {f.name: [] for f in photos}
+    js_before: dict[str, list[float]] = {f.name: [] for f in photos}
     drift: list[int] = []
     counts: list[int] = []
     stages: dict[str, list[float]] = {}
@@ -85,13 +108,29 @@ def main() -> None:
             page = browser.new_context().new_page()
             page.goto(f"{url}/")
             selector = add_input(page, "bench-photos", photos)
+            before = None
+            if args.js_from:
+                context = browser.new_context()
+                serve_js_from(context, args.js_from)
+                before = context.new_page()
+                before.goto(f"{url}/")
+                add_input(before, "bench-photos", photos)
             for round_ in range(args.rounds + 1):
-                results: list[dict[str, Any]] = page.evaluate(ENROL_FILES_JS, selector)
+                if before is not None:
+                    earlier = before.evaluate(
+                        ENROL_FILES_JS, {"selector": selector, "plain": False}
+                    )
+                    if round_ > 0:
+                        for r in earlier:
+                            js_before[r["name"]].append(r["enrolMs"])
+                results: list[dict[str, Any]] = page.evaluate(
+                    ENROL_FILES_JS, {"selector": selector, "plain": True}
+                )
                 for path, r in zip(photos, results, strict=True):
                     ms, ours = timed(openncii.enroll_file, path)
                     plain_ms, _ = timed(openncii.hash_file, path)
                     if round_ == 0:
-                        assert r["variants"] is not None, r
+                        assert r["variants"] is not None and r["plainMs"] is not None, r
                         counts.append(len(ours))
                         drift.extend(
                             hamming_distance(v["hex"], o.hex)
@@ -121,7 +160,13 @@ def main() -> None:
     )
     print(f"{'':28} {'browser (ms)':>13} {'Python (ms)':>12}")
     print(f"{'enrolment (variants)':28} {med(js_enrol):13.1f} {med(py_enrol):12.1f}")
-    print(f"{'plain PDQ (today)':28} {med(js_plain):13.1f} {med(py_plain):12.1f}")
+    print(f"{'plain PDQ':28} {med(js_plain):13.1f} {med(py_plain):12.1f}")
+    plain_ratios = [
+        statistics.median(js_enrol[n]) / statistics.median(js_plain[n]) for n in js_enrol
+    ]
+    print(f"browser enrolment / browser plain PDQ: median {statistics.median(plain_ratios):.2f}")
+    if args.js_from:
+        print(f"browser enrolment with js/ of {args.js_from}: {med(js_before):.1f} ms")
     print(f"browser / Python, enrolment: median {statistics.median(ratios):.2f}")
     print(
         "browser enrolment stages (medians, ms): "

@@ -199,3 +199,39 @@ def test_worker_enrols_a_12mp_photo_like_the_python_library(
         hamming_distance(v["hex"], e.hex) for v, e in zip(answer["variants"], expected, strict=True)
     )
     assert worst <= 2
+
+
+def test_worker_turns_jpegs_upright_like_the_python_library(
+    testdata: Path, page: Any, server: Any, tmp_path: Path
+) -> None:
+    """The worker copies a JPEG's decoded pixels out of the decoder's frame and applies the EXIF
+    orientation itself (rotation, then mirror): every orientation gives the Python library's
+    hashes (which a wrongly turned picture would miss by ~128 bits)."""
+    from PIL import Image
+
+    import openncii
+
+    names = []
+    with Image.open(testdata / "photos" / "scratch_castle.jpg") as image:
+        picture = image.convert("RGB").resize((2048, 1536), Image.Resampling.BILINEAR)
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        path = tmp_path / f"castle-orientation-{orientation}.jpg"
+        picture.save(path, quality=90, exif=exif.tobytes())
+        names.append(path.name)
+    serve_test_files(page, {name: (tmp_path / name).read_bytes() for name in names})
+    page.goto(f"{server.base_url}/")
+    answers = page.evaluate(WORKER_ENROL_JS, names)
+    for orientation, name in enumerate(names, start=1):
+        answer = answers[name]
+        assert answer["type"] == "variants", (name, answer)
+        size = (1024, 768) if orientation < 5 else (768, 1024)
+        assert (answer["width"], answer["height"]) == size, name
+        expected = openncii.enroll_file(tmp_path / name)
+        assert [v["kind"] for v in answer["variants"]] == [v.kind.value for v in expected], name
+        worst = max(
+            hamming_distance(v["hex"], e.hex)
+            for v, e in zip(answer["variants"], expected, strict=True)
+        )
+        assert worst <= 2, (name, worst)

@@ -6,6 +6,8 @@
 //               {type: "variants", id, file}     -> {type: "variants", id, variants: [{hex, kind,
 //                quality}], width, height, ms, stages}: the robust-matching enrolment of a photo
 //                (variants.js) with timings, for benchmarks and tests
+//               {type: "plain", id, file}        -> {type: "plain", id, pdq, quality, width,
+//                height, ms}: one PDQ hash of the decoded photo (the benchmarks' yardstick)
 // Messages out: {type: "progress", id, fraction}
 //               {type: "done", id, kind: "image", variants: [{hex, kind, quality}], pdq (the
 //                "full" variant's hex, or null), quality (the best variant's), thumb}
@@ -55,9 +57,10 @@ self.onmessage = async (event) => {
     post({ type: "pixels", id: msg.id, pdq: hex, quality });
     return;
   }
-  if (msg.type === "variants") {
+  if (msg.type === "variants" || msg.type === "plain") {
     try {
-      post({ type: "variants", id: msg.id, ...(await enrolFile(msg.file)) });
+      const answer = msg.type === "variants" ? await enrolFile(msg.file) : await plainFile(msg.file);
+      post({ type: msg.type, id: msg.id, ...answer });
     } catch (err) {
       post({ type: "failed", id: msg.id, reason: err instanceof HashError ? err.reason : "unreadable" });
     }
@@ -197,6 +200,52 @@ function pixelsOf(source, width, height) {
   return ctx.getImageData(0, 0, width, height);
 }
 
+const RGB_FORMATS = new Set(["RGBA", "RGBX", "BGRA", "BGRX"]);
+
+/** The upright RGBA pixels of a decoded image, at its size: {data, width, height}. A VideoFrame
+ * in an RGB format (what ImageDecoder gives for a JPEG) is copied out, several times faster than
+ * drawing it, and turned upright here by its rotation and flip (a reordering of whole pixels:
+ * the bytes drawing gives); anything else is drawn. */
+async function uprightPixels(source) {
+  const [width, height] = drawnSize(source);
+  const rect = source.visibleRect;
+  const turned = source.rotation === 90 || source.rotation === 270;
+  const copyable =
+    typeof source.copyTo === "function" &&
+    RGB_FORMATS.has(source.format) &&
+    [0, 90, 180, 270].includes(source.rotation) &&
+    typeof source.flip === "boolean" &&
+    rect &&
+    (turned ? [rect.height, rect.width] : [rect.width, rect.height]).join() === [width, height].join();
+  if (!copyable) return pixelsOf(source, width, height);
+  const data = new Uint8ClampedArray(rect.width * rect.height * 4);
+  await source.copyTo(data, { rect, format: "RGBA" });
+  if (source.rotation === 0 && !source.flip) return { data, width, height };
+  return { data: turn(data, rect.width, rect.height, source.rotation, source.flip), width, height };
+}
+
+/** w x h RGBA pixels rotated clockwise by `rotation` degrees, then mirrored left to right when
+ * `flip` (how a VideoFrame's rotation and flip are shown). */
+function turn(data, w, h, rotation, flip) {
+  const src = new Uint32Array(data.buffer, data.byteOffset, w * h);
+  const outW = rotation === 90 || rotation === 270 ? h : w;
+  const outH = outW === w ? h : w;
+  const out = new Uint32Array(outW * outH);
+  // The source index of output pixel (x, y): linear in x along a row.
+  const at = (x, y) => {
+    const u = flip ? outW - 1 - x : x;
+    if (rotation === 90) return (h - 1 - u) * w + y;
+    if (rotation === 180) return (h - 1 - y) * w + (w - 1 - u);
+    if (rotation === 270) return u * w + (w - 1 - y);
+    return y * w + u;
+  };
+  for (let y = 0, o = 0; y < outH; y++) {
+    const step = at(1, y) - at(0, y);
+    for (let x = 0, i = at(0, y); x < outW; x++, i += step) out[o++] = src[i];
+  }
+  return new Uint8ClampedArray(out.buffer);
+}
+
 async function thumbnail(source, width, height) {
   const [w, h] =
     Math.min(width, height) > THUMB_SIDE ? scaledSize(width, height, THUMB_SIDE) : [width, height];
@@ -204,40 +253,66 @@ async function thumbnail(source, width, height) {
 }
 
 /** A photo in the person's flow: its robust-matching enrolment (the working bitmap's variant
- * hashes, bit-exact with the Python library's) and a thumbnail. `quality` is the best of its
- * hashes' (0 when none reaches 50: the photo is then left out). */
+ * hashes, bit-exact with the Python library's) and a thumbnail (from the working bitmap).
+ * `quality` is the best of its hashes' (0 when none reaches 50: the photo is then left out). */
 async function hashImage(id, file) {
-  const source = await decodeImage(file);
-  post({ type: "progress", id, fraction: 0.4 });
-  const [width, height] = drawnSize(source);
-  const pixels = pixelsOf(source, width, height);
-  source.close();
-  const bitmap = workingBitmap(pixels.data, width, height);
+  const { bitmap } = await decodeWorking(file);
   post({ type: "progress", id, fraction: 0.6 });
   const variants = enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
-  const thumb = await thumbnail(pixels, width, height);
+  const thumb = await thumbnail(new ImageData(bitmap.rgba, bitmap.width, bitmap.height), bitmap.width, bitmap.height);
   const full = variants.find((v) => v.kind === "full");
   const quality = variants.reduce((best, v) => Math.max(best, v.quality), 0);
   post({ type: "done", id, kind: "image", variants, pdq: full ? full.hex : null, quality, thumb }, [thumb]);
 }
 
-/** The robust-matching enrolment of one photo file: decode (a JPEG at 1/2, 1/4 or 1/8 scale by
- * its decoder, others at full size), the working bitmap, its variant hashes. */
+/** An image file decoded (a JPEG at 1/2, 1/4 or 1/8 scale by its decoder, others at full size)
+ * and its upright pixels ({data, width, height}); the time each step took (ms) goes in
+ * `stages`. */
+async function decodePixels(file, stages = {}) {
+  const started = performance.now();
+  const source = await decodeImage(file);
+  const decoded = performance.now();
+  try {
+    return await uprightPixels(source);
+  } finally {
+    source.close();
+    stages.decode = decoded - started;
+    stages.pixels = performance.now() - decoded;
+  }
+}
+
+/** An image file's decoded size and working bitmap: {width, height, bitmap: {rgba, width,
+ * height}}; its timings in `stages`. */
+async function decodeWorking(file, stages = {}) {
+  const { data, width, height } = await decodePixels(file, stages);
+  const read = performance.now();
+  const bitmap = workingBitmap(data, width, height);
+  stages.bitmap = performance.now() - read;
+  return { width, height, bitmap };
+}
+
+/** The robust-matching enrolment of one photo file: decode, the working bitmap, its variant
+ * hashes; with timings, for benchmarks and tests. */
 async function enrolFile(file) {
   const started = performance.now();
   if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
-  const source = await decodeImage(file);
-  const decoded = performance.now();
-  const [width, height] = drawnSize(source);
-  const pixels = pixelsOf(source, width, height);
-  source.close();
-  const read = performance.now();
-  const bitmap = workingBitmap(pixels.data, width, height);
+  const stages = {};
+  const { width, height, bitmap } = await decodeWorking(file, stages);
   const shrunk = performance.now();
   const variants = enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
   const done = performance.now();
-  const stages = { decode: decoded - started, pixels: read - decoded, bitmap: shrunk - read, hashes: done - shrunk };
+  stages.hashes = done - shrunk;
   return { variants, width, height, ms: done - started, stages };
+}
+
+/** The plain PDQ hash of one photo file, as the app computed it before robust matching (decode
+ * as above, one PDQ hash of the decoded pixels): the benchmarks' yardstick. */
+async function plainFile(file) {
+  const started = performance.now();
+  if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
+  const pixels = await decodePixels(file);
+  const { hex, quality } = pdqFromRGBA(pixels.data, pixels.width, pixels.height);
+  return { pdq: hex, quality, width: pixels.width, height: pixels.height, ms: performance.now() - started };
 }
 
 async function hashVideo(id, file) {

@@ -42,10 +42,11 @@ export function dctTable() {
   return dctMatrix;
 }
 
-/** Float32 luma of RGBA pixels (alpha ignored). */
-export function lumaFromRGBA(rgba, width, height) {
+/** Float32 luma of RGBA pixels (alpha ignored); into `out` when given (at least width x height
+ * elements). */
+export function lumaFromRGBA(rgba, width, height, out = null) {
   const n = width * height;
-  const luma = new Float32Array(n);
+  const luma = out || new Float32Array(n);
   for (let p = 0, q = 0; p < n; p++, q += 4) {
     const rg = Math.fround(TABLE_R[rgba[q]] + TABLE_G[rgba[q + 1]]);
     luma[p] = rg + TABLE_B[rgba[q + 2]]; // the Float32Array store rounds to float32
@@ -67,8 +68,9 @@ function windowSize(dim) {
 
 const buffers = new Map();
 
-/** A float32 scratch array of at least `size` elements, kept under `name` between calls. */
-function scratch(name, size) {
+/** A float32 scratch array of at least `size` elements, kept under `name` between calls (for
+ * synchronous work only: the next call with that name may overwrite it). */
+export function scratch(name, size) {
   let buffer = buffers.get(name);
   if (!buffer || buffer.length < size) {
     buffer = new Float32Array(size);
@@ -381,6 +383,22 @@ function columnStep(a, total, dst, to, width, entering, leaving, inv) {
   }
 }
 
+// Two consecutive output rows of the first column pass in the window's steady part (rows
+// entering and leaving at `entering` and `leaving`, then one row further), into dst[to ..) and
+// the row after it: as two columnStep calls, with each column's total kept in a register.
+function columnStep2(a, total, dst, to, width, entering, leaving, inv) {
+  const next = to + width;
+  const enteringNext = entering + width;
+  const leavingNext = leaving + width;
+  for (let x = 0; x < width; x++) {
+    const t = Math.fround(Math.fround(total[x] + a[entering + x]) - a[leaving + x]);
+    dst[to + x] = t * inv;
+    const u = Math.fround(Math.fround(t + a[enteringNext + x]) - a[leavingNext + x]);
+    total[x] = u;
+    dst[next + x] = u * inv;
+  }
+}
+
 // The sampled columns of one row of the second row pass: its totals divided by their counts.
 function keepSampled(sums, from, c, to, colIdx, colInv) {
   for (let k = 0; k < SMALL; k++) c[to + k] = sums[from + colIdx[k]] * colInv[k];
@@ -414,13 +432,8 @@ function fromFirstPass(a, width, height) {
   for (let y = 0; y < half - 1; y++, n++) {
     for (let x = 0, p = y * width; x < width; x++) total[x] += a[p + x];
   }
-  for (let y = 0; y < height; y++) {
-    const entering = y + half - 1 < height ? (y + half - 1) * width : -1;
-    const leaving = y + half - 1 - colWindow >= 0 ? (y + half - 1 - colWindow) * width : -1;
-    if (entering >= 0 && leaving < 0) n++;
-    if (entering < 0) n--;
-    columnStep(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
-    // Rows go through the second row pass four at a time; the last few one by one.
+  // Rows go through the second row pass four at a time; the last few one by one.
+  const rowDone = (y) => {
     if ((y & 3) === 3) {
       lineTotals4(lines, sums, width, rowWindow);
       for (let r = 0; r < 4; r++) keepSampled(sums, r * width, c, (y - 3 + r) * SMALL, colIdx, colInv);
@@ -430,6 +443,23 @@ function fromFirstPass(a, width, height) {
         keepSampled(sums, 0, c, (y - (y & 3) + r) * SMALL, colIdx, colInv);
       }
     }
+  };
+  for (let y = 0; y < height; ) {
+    const entering = y + half - 1 < height ? (y + half - 1) * width : -1;
+    const leaving = y + half - 1 - colWindow >= 0 ? (y + half - 1 - colWindow) * width : -1;
+    if ((y & 1) === 0 && leaving >= 0 && y + half < height) {
+      // Two rows in the window's steady part at once (rows 4k, 4k + 1 or 4k + 2, 4k + 3).
+      columnStep2(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
+      rowDone(y);
+      rowDone(y + 1);
+      y += 2;
+      continue;
+    }
+    if (entering >= 0 && leaving < 0) n++;
+    if (entering < 0) n--;
+    columnStep(a, total, lines, (y & 3) * width, width, entering, leaving, 1 / n);
+    rowDone(y);
+    y++;
   }
   const d = boxColumns(c, SMALL, height, colWindow);
   const small = new Float32Array(SMALL * SMALL);

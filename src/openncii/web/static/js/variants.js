@@ -10,7 +10,7 @@
 //      and without its top 25 % ("strip"); the picture with its flat borders peeled off, when
 //      it has some ("trim"). Hashes of quality below 50 and repeats are left out; at most 10.
 
-import { MIN_QUALITY, lumaFromRGBA, pdqFromLumaBox, pdqFromRowPass, rowPass } from "./pdq.js";
+import { MIN_QUALITY, lumaFromRGBA, pdqFromLumaBox, pdqFromRowPass, rowPass, scratch } from "./pdq.js";
 
 export const WORKING_SIDE = 512;
 export const ENROL_SQUARES = [1000, 880, 780, 680, 600];
@@ -30,26 +30,25 @@ export function workingSize(width, height) {
   return width <= height ? [WORKING_SIDE, scaled] : [scaled, WORKING_SIDE];
 }
 
-// Source indices and weights of each output pixel along one axis (see areaResize).
-function taps(source, target) {
-  const count = Math.floor((source + target - 1) / target) + 1;
-  const index = new Int32Array(target * count);
-  const weight = new Float64Array(target * count);
+// The source pixels each output pixel overlaps along one axis (see areaResize): output x
+// covers source pixels first[x] .. first[x] + count[x] - 1, with weights (overlap lengths)
+// weight[offset[x] ..].
+function spans(source, target) {
+  const first = new Int32Array(target);
+  const count = new Int32Array(target);
+  const offset = new Int32Array(target);
+  const weights = [];
   for (let x = 0; x < target; x++) {
     const lo = x * source;
     const hi = lo + source;
-    const first = Math.floor(lo / target);
-    for (let t = 0; t < count; t++) {
-      const i = first + t;
-      if (i >= source) break;
-      const overlap = Math.min((i + 1) * target, hi) - Math.max(i * target, lo);
-      if (overlap > 0) {
-        index[x * count + t] = i;
-        weight[x * count + t] = overlap;
-      }
+    first[x] = Math.floor(lo / target);
+    count[x] = Math.ceil(hi / target) - first[x];
+    offset[x] = weights.length;
+    for (let i = first[x]; i < first[x] + count[x]; i++) {
+      weights.push(Math.min((i + 1) * target, hi) - Math.max(i * target, lo));
     }
   }
-  return { index, weight, count };
+  return { first, count, offset, weight: Float64Array.from(weights) };
 }
 
 /** Shrink RGBA pixels by exact area averaging (integers: source pixel i covers [i w, (i+1) w),
@@ -70,30 +69,20 @@ export function areaResize(rgba, width, height, outWidth, outHeight) {
     }
     return out;
   }
-  const cols = taps(width, outWidth);
-  const lines = taps(height, outHeight);
-  const n = cols.count;
+  const cols = spans(width, outWidth);
+  const lines = spans(height, outHeight);
   const area = width * height;
   const half = Math.floor(area / 2);
   const sums = new Float64Array(width * 3); // one output row's sums down each source column
+  const stride = width * 4;
   for (let y = 0; y < outHeight; y++) {
-    sums.fill(0);
-    for (let t = y * lines.count; t < (y + 1) * lines.count; t++) {
-      const w = lines.weight[t];
-      if (w === 0) continue;
-      for (let x = 0, p = lines.index[t] * width * 4, q = 0; x < width; x++, p += 4, q += 3) {
-        sums[q] += w * rgba[p];
-        sums[q + 1] += w * rgba[p + 1];
-        sums[q + 2] += w * rgba[p + 2];
-      }
-    }
-    for (let x = 0, k = 0, d = y * outWidth * 4; x < outWidth; x++, k += n, d += 4) {
+    columnSums(rgba, stride, width, lines.first[y] * stride, lines.count[y], lines.weight, lines.offset[y], sums);
+    for (let x = 0, d = y * outWidth * 4; x < outWidth; x++, d += 4) {
       let r = 0;
       let g = 0;
       let b = 0;
-      for (let t = k; t < k + n; t++) {
-        const w = cols.weight[t];
-        const q = cols.index[t] * 3;
+      for (let t = 0, k = cols.offset[x], q = cols.first[x] * 3; t < cols.count[x]; t++, k++, q += 3) {
+        const w = cols.weight[k];
         r += w * sums[q];
         g += w * sums[q + 1];
         b += w * sums[q + 2];
@@ -105,6 +94,41 @@ export function areaResize(rgba, width, height, outWidth, outHeight) {
     }
   }
   return out;
+}
+
+// The weighted sums down `count` source rows (from byte `p`, `stride` apart; weights
+// weight[k ..]) of each column's R, G, B, into sums. Two and three rows (every output row when
+// shrinking by less than 2 per side) are summed in registers, one store per value.
+function columnSums(rgba, stride, width, p, count, weight, k, sums) {
+  if (count === 2) {
+    const w0 = weight[k];
+    const w1 = weight[k + 1];
+    for (let x = 0, q = 0; x < width; x++, p += 4, q += 3) {
+      sums[q] = w0 * rgba[p] + w1 * rgba[p + stride];
+      sums[q + 1] = w0 * rgba[p + 1] + w1 * rgba[p + stride + 1];
+      sums[q + 2] = w0 * rgba[p + 2] + w1 * rgba[p + stride + 2];
+    }
+  } else if (count === 3) {
+    const w0 = weight[k];
+    const w1 = weight[k + 1];
+    const w2 = weight[k + 2];
+    const s2 = 2 * stride;
+    for (let x = 0, q = 0; x < width; x++, p += 4, q += 3) {
+      sums[q] = w0 * rgba[p] + w1 * rgba[p + stride] + w2 * rgba[p + s2];
+      sums[q + 1] = w0 * rgba[p + 1] + w1 * rgba[p + stride + 1] + w2 * rgba[p + s2 + 1];
+      sums[q + 2] = w0 * rgba[p + 2] + w1 * rgba[p + stride + 2] + w2 * rgba[p + s2 + 2];
+    }
+  } else {
+    sums.fill(0);
+    for (let t = 0; t < count; t++, p += stride) {
+      const w = weight[k + t];
+      for (let x = 0, i = p, q = 0; x < width; x++, i += 4, q += 3) {
+        sums[q] += w * rgba[i];
+        sums[q + 1] += w * rgba[i + 1];
+        sums[q + 2] += w * rgba[i + 2];
+      }
+    }
+  }
 }
 
 /** The working bitmap of decoded RGBA pixels: {rgba, width, height}. */
@@ -193,10 +217,11 @@ export function stripBoxes(width, height) {
  *
  * Each hash is computed on its box of the working bitmap's luma in place (no copy). The two
  * strips keep whole rows, so the first pass of their filter (along rows) is the full picture's
- * rows: it is computed once. */
+ * rows: it is computed once. The luma and those rows live in scratch arrays kept between
+ * enrolments (this function is synchronous). */
 export function enrolVariants(rgba, width, height) {
-  const luma = lumaFromRGBA(rgba, width, height);
-  const fullRows = rowPass(luma, width, 0, height, 0, width, new Float32Array(width * height));
+  const luma = lumaFromRGBA(rgba, width, height, scratch("enrol luma", width * height));
+  const fullRows = rowPass(luma, width, 0, height, 0, width, scratch("enrol rows", width * height));
   const out = [];
   const seen = new Set();
   const add = (kind, box) => {
