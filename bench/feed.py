@@ -13,6 +13,10 @@
    during the sync as a bulk client would: it otherwise re-scans each page's thousands of new
    dicts and costs more than the parsing), then with our partner client ``FeedClient``: pages
    only (``iter_pages``, no store) and into its local SQLite store (``sync``).
+   With ``--variants`` the bank is made of photos enrolled for robust matching instead (8 rows
+   per photo, as ``openncii.enroll_file`` gives for most: ``pdq``, 5 ``pdq_square``, 2
+   ``pdq_strip``), and each raw-HTTP sync is timed twice: as a stock client (no ``variants``
+   parameter: the feed skips the variant rows, 1 record in 8) and with ``variants=1`` (all).
 3. Visibility: opens cases through the victim API and polls FetchHashes from the saved checkpoint
    until the new hash shows; reports the delay from the 201 answer.
 
@@ -47,6 +51,8 @@ from openncii.partners import add_partner
 from openncii.testing import ServerProcess, create_schema, drop_schema, start_server
 
 HASHES_PER_CASE = 5
+#: With --variants: the signal types of one enrolled photo's rows, in order.
+PHOTO_TYPES = ("pdq", *["pdq_square"] * 5, *["pdq_strip"] * 2)
 CHUNK = 50_000
 ELIGIBLE = {
     "in_image": True,
@@ -57,7 +63,14 @@ ELIGIBLE = {
 }
 
 
-def build_bank(url: str, records: int, seed: int = 1) -> str:
+def row_type(row: int, variants: bool) -> str:
+    """The signal type of bank row ``row`` (1-based)."""
+    if variants:
+        return PHOTO_TYPES[(row - 1) % len(PHOTO_TYPES)]
+    return "md5" if row % 10 == 0 else "pdq"
+
+
+def build_bank(url: str, records: int, seed: int = 1, variants: bool = False) -> str:
     """Migrate and fill the schema behind ``url``; return a partner key."""
     rng = random.Random(seed)
     engine = make_engine(url)
@@ -93,12 +106,11 @@ def build_bank(url: str, records: int, seed: int = 1) -> str:
                 values = rng.randbytes(32 * len(rows)).hex()
                 copy.write(
                     "".join(
-                        f"{row}\tmd5\t{values[i * 64 : i * 64 + 32]}\tactive\t"
-                        f"{(row - 1) // HASHES_PER_CASE + 1}\t{stamp}\t{stamp}\n"
-                        if row % 10 == 0
-                        else f"{row}\tpdq\t{values[i * 64 : (i + 1) * 64]}\tactive\t"
+                        f"{row}\t{kind}\t"
+                        f"{values[i * 64 : i * 64 + (32 if kind == 'md5' else 64)]}\tactive\t"
                         f"{(row - 1) // HASHES_PER_CASE + 1}\t{stamp}\t{stamp}\n"
                         for i, row in enumerate(rows)
+                        for kind in [row_type(row, variants)]
                     )
                 )
         with cursor.copy("COPY case_hashes (case_id, hash_id, position) FROM STDIN") as copy:
@@ -142,7 +154,9 @@ def build_bank(url: str, records: int, seed: int = 1) -> str:
     return reader_key
 
 
-def full_sync(base: str, key: str, page_size: int) -> tuple[int, int, float]:
+def full_sync(
+    base: str, key: str, page_size: int, variants: bool = False
+) -> tuple[int, int, float]:
     headers = {"Ocp-Apim-Subscription-Key": key, "x-functions-key": key}
     records = pages = 0
     token = ""
@@ -152,6 +166,8 @@ def full_sync(base: str, key: str, page_size: int) -> tuple[int, int, float]:
             started = time.perf_counter()
             while True:
                 params: dict[str, Any] = {"startTimestamp": 0, "pageSize": page_size}
+                if variants:
+                    params["variants"] = 1
                 if token:
                     params["nextPageToken"] = token
                 response = client.get("/v1/FetchHashes", params=params)
@@ -233,6 +249,11 @@ def main() -> None:
         "--client-syncs", type=int, default=1, help="FeedClient full syncs (each kind)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the schema")
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="a bank of robust-matching photos (8 rows each); syncs with and without variants=1",
+    )
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgresql"):
         raise SystemExit("--database-url postgresql+psycopg://... is required")
@@ -240,24 +261,34 @@ def main() -> None:
     url = create_schema(args.database_url, schema)
     server: ServerProcess | None = None
     try:
-        key = build_bank(url, args.records)
+        key = build_bank(url, args.records, variants=args.variants)
         # Production argon2, rate limits out of the way.
         server = start_server(url, fast=False, log_level="warning")
         base = server.base_url
-        rates = []
         checkpoint = 0
-        for run in range(args.syncs):
-            before = _load()
-            records, checkpoint, seconds = full_sync(base, key, args.page_size)
-            assert records == args.records, records
-            rates.append(records / seconds)
-            print(
-                f"full sync {run + 1} (raw HTTP): {records:,} records in {seconds:.2f} s = "
-                f"{records / seconds:,.0f} records/s (pages of {args.page_size}; "
-                f"load {before} -> {_load()})"
-            )
-        if rates:
-            print(f"raw HTTP median: {statistics.median(rates):,.0f} records/s")
+        stock = sum(1 for row in range(1, args.records + 1) if row_type(row, True) == "pdq")
+        modes = [(False, stock), (True, args.records)] if args.variants else [(False, args.records)]
+        for with_variants, expected in modes:
+            rates, times = [], []
+            label = "variants=1" if with_variants else "stock" if args.variants else "raw HTTP"
+            for run in range(args.syncs):
+                before = _load()
+                records, checkpoint, seconds = full_sync(base, key, args.page_size, with_variants)
+                assert records == expected, records
+                rates.append(records / seconds)
+                times.append(seconds)
+                print(
+                    f"full sync {run + 1} ({label}): {records:,} records in {seconds:.2f} s = "
+                    f"{records / seconds:,.0f} records/s (pages of {args.page_size}; "
+                    f"load {before} -> {_load()})"
+                )
+            if rates:
+                print(
+                    f"{label} median: {statistics.median(rates):,.0f} records/s, "
+                    f"{statistics.median(times):.2f} s per full sync"
+                )
+        if args.variants:
+            return  # FeedClient and visibility: measured on the plain bank
         for label, sync in (("FeedClient pages", client_pages), ("FeedClient store", client_store)):
             for run in range(args.client_syncs):
                 before = _load()

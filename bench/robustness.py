@@ -63,7 +63,8 @@ PHOTOS = ROOT.parent / "shared" / "testdata" / "photos"
 UNRELATED_DIRS = (
     "/usr/share/wallpapers",  # plasma-workspace-wallpapers
     "/usr/share/backgrounds",  # gnome-backgrounds, ukui-wallpapers, lomiri-wallpapers*
-    "/usr/share/mypaint-data/backgrounds",  # mypaint-data-extras
+    "/usr/share/mypaint-data/backgrounds",  # mypaint-data-extras (older Debian)
+    "/usr/share/mypaint/backgrounds",  # mypaint-data-extras (Debian 12)
     "/usr/share/tuxpaint/stamps",  # tuxpaint-stamps-default
 )
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -362,6 +363,168 @@ def tail_fit(values: np.ndarray, threshold: int) -> dict[str, float | int | str]
 
 
 # ---------------------------------------------------------------------------------------------
+# The false-match estimate per hash pair (the one docs/matching.md reports)
+
+#: Query hash kinds and enrolled hash kinds of each pair class (``pair_threshold``'s rule).
+PAIR_CLASSES: dict[str, tuple[frozenset[Kind], frozenset[Kind], int]] = {
+    "whole": (
+        frozenset({Kind.FULL, Kind.DIHEDRAL, Kind.TRIM}),
+        frozenset({Kind.FULL, Kind.TRIM}),
+        WHOLE_THRESHOLD,
+    ),
+    "square": (frozenset({Kind.SQUARE}), frozenset({Kind.SQUARE}), PART_THRESHOLD),
+    "strip": (frozenset({Kind.STRIP}), frozenset({Kind.STRIP}), PART_THRESHOLD),
+}
+
+
+def pair_histograms(
+    uploads: list[list[PdqVariant]],
+    enrolments: list[list[PdqVariant]],
+    kinds: tuple[frozenset[Kind], frozenset[Kind]],
+) -> np.ndarray:
+    """``(len(uploads), 257)``: for each upload ``i``, how many (query hash, enrolled hash)
+    pairs of the given kinds lie at each distance, over every enrolled picture ``j != i``
+    (upload ``i`` and enrolled picture ``i`` are the same picture)."""
+    q_kinds, e_kinds = kinds
+    q_rows = [(i, v) for i, vs in enumerate(uploads) for v in vs if v.kind in q_kinds]
+    e_rows = [(j, v) for j, vs in enumerate(enrolments) for v in vs if v.kind in e_kinds]
+    out = np.zeros((len(uploads), 257), dtype=np.int64)
+    if not q_rows or not e_rows:
+        return out
+    q_owner = np.array([i for i, _ in q_rows], dtype=np.int64)
+    e_owner = np.array([j for j, _ in e_rows], dtype=np.int64)
+    e_signs = signs(codes([v for _, v in e_rows])).T.copy()
+    q_codes = codes([v for _, v in q_rows])
+    for start in range(0, len(q_rows), 1024):
+        stop = min(start + 1024, len(q_rows))
+        d = np.rint((256 - signs(q_codes[start:stop]) @ e_signs) / 2).astype(np.int64)
+        own = q_owner[start:stop, None] == e_owner[None, :]
+        key = q_owner[start:stop, None] * 258 + np.where(own, 257, d)
+        counts = np.bincount(key.ravel(), minlength=len(uploads) * 258)
+        out += counts.reshape(len(uploads), 258)[:, :257]
+    return out
+
+
+def binomial_cdf(n: float, p: float, k: float) -> float:
+    """P(X <= k) for X ~ Binomial(round(n), p) (``k`` rounded down), summed in logs."""
+    trials, top = max(1, round(n)), math.floor(k)
+    if top < 0:
+        return 0.0
+    logs = [
+        math.lgamma(trials + 1)
+        - math.lgamma(i + 1)
+        - math.lgamma(trials - i + 1)
+        + i * math.log(p)
+        + (trials - i) * math.log1p(-p)
+        for i in range(min(top, trials) + 1)
+    ]
+    peak = max(logs)
+    return min(1.0, math.exp(peak) * sum(math.exp(v - peak) for v in logs))
+
+
+def binomial_tail(hist: np.ndarray, threshold: int) -> dict[str, float]:
+    """P(one hash pair within ``threshold``) from a histogram of hash-pair distances.
+
+    Daugman's degrees of freedom (iris codes, 2004): the distances of unrelated codes of 256
+    bits behave like a binomial with ``N = p (1 - p) / s^2`` trials of the normalised distance
+    (``p`` its mean, ``s`` its standard deviation), fewer than 256 because bits are
+    correlated. ``bulk``: N from the whole distribution. ``tail``: N chosen so that the model
+    meets the empirical CDF at the lowest distance seen at least 100 times (lower tails of
+    image hashes are heavier than the bulk's binomial; that point is far into the tail and
+    well counted). The estimate is the larger of the two (the fewer degrees of freedom).
+    """
+    total = float(hist.sum())
+    x = np.arange(257) / 256
+    p = float((hist * x).sum() / total)
+    var = float((hist * (x - p) ** 2).sum() / total)
+    n_bulk = p * (1 - p) / var
+    cdf = np.cumsum(hist) / total
+    anchor = int(np.flatnonzero(np.cumsum(hist) >= 100)[0])
+    target = float(cdf[anchor])
+
+    def model(n: float, d: float) -> float:
+        return binomial_cdf(n, p, d / 256 * round(n))
+
+    lo, hi = 2.0, 256.0  # the CDF at the anchor falls as N grows
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if model(mid, anchor) > target:
+            lo = mid
+        else:
+            hi = mid
+    n_tail = (lo + hi) / 2
+    return {
+        "pairs": total,
+        "mean": p * 256,
+        "sd": math.sqrt(var) * 256,
+        "n_bulk": n_bulk,
+        "n_tail": n_tail,
+        "anchor": anchor,
+        "anchor_cdf": target,
+        "observed": float(cdf[threshold] * total),
+        "p_bulk": model(n_bulk, threshold),
+        "p_tail": model(n_tail, threshold),
+        "p": max(model(n_bulk, threshold), model(n_tail, threshold)),
+    }
+
+
+def hash_pair_estimate(
+    uploads: list[list[PdqVariant]],
+    enrolments: list[list[PdqVariant]],
+    plain_uploads: list[list[PdqVariant]],
+    plain_enrolments: list[list[PdqVariant]],
+    rounds: int = 200,
+) -> dict[str, object]:
+    """Expected false matches per upload against a bank, counting every hash pair.
+
+    For each pair class: P(a hash pair within the class's threshold) from
+    :func:`binomial_tail`, times the mean number of the class's query hashes per upload and of
+    its enrolled hashes per photo. Summed over classes (a union bound: the pairs of one
+    picture pair are correlated, so the true rate is lower). The uncertainty: the same on
+    ``rounds`` bootstrap resamples of the uploads (5th and 95th percentiles).
+    """
+    rng = np.random.default_rng(1)
+    out: dict[str, object] = {}
+    per_photo = 0.0
+    boot = np.zeros(rounds)
+    checks: dict[str, list[tuple[int, float, float]]] = {}
+    for name, (q_kinds, e_kinds, threshold) in PAIR_CLASSES.items():
+        hists = pair_histograms(uploads, enrolments, (q_kinds, e_kinds))
+        hist = hists.sum(axis=0)
+        tail = binomial_tail(hist, threshold)
+        q_mean = statistics.mean(sum(v.kind in q_kinds for v in vs) for vs in uploads)
+        e_mean = statistics.mean(sum(v.kind in e_kinds for v in vs) for vs in enrolments)
+        tail["query_per_upload"], tail["enrolled_per_photo"] = q_mean, e_mean
+        out[name] = tail
+        per_photo += q_mean * e_mean * tail["p"]
+        for r in range(rounds):
+            pick = rng.integers(0, len(uploads), len(uploads))
+            boot[r] += q_mean * e_mean * binomial_tail(hists[pick].sum(axis=0), threshold)["p"]
+        # The model against the counts where there are counts: predicted vs seen pairs.
+        total = hist.sum()
+        n = min(tail["n_bulk"], tail["n_tail"])
+        checks[name] = [
+            (
+                d,
+                float(np.cumsum(hist)[d]),
+                binomial_cdf(n, tail["mean"] / 256, d / 256 * round(n)) * total,
+            )
+            for d in range(tail["anchor"] - 10, tail["anchor"] + 11, 5)
+            if d >= 0
+        ]
+    out["checks"] = checks
+    out["per_photo"] = per_photo
+    out["per_photo_range"] = (float(np.quantile(boot, 0.05)), float(np.quantile(boot, 0.95)))
+    plain = pair_histograms(
+        plain_uploads,
+        plain_enrolments,
+        (frozenset({Kind.FULL, Kind.DIHEDRAL}), frozenset({Kind.FULL})),
+    ).sum(axis=0)
+    plain_tail = binomial_tail(plain, WHOLE_THRESHOLD)
+    plain_tail["query_per_upload"], plain_tail["enrolled_per_photo"] = 8.0, 1.0
+    out["plain"] = plain_tail
+    out["plain_per_photo"] = 8.0 * plain_tail["p"]
+    return out
 
 
 def pictures_in(dirs: list[str]) -> list[Path]:
@@ -400,6 +563,9 @@ def main() -> None:
     parser.add_argument("--unrelated-dir", action="append", default=None)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--bootstrap", type=int, default=100, help="resamples for the estimate's uncertainty"
+    )
     args = parser.parse_args()
 
     photos = sorted(PHOTOS.glob("*.jpg"))
@@ -491,6 +657,9 @@ def main() -> None:
         f"{false_unrelated} (of {len(unrelated) * len(results)} pairs; plain PDQ {peer_false})"
     )
 
+    if not unrelated:
+        print("no unrelated pictures: no false-match estimate (see --unrelated-dir)")
+        return
     # Extrapolation: unrelated pictures against each other (all ordered pairs of different
     # pictures), plus the test photos' enrolments.
     everyone = [u[1] for u in unrelated] + [r.enrolled for r in results]
@@ -529,15 +698,97 @@ def main() -> None:
         f"{tails['plain']['exponential']:.2e}, normal {tails['plain']['normal']:.2e}  "
         f"({tails['plain']['note']}; 1st percentile {np.quantile(peer_values, 0.01):.0f})"
     )
+    # Uncertainty: the same fits on bootstrap resamples of the uploads (each upload's row of
+    # minima is kept whole: the pairs of one upload are not independent).
+    rng = np.random.default_rng(1)
+    boot: dict[str, list[float]] = {}
+    for _ in range(args.bootstrap):
+        pick = rng.integers(0, len(unrelated), len(unrelated))
+        for model in ("exponential", "normal"):
+            ours = sum(
+                float(
+                    tail_fit(np.concatenate([minima[c][i] for i in pick]), CLASS_THRESHOLD[c])[
+                        model
+                    ]
+                )
+                for c in CLASSES
+            )
+            plain = float(tail_fit(np.concatenate([peer_minima[i] for i in pick]), 31)[model])
+            boot.setdefault(f"ours {model}", []).append(ours)
+            boot.setdefault(f"plain {model}", []).append(plain)
+            boot.setdefault(f"ratio {model}", []).append(ours / plain if plain else math.nan)
     for model in ("exponential", "normal"):
         ours_p = sum(float(tails[c][model]) for c in CLASSES)
         peer_p = float(tails["plain"][model])
+        spread = {
+            k: (float(np.nanquantile(v, 0.05)), float(np.nanquantile(v, 0.95)))
+            for k, v in boot.items()
+            if k.endswith(model)
+        }
         for bank_size in (10_000_000 // 8, 10_000_000):
-            print(
+            line = (
                 f"  {model:11} bank of {bank_size:>10,} photos: ours {bank_size * ours_p:.1e} "
                 f"false matches per upload, plain PDQ {bank_size * peer_p:.1e}"
             )
+            if spread:
+                lo, hi = spread[f"ours {model}"]
+                plo, phi = spread[f"plain {model}"]
+                line += (
+                    f" (bootstrap 5-95 %: ours {bank_size * lo:.1e}-{bank_size * hi:.1e}, "
+                    f"plain {bank_size * plo:.1e}-{bank_size * phi:.1e})"
+                )
+            print(line)
+        if spread:
+            rlo, rhi = spread[f"ratio {model}"]
+            print(
+                f"  {model:11} ours / plain PDQ {ours_p / peer_p:.2f} (5-95 %: {rlo:.2f}-{rhi:.2f})"
+            )
     figures["tails"] = tails
+
+    # The estimate per hash pair (docs/matching.md): uploads are the unrelated pictures, the
+    # bank every picture (unrelated and photos), each upload against every other picture.
+    plain_up = [
+        [
+            PdqVariant(hex=h, kind=Kind.FULL if k == 0 else Kind.DIHEDRAL, quality=100)
+            for k, h in enumerate(u[3])
+        ]
+        for u in unrelated
+    ]
+    plain_bank = [[PdqVariant(hex=u[3][0], kind=Kind.FULL, quality=100)] for u in unrelated] + [
+        [PdqVariant(hex=r.peer, kind=Kind.FULL, quality=100)] for r in results
+    ]
+    estimate = hash_pair_estimate([u[2] for u in unrelated], everyone, plain_up, plain_bank)
+    print(
+        f"\nmodel check, per hash pair (Daugman binomial), {len(unrelated)} unrelated uploads "
+        f"x {len(everyone) - 1} pictures:"
+    )
+    for c in (*CLASSES, "plain"):
+        t = estimate[c]
+        assert isinstance(t, dict)
+        print(
+            f"  {c:7} {t['pairs']:.3g} hash pairs, mean {t['mean']:.1f} sd {t['sd']:.1f}; "
+            f"N bulk {t['n_bulk']:.0f}, tail {t['n_tail']:.0f} (anchor d={t['anchor']}, "
+            f"CDF {t['anchor_cdf']:.1e}); observed within threshold {t['observed']:.0f}; "
+            f"P(pair) bulk {t['p_bulk']:.1e}, tail {t['p_tail']:.1e}; "
+            f"{t['query_per_upload']:.1f} query x {t['enrolled_per_photo']:.2f} enrolled hashes"
+        )
+    checks = estimate["checks"]
+    assert isinstance(checks, dict)
+    for c, rows in checks.items():
+        print(
+            f"  model check {c}: "
+            + ", ".join(f"d<={d}: seen {s:.0f} model {m:.0f}" for d, s, m in rows)
+        )
+    per_photo = float(estimate["per_photo"])  # type: ignore[arg-type]
+    lo, hi = estimate["per_photo_range"]  # type: ignore[misc]
+    plain_per_photo = float(estimate["plain_per_photo"])  # type: ignore[arg-type]
+    for bank_size in (10_000_000 // 8, 10_000_000):
+        print(
+            f"  bank of {bank_size:>10,} photos: ours {bank_size * per_photo:.1e} false matches "
+            f"per upload (bootstrap 5-95 %: {bank_size * lo:.1e}-{bank_size * hi:.1e}); "
+            f"plain PDQ + dihedral {bank_size * plain_per_photo:.1e}"
+        )
+    figures["hash_pairs"] = estimate
     np.savez_compressed(
         ROOT / "bench" / ".cache" / f"robustness-minima-{args.half}.npz",
         plain=peer_values,

@@ -27,8 +27,9 @@ short side; the two strips; the photo's own flat-border trim when it has flat bo
 of PDQ quality below 50 are left out, and so are repeats of a hash of the same match class.
 At most :data:`MAX_ENROLLED` per photo (8 or 9 for most photos).
 
-Query (:func:`query_variants`): full and the 7 other dihedral transforms; centred squares of
-1.00, 0.99, ... 0.88 of the short side; the two strips; the flat-border trim; and, when all four
+Query (:func:`query_variants`): an upload under 256 pixels on its short side is first enlarged
+to 512 (:func:`enlarge`); then full and the 7 other dihedral transforms; centred squares of
+1.00, 0.99, ... 0.84 of the short side; the two strips; the flat-border trim; and, when all four
 corners are dark, the photo turned back from its fitted tilt (trim) with the centred squares
 that fit inside it.
 
@@ -75,10 +76,12 @@ __all__ = [
     "MAX_ENROLLED",
     "QUERY_SQUARES",
     "SEARCH_THRESHOLD",
+    "SMALL_UPLOAD_SIDE",
     "STRIP_CUT_PERCENT",
     "Kind",
     "PdqVariant",
     "VariantMatch",
+    "enlarge",
     "enrol_variants",
     "match_variants",
     "pair_threshold",
@@ -104,8 +107,13 @@ class Kind(StrEnum):
 ENROLLED_KINDS: Final = frozenset({Kind.FULL, Kind.SQUARE, Kind.STRIP, Kind.TRIM})
 #: Centred squares enrolled, as thousandths of the short side.
 ENROL_SQUARES: Final = (1000, 880, 780, 680, 600)
-#: Centred squares hashed from an upload, as thousandths of the short side.
-QUERY_SQUARES: Final = tuple(range(1000, 879, -10))
+#: Centred squares hashed from an upload, as thousandths of the short side: down to 0.84, so
+#: that a centred crop of up to ~16 % of each side meets two enrolled squares (0.68 and 0.60).
+QUERY_SQUARES: Final = tuple(range(1000, 839, -10))
+#: An upload whose short side is below this is enlarged (bilinear) before its query hashes are
+#: computed, to a short side of :data:`ENLARGED_SIDE`: the working side of a large photo.
+SMALL_UPLOAD_SIDE: Final = 256
+ENLARGED_SIDE: Final = 512
 #: Each strip leaves out this percentage of the height, at the bottom or at the top.
 STRIP_CUT_PERCENT: Final = 25
 #: At most this many hashes are enrolled for one photo.
@@ -306,6 +314,8 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
     (they differ only where the box filter meets the crop's edge, and in float rounding).
     """
     _check_rgb(rgb)
+    if 5 <= min(rgb.shape[:2]) < SMALL_UPLOAD_SIDE:
+        rgb = enlarge(rgb, ENLARGED_SIDE)
     height, width = rgb.shape[:2]
     luma = rgb_to_luma(rgb)
     out = _Collector()
@@ -341,6 +351,44 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
         )
         _add_squares(out, up_luma, fitting)
     return out.items
+
+
+def enlarge(rgb: RGB, short_side: int) -> RGB:
+    """``rgb`` enlarged so that its short side is ``short_side`` (the long side in proportion,
+    rounded), by bilinear interpolation between pixel centres (edges held). A long, thin
+    picture is enlarged less: its long side stays at most ``4 * short_side`` (or as it is), so
+    the result is never larger than ``4 * short_side ** 2`` pixels per unit of aspect.
+
+    Why (measured in ``docs/matching.md``): PDQ's box filter is ``ceil(side / 128)`` pixels
+    wide, so a picture of 128 pixels or fewer is not blurred at all before it is sampled, and
+    one of 129-256 pixels barely. A copy shrunk to a quarter differs from the enrolled photo by
+    a median 16 bits as it is, 8 once enlarged back to a working size. Used by the query side
+    only: the device hashes what the person has.
+    """
+    height, width = rgb.shape[:2]
+    short, long = min(height, width), max(height, width)
+    # The scale as a fraction num / den: short_side / short, or less for a long picture.
+    num, den = (short_side, short)
+    if long * short_side > 4 * short_side * short:
+        num, den = max(long, 4 * short_side), long
+    if num <= den:
+        return rgb
+    out_h = max(1, (2 * height * num + den) // (2 * den))
+    out_w = max(1, (2 * width * num + den) // (2 * den))
+
+    def axis(source: int, target: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        pos = np.clip((np.arange(target) + 0.5) * (source / target) - 0.5, 0, source - 1)
+        first = np.minimum(np.floor(pos).astype(np.intp), max(source - 2, 0))
+        return first, (pos - first).astype(np.float32)
+
+    y0, fy = axis(height, out_h)
+    x0, fx = axis(width, out_w)
+    y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
+    src = rgb.astype(np.float32)
+    rows = src[y0] * (1 - fy)[:, None, None] + src[y1] * fy[:, None, None]
+    both = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
+    out: RGB = np.clip(np.rint(both), 0, 255).astype(np.uint8)
+    return out
 
 
 def _add_squares(out: _Collector, luma: npt.NDArray[np.float32], ladder: tuple[int, ...]) -> None:
