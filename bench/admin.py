@@ -11,10 +11,9 @@
 2. Serves the app in this process (uvicorn, a thread), signs a staff member in through the API
    (password + TOTP) and times ``--rounds`` requests of every console API the pages call and of
    every CSV export, one after the other on a keep-alive connection: the first request, then
-   the median and max of the rest. Nothing is kept between requests unless
-   ``--stats-seconds`` says so (``OPENNCII_CONSOLE_STATS_SECONDS``; default 0: every request
-   is cold). Then the overview's figures read in this process (no HTTP), and the peer: the same
-   figures counted over the tables with SQL, as the console did before the rollups.
+   the median and max of the rest (the console keeps nothing between requests: every one reads
+   the rollups). Then the overview's figures read in this process (no HTTP), and the peer: the
+   same figures counted over the tables with SQL, as the console did before the rollups.
 
 Prints a Markdown table (median and max per page, the direct SQL median) with the load average
 before and after. The schema is dropped at the end (``--keep`` keeps it).
@@ -121,7 +120,9 @@ def build(url: str, cases: int, feedback: int) -> None:
             for statement in _SEED:
                 connection.execute(text(statement), {"cases": cases, "feedback": feedback})
             connection.execute(text("SET LOCAL session_replication_role = origin"))
+            started = time.perf_counter()
             rebuild(connection)
+            print(f"rollups rebuilt in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(
                 text("VACUUM ANALYZE")
@@ -149,13 +150,6 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--feedback", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument(
-        "--stats-seconds",
-        type=int,
-        default=0,
-        help="OPENNCII_CONSOLE_STATS_SECONDS of the served app (default 0: every request "
-        "computes its figures, as a cold page would)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the schema")
     args = parser.parse_args()
 
@@ -173,7 +167,6 @@ def main() -> None:
             database_url=url,
             argon2_time_cost=1,
             argon2_memory_kib=64,
-            console_stats_seconds=args.stats_seconds,
         )
         sessions = make_session_factory(make_engine(url))
         now = datetime.now(UTC)
@@ -210,6 +203,11 @@ def main() -> None:
                 "overview, 365 days per week": "/admin/api/stats?days=365&period=week",
                 "partners (GET /admin/api/partners)": "/admin/api/partners",
                 "audit log, newest 500": "/admin/api/audit?limit=500",
+                "hash review queue": "/admin/api/review",
+                "disabled hashes": "/admin/api/review/disabled",
+                "deny-list": "/admin/api/denylist",
+                "settings": "/admin/api/settings",
+                "helplines": "/admin/api/helplines",
                 "staff": "/admin/api/staff",
                 "session": "/admin/api/session",
                 "CSV: cases per week, 365 days": "/admin/api/stats/cases.csv?days=365&period=week",

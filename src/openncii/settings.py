@@ -271,12 +271,6 @@ class Settings(OpenNCIISettings):
     console_signin_window_minutes: int = Field(
         default=15, ge=1, le=24 * 60, description="The window of the console's sign-in limits."
     )
-    console_stats_seconds: int = Field(
-        default=300,
-        ge=0,
-        description="How long the console keeps the overview's figures before computing them "
-        "again (0: every time; on millions of hashes they take seconds).",
-    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="When set, `GET /metrics` needs `Authorization: Bearer <token>`; unset, it "

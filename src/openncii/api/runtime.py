@@ -32,7 +32,6 @@ from openncii.feed import FEED_TOKEN_SECRET, purge_withdrawn
 from openncii.partners import record_fetch
 from openncii.settings import Settings
 from openncii.staff import StaffPolicy
-from openncii.stats import KeptFigures
 
 __all__ = ["Clock", "Runtime", "utc_now"]
 
@@ -81,7 +80,6 @@ class Runtime:
         )
         self.staff_policy = StaffPolicy.from_settings(settings)
         self.metrics = Metrics()
-        self.kept_figures = KeptFigures(settings.console_stats_seconds)
         self.rules.pins.on_time = self.metrics.observe_argon2
         self._secrets: dict[str, bytes] = {}
         self._next_purge = 0.0

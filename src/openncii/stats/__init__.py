@@ -19,12 +19,9 @@ of the bank; every figure equals the direct count over the tables, in UTC:
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
@@ -35,7 +32,6 @@ from openncii.stats.rollups import OUTCOMES, compact
 
 __all__ = [
     "OUTCOMES",
-    "KeptFigures",
     "Overview",
     "Period",
     "TimeToOutcome",
@@ -52,7 +48,6 @@ __all__ = [
 ]
 
 Period = Literal["day", "week"]
-_T = TypeVar("_T")
 #: The longest range the overview covers.
 MAX_DAYS: Final = 730
 
@@ -271,31 +266,6 @@ def overview(session: Session, now: datetime, days: int, period: Period) -> Over
         time_to_first_outcome(session, start),
         now,
     )
-
-
-class KeptFigures:
-    """Figures computed in the last ``seconds``, by key, shared by the requests of one server
-    process: on a bank of millions of hashes some take seconds to aggregate, and staff open
-    the console's pages many times a day. ``seconds`` 0 keeps nothing."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[object, ...], tuple[float, Any]] = {}
-
-    def get(self, key: tuple[object, ...], compute: Callable[[], _T]) -> _T:
-        """The kept figures of ``key``, or ``compute()`` (outside the lock: two requests that
-        miss together both compute, which is harmless)."""
-        with self._lock:
-            found = self._entries.get(key)
-        if found is not None and time.monotonic() - found[0] < self.seconds:
-            kept: _T = found[1]
-            return kept
-        figures = compute()
-        if self.seconds > 0:
-            with self._lock:
-                self._entries[key] = (time.monotonic(), figures)
-        return figures
 
 
 def table_csv(figures: Overview, name: str) -> str:

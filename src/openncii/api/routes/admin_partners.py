@@ -21,7 +21,6 @@ from openncii.api.deps import NetworkDep, NowDep, RuntimeDep, SessionDep
 from openncii.partners import (
     PartnerInfo,
     add_partner,
-    feedback_counts,
     partner_stats,
     rename_partner,
     revoke_partner,
@@ -35,12 +34,9 @@ router = APIRouter(prefix=f"{ADMIN_API_PREFIX}/partners", tags=["console"], incl
 
 
 @router.get("")
-def get_partners(
-    _staff: SignedInDep, session: SessionDep, runtime: RuntimeDep, now: NowDep
-) -> list[PartnerOut]:
+def get_partners(_staff: SignedInDep, session: SessionDep, now: NowDep) -> list[PartnerOut]:
     """Every partner, with its feed use in the last 24 hours (live) and its feedback counts
-    (kept for ``OPENNCII_CONSOLE_STATS_SECONDS``, like the overview's figures)."""
-    feedback = runtime.kept_figures.get(("partner-feedback",), lambda: feedback_counts(session))
+    (from the rollups the database keeps)."""
     return [
         PartnerOut(
             name=s.partner.name,
@@ -55,7 +51,7 @@ def get_partners(
             unauthorized_24h=s.unauthorized_24h,
             feedback=s.feedback,
         )
-        for s in partner_stats(session, now, feedback)
+        for s in partner_stats(session, now)
     ]
 
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from openncii import audit
 from openncii.api.console import ADMIN_API_PREFIX, SignedInDep
-from openncii.api.deps import NetworkDep, NowDep, RuntimeDep, SessionDep
+from openncii.api.deps import NetworkDep, NowDep, SessionDep
 from openncii.errors import StaffError
-from openncii.stats import MAX_DAYS, Overview, Period, overview, table_csv
+from openncii.stats import MAX_DAYS, Overview, overview, table_csv
 
 __all__ = ["router"]
 
@@ -42,7 +42,7 @@ class OutcomesRowOut(BaseModel):
 
 class StatsOut(BaseModel):
     since: datetime
-    #: When the figures were computed (they are kept for ``OPENNCII_CONSOLE_STATS_SECONDS``).
+    #: When the figures were read.
     computed_at: datetime
     period: str
     periods: list[date]
@@ -74,26 +74,17 @@ def _out(figures: Overview) -> StatsOut:
     )
 
 
-def _overview(
-    session: SessionDep, runtime: RuntimeDep, now: datetime, days: int, period: Period
-) -> Overview:
-    """The figures kept for ``OPENNCII_CONSOLE_STATS_SECONDS``, or new ones."""
-    return runtime.kept_figures.get(
-        ("overview", days, period), lambda: overview(session, now, days, period)
-    )
-
-
 @router.get("")
 def get_stats(
     _staff: SignedInDep,
     session: SessionDep,
-    runtime: RuntimeDep,
     now: NowDep,
     days: _Days = 90,
     period: _Period = "day",
 ) -> StatsOut:
-    """Every figure of the overview for the last ``days`` days, per day or per week."""
-    return _out(_overview(session, runtime, now, days, period))
+    """Every figure of the overview for the last ``days`` days, per day or per week (read from
+    the rollups the database keeps: nothing is cached here)."""
+    return _out(overview(session, now, days, period))
 
 
 @router.get("/{name}.csv")
@@ -101,14 +92,13 @@ def get_stats_csv(
     name: str,
     staff: SignedInDep,
     session: SessionDep,
-    runtime: RuntimeDep,
     now: NowDep,
     network: NetworkDep,
     days: _Days = 90,
     period: _Period = "day",
 ) -> Response:
     """One table of the overview as CSV: ``cases``, ``hashes``, ``outcomes`` or ``summary``."""
-    figures = _overview(session, runtime, now, days, period)
+    figures = overview(session, now, days, period)
     try:
         text = table_csv(figures, name)
     except KeyError:

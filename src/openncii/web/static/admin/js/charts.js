@@ -1,11 +1,15 @@
 // Bar charts drawn as SVG by our own code (no library, nothing fetched): grouped or stacked bars
 // per period, a value axis with round ticks, and a legend. Colours come from admin.css (.s0-.s3).
+// A chart is drawn at the width its box has on screen (and again when that changes), one SVG
+// unit per CSS pixel, so its labels keep their size on a phone instead of shrinking with it.
 
 // The SVG namespace, read from an <svg> the HTML parser made (index.html) rather than written here.
 const NS = document.getElementById("svg-namespace").namespaceURI;
-const W = 720;
+const WIDTH = 720; // before the box is on screen
 const H = 240;
-const PAD = { left: 48, right: 8, top: 10, bottom: 34 };
+const PAD = { left: 56, right: 8, top: 10, bottom: 34 };
+// Room for one period label under the bars (a short date at the labels' size).
+const LABEL_ROOM = 64;
 
 function svgEl(tag, attrs = {}, text = null) {
   const node = document.createElementNS(NS, tag);
@@ -22,10 +26,26 @@ function niceMax(value) {
 }
 
 /**
- * A bar chart. `labels`: one per period; `series`: [{name, values}] (one value per label).
- * `stacked`: bars on top of each other (else side by side). `title`: the accessible name.
+ * A bar chart in a box that redraws it at the box's width. `labels`: one per period; `series`:
+ * [{name, values}] (one value per label). `stacked`: bars on top of each other (else side by
+ * side). `title`: the accessible name.
  */
-export function barChart({ labels, series, stacked = false, title, format = String }) {
+export function barChart(options) {
+  const box = document.createElement("div");
+  box.className = "chart-box";
+  let drawnAt = WIDTH;
+  box.append(drawBars(options, WIDTH));
+  new ResizeObserver(() => {
+    const width = Math.floor(box.clientWidth);
+    if (width > 0 && width !== drawnAt) {
+      drawnAt = width;
+      box.replaceChildren(drawBars(options, width));
+    }
+  }).observe(box);
+  return box;
+}
+
+function drawBars({ labels, series, stacked = false, title, format = String }, W) {
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, role: "img" });
   svg.append(svgEl("title", {}, title));
   const totals = labels.map((_, i) =>
@@ -42,7 +62,7 @@ export function barChart({ labels, series, stacked = false, title, format = Stri
   }
   const slot = plotW / Math.max(1, labels.length);
   const groupW = Math.max(1, slot * 0.8);
-  const every = Math.ceil(labels.length / 8);
+  const every = Math.ceil(labels.length / Math.max(2, Math.floor(plotW / LABEL_ROOM)));
   labels.forEach((label, i) => {
     const x0 = PAD.left + i * slot + (slot - groupW) / 2;
     let base = 0;
