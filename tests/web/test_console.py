@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from openncii.cli import app as cli
@@ -294,7 +295,15 @@ def test_review_disable_reaches_partners_and_the_person(
     with PartnerStore.open(store) as local:
         assert full not in {row.key for row in local.active("pdq")}
 
-    # The person, in Dutch: the photo's fingerprint is disabled, and whom to ask.
+    # The person, in Dutch: the photo's fingerprint is disabled, and whom to ask (the
+    # helpline's contact as set in the console's settings).
+    from openncii.organisation.service import update_organisation
+
+    engine = make_engine(console.database_url)
+    with Session(engine) as session:
+        org = {"name": "Hulplijn Voorbeeld", "phone": "+31 20 123 45 67"}
+        update_organisation(session, org, console.clock(), actor=None, network="shell")
+    engine.dispose()
     person = page.context.new_page()
     person.set_viewport_size(DESKTOP)
     person.goto(f"{console.base_url}/#/check")
@@ -310,6 +319,8 @@ def test_review_disable_reaches_partners_and_the_person(
     notes = person.locator("[data-testid=hash-disabled]").all_inner_texts()
     assert notes == [nl["status.disabled.hash"]]  # the photo, not the other fingerprint
     assert person.locator("#status-hashes > li").count() == 2
+    contact = person.inner_text("[data-testid=status-contact]")
+    assert "Hulplijn Voorbeeld" in contact and "+31 20 123 45 67" in contact
     check_page(person, axe_source, "person-status-disabled")
     person.close()
 
@@ -317,7 +328,14 @@ def test_review_disable_reaches_partners_and_the_person(
     page.wait_for_selector("#audit-table tbody tr")
     rows = page.locator("#audit-table tbody tr")
     actions = rows.locator("td:nth-child(3)").all_inner_texts()
-    assert actions[:3] == ["Hash deny-listed", "Hash disabled", "Hash opened"]
     targets = rows.locator("td:nth-child(4)").all_inner_texts()
-    assert targets[:3] == [full[:8]] * 3
+    # Newest first: the two settings written from the shell, then the review's three steps.
+    assert actions[:5] == [
+        "Settings changed",
+        "Settings changed",
+        "Hash deny-listed",
+        "Hash disabled",
+        "Hash opened",
+    ]
+    assert targets[2:5] == [full[:8]] * 3
     assert full not in page.inner_text("#audit-table")
