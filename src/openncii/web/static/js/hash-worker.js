@@ -296,7 +296,7 @@ async function decodeWorking(file, stages = {}) {
 async function enrolFile(file) {
   const started = performance.now();
   if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
-  const stages = {};
+  const stages = { sniff: performance.now() - started };
   const { width, height, bitmap } = await decodeWorking(file, stages);
   const shrunk = performance.now();
   const variants = enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
