@@ -71,7 +71,8 @@ ENROL_FILES_JS = """async ({selector, plain}) => {
             plainMs = performance.now() - t0;
             if (hashed.type !== 'plain') plainMs = null;
         }
-        out.push({name: file.name, enrolMs, plainMs, variants: answer.variants || null,
+        out.push({name: file.name, enrolMs, plainMs, workerMs: answer.ms,
+                  variants: answer.variants || null,
                   stages: answer.stages || null});
     }
     return out;
@@ -139,6 +140,7 @@ def main() -> None:
                         continue
                     for stage, ms_stage in r["stages"].items():
                         stages.setdefault(stage, []).append(ms_stage)
+                    stages.setdefault("messages", []).append(r["enrolMs"] - r["workerMs"])
                     js_enrol[path.name].append(r["enrolMs"])
                     js_plain[path.name].append(r["plainMs"])
                     py_enrol[path.name].append(ms)

@@ -205,7 +205,8 @@ const RGB_FORMATS = new Set(["RGBA", "RGBX", "BGRA", "BGRX"]);
 /** The upright RGBA pixels of a decoded image, at its size: {data, width, height}. A VideoFrame
  * in an RGB format (what ImageDecoder gives for a JPEG) is copied out, several times faster than
  * drawing it, and turned upright here by its rotation and flip (a reordering of whole pixels:
- * the bytes drawing gives); anything else is drawn. */
+ * the bytes drawing gives); anything else, or a frame the browser cannot copy as RGBA, is
+ * drawn. */
 async function uprightPixels(source) {
   const [width, height] = drawnSize(source);
   const rect = source.visibleRect;
@@ -217,11 +218,18 @@ async function uprightPixels(source) {
     typeof source.flip === "boolean" &&
     rect &&
     (turned ? [rect.height, rect.width] : [rect.width, rect.height]).join() === [width, height].join();
-  if (!copyable) return pixelsOf(source, width, height);
-  const data = new Uint8ClampedArray(rect.width * rect.height * 4);
-  await source.copyTo(data, { rect, format: "RGBA" });
-  if (source.rotation === 0 && !source.flip) return { data, width, height };
-  return { data: turn(data, rect.width, rect.height, source.rotation, source.flip), width, height };
+  if (copyable) {
+    const data = new Uint8ClampedArray(rect.width * rect.height * 4);
+    try {
+      await source.copyTo(data, { rect, format: "RGBA" });
+    } catch {
+      // A browser that cannot convert while copying: draw it instead.
+      return pixelsOf(source, width, height);
+    }
+    if (source.rotation === 0 && !source.flip) return { data, width, height };
+    return { data: turn(data, rect.width, rect.height, source.rotation, source.flip), width, height };
+  }
+  return pixelsOf(source, width, height);
 }
 
 /** w x h RGBA pixels rotated clockwise by `rotation` degrees, then mirrored left to right when
@@ -296,7 +304,7 @@ async function decodeWorking(file, stages = {}) {
 async function enrolFile(file) {
   const started = performance.now();
   if ((await sniffKind(file)) !== "image") throw new HashError("unsupported");
-  const stages = {};
+  const stages = { sniff: performance.now() - started };
   const { width, height, bitmap } = await decodeWorking(file, stages);
   const shrunk = performance.now();
   const variants = enrolVariants(bitmap.rgba, bitmap.width, bitmap.height);
