@@ -319,3 +319,26 @@ def test_the_api_serves_json_and_csv(api_client: Callable[..., Any], db_sessions
     client.cookies.clear()
     assert client.get("/admin/api/stats").status_code == 401
     assert staff.email == "an@example.org"
+
+
+def test_the_feed_purge_compacts_the_rollups(
+    api_client: Callable[..., Any], db_sessions: Any
+) -> None:
+    seed(db_sessions, cases=100)
+    with db_sessions() as session:
+        overview(session, NOW, 90, "day")  # compacts
+    assert _scalar(db_sessions, "SELECT count(*) FROM stats_changes") == 0
+    with db_sessions() as session, session.begin():
+        session.execute(text("UPDATE cases SET withdrawn_at = :t WHERE id <= 10"), {"t": NOW})
+    assert _scalar(db_sessions, "SELECT count(*) FROM stats_changes") > 0
+    api_client(clock=FakeClock(NOW)).app.state.runtime.purge_feed()
+    assert _scalar(db_sessions, "SELECT count(*) FROM stats_changes") == 0
+    with db_sessions() as session:
+        after = overview(session, NOW, 90, "day")
+    withdrawn = {d: w for d, _, w in after.cases}
+    start = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert (
+        withdrawn[NOW.date()]
+        == _scalar(db_sessions, "SELECT count(*) FROM cases WHERE withdrawn_at >= :a", a=start)
+        >= 10
+    )

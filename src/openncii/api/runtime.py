@@ -32,6 +32,7 @@ from openncii.feed import FEED_TOKEN_SECRET, purge_withdrawn
 from openncii.partners import record_fetch
 from openncii.settings import Settings
 from openncii.staff import StaffPolicy
+from openncii.stats import compact_figures
 
 __all__ = ["Clock", "Runtime", "utc_now"]
 
@@ -120,10 +121,13 @@ class Runtime:
             return True
 
     def purge_feed(self) -> None:
-        """Delete the withdrawn hashes past the retention window (a background task)."""
+        """Delete the withdrawn hashes past the retention window, and compact the console's
+        rollups (so that the changes piled up between console visits stay few): a background
+        task."""
         retention = timedelta(days=self.settings.feed_retention_days)
         with self.sessions() as session:
             purged = purge_withdrawn(session, self.clock(), retention)
+            compact_figures(session)
         if purged:
             _log.info("purged %d withdrawn hashes past the retention window", purged)
 

@@ -5,8 +5,8 @@ Triggers (migration 0011, on SQLite and PostgreSQL) add *changes* to ``stats_cha
 ``+1``/``-1`` rows per figure, from the old and the new row of every insert, update and delete
 of ``cases``, ``hashes`` and ``feedback``, so a write never updates a shared counter row (no
 lock is taken that another writer waits for). :func:`compact` moves the changes into
-``stats_counts`` (one row per figure, day and key); a figure is the sum of both tables. The
-figures:
+``stats_counts`` (one row per figure, day and key) when the console reads the overview and with
+the feed's hourly purge; a figure is the sum of both tables. The figures:
 
 ==================  ============  ==========================  =====================
 figure              day           key_a                       key_b
