@@ -16,7 +16,8 @@
    same figures counted over the tables with SQL, as the console did before the rollups.
 
 Prints a Markdown table (median and max per page, the direct SQL median) with the load average
-before and after. The schema is dropped at the end (``--keep`` keeps it).
+before and after. The schema is dropped at the end (``--keep`` keeps it; ``--schema NAME`` times
+a kept bank again). ``--writes N`` instead times what the rollup triggers cost the writers.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from openncii.api import create_app
 from openncii.db import make_engine, make_session_factory, migrate
+from openncii.partners import record_feedback
 from openncii.settings import Settings
 from openncii.staff import StaffPolicy, add_staff
 from openncii.staff.totp import time_step, totp_code
@@ -61,7 +63,7 @@ _SEED = (
                    + interval '3 hours' END
        FROM generate_series(1, :cases) i""",
     """INSERT INTO hashes (id, signal_type, value, status, feed_seq, created_at, updated_at)
-       SELECT i, (ARRAY['pdq', 'md5', 'vpdq'])[1 + i % 3], lpad(to_hex(i), 64, '0'),
+       SELECT i, (ARRAY['pdq', 'md5', 'vpdq'])[1 + i % 3], md5('h' || i) || md5('v' || i),
               CASE WHEN ((i + 2) / 3) % 5 = 0 THEN 'withdrawn' ELSE 'active' END, i, now(), now()
        FROM generate_series(1, 3 * :cases) i""",
     """INSERT INTO case_hashes (case_id, hash_id, position)
@@ -131,6 +133,68 @@ def build(url: str, cases: int, feedback: int) -> None:
         engine.dispose()
 
 
+def write_cost(database_url: str, transactions: int) -> None:
+    """What the rollup triggers cost the writers: ``transactions`` case creations (a case, 3
+    hashes, their links, the feed stamp) then as many partner outcomes
+    (:func:`openncii.partners.record_feedback`), each its own transaction, in a fresh schema with
+    the triggers on, then off (``session_replication_role = replica``), twice."""
+    now = datetime.now(UTC)
+    for role in ("origin", "replica", "origin", "replica"):
+        schema = f"bench_writes_{uuid.uuid4().hex[:8]}"
+        url = create_schema(database_url, schema)
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            engine.dispose()
+
+            @event.listens_for(engine, "connect")
+            def _role(connection: Any, _record: Any, role: str = role) -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET session_replication_role = {role}")
+
+            sessions = make_session_factory(engine)
+            with sessions() as session, session.begin():
+                session.execute(text(_SEED[0]))
+            started = time.perf_counter()
+            for i in range(1, transactions + 1):
+                ids = {"i": i, "n": f"n{i}", "a": 3 * i, "b": 3 * i + 1, "c": 3 * i + 2}
+                with sessions() as session, session.begin():
+                    for statement in _ONE_CASE:
+                        session.execute(text(statement), ids)
+            per_case = (time.perf_counter() - started) / transactions * 1000
+            started = time.perf_counter()
+            for i in range(1, transactions + 1):
+                with sessions() as session:
+                    value = ("Blocked", "NotBlocked")[i % 2]
+                    record_feedback(session, 1, "pdq", f"{3 * i:064x}", value, [], now)
+            per_outcome = (time.perf_counter() - started) / transactions * 1000
+            print(
+                f"| triggers {'on' if role == 'origin' else 'off'} | {per_case:.1f} | "
+                f"{per_outcome:.1f} |"
+            )
+        finally:
+            engine.dispose()
+            drop_schema(database_url, schema)
+
+
+#: One case with three PDQ hashes, stamped at a new feed position (as a case creation writes).
+_ONE_CASE: Final = (
+    """INSERT INTO cases (id, number, pin_hash, partner_ref, status, created_at)
+       VALUES (:i, :n, 'x', :n, 'active', now())""",
+    *(
+        f"""INSERT INTO hashes (id, signal_type, value, status, feed_seq, created_at, updated_at)
+            VALUES (:{k}, 'pdq', lpad(to_hex(CAST(:{k} AS bigint)), 64, '0'), 'active', :{k},
+                    now(), now())"""
+        for k in "abc"
+    ),
+    *(
+        f"INSERT INTO case_hashes (case_id, hash_id, position) VALUES (:i, :{k}, {p})"
+        for p, k in enumerate("abc")
+    ),
+    "UPDATE hashes SET feed_seq = feed_seq + 1 WHERE id IN (:a, :b, :c)",
+)
+
+
 def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
@@ -160,7 +224,20 @@ def main() -> None:
     parser.add_argument(
         "--schema", help="time the bank of this schema (kept by an earlier --keep) instead"
     )
+    parser.add_argument(
+        "--writes",
+        type=int,
+        default=0,
+        help="instead: time this many case creations and partner outcomes with the rollup "
+        "triggers on and off",
+    )
     args = parser.parse_args()
+    if args.writes:
+        print(f"load average (1 min): {_load()}", file=sys.stderr)
+        print("| | ms per case (3 hashes) | ms per partner outcome |\n|---|---|---|")
+        write_cost(args.database_url, args.writes)
+        print(f"load average (1 min): {_load()}", file=sys.stderr)
+        return
 
     schema = args.schema or f"bench_admin_{uuid.uuid4().hex[:8]}"
     if args.schema:
