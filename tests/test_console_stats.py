@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from console_helpers import signed_in_client
+from openncii.db import make_engine, migrate
+from openncii.db.migrate import downgrade
 from openncii.db.models import Case, CaseHash, Feedback, HashRecord, Partner
 from openncii.feed.retention import purge_withdrawn
 from openncii.partners import record_feedback
@@ -342,3 +344,18 @@ def test_the_feed_purge_compacts_the_rollups(
         == _scalar(db_sessions, "SELECT count(*) FROM cases WHERE withdrawn_at >= :a", a=start)
         >= 10
     )
+
+
+def test_the_migration_fills_the_rollups_of_an_existing_bank(
+    database_url: str, db_sessions: Any
+) -> None:
+    seed(db_sessions, cases=400, seed_value=5)
+    engine = make_engine(database_url)
+    try:
+        downgrade(engine, "0010")  # before the rollups: the bank stays
+        migrate(engine)
+    finally:
+        engine.dispose()
+    assert _scalar(db_sessions, "SELECT count(*) FROM stats_changes") == 0
+    assert _scalar(db_sessions, "SELECT count(*) FROM stats_counts") > 0
+    _check_figures(db_sessions, NOW)
