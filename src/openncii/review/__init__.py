@@ -23,11 +23,14 @@ from openncii.review.actions import (
 from openncii.review.queue import (
     NETWORK_DAYS,
     REASONS,
+    NearDeniedScan,
     Reason,
     ReviewItem,
     ReviewQueue,
     ReviewRules,
+    queue_items,
     review_queue,
+    review_reasons,
 )
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "REASONS",
     "DeniedEntry",
     "DisabledEntry",
+    "NearDeniedScan",
     "OpenedHash",
     "Reason",
     "ReviewItem",
@@ -47,6 +51,8 @@ __all__ = [
     "list_denied",
     "list_disabled",
     "open_hash",
+    "queue_items",
     "remove_denied",
     "review_queue",
+    "review_reasons",
 ]

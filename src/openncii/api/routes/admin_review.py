@@ -3,6 +3,8 @@ signed in (admins and analysts) reviews, opens and disables hashes; only admins 
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from fastapi import APIRouter
 
 from openncii.api.console import ADMIN_API_PREFIX, AdminActionDep, SignedInDep, StaffActionDep
@@ -17,26 +19,41 @@ from openncii.api.review_schemas import (
     ReviewItemOut,
     ReviewOut,
 )
+from openncii.api.runtime import Runtime
+from openncii.cases.denied import denied_version
 from openncii.review import (
+    NearDeniedScan,
     ReviewRules,
     disable_hash,
     enable_hash,
     list_disabled,
     open_hash,
-    review_queue,
+    queue_items,
+    review_reasons,
 )
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=f"{ADMIN_API_PREFIX}/review", tags=["console"], include_in_schema=False)
+#: Each server's near-duplicate check, kept between requests (it then reads only new rows).
+_SCANS: WeakKeyDictionary[Runtime, NearDeniedScan] = WeakKeyDictionary()
 
 
 @router.get("")
 def get_queue(
     _staff: SignedInDep, session: SessionDep, runtime: RuntimeDep, now: NowDep
 ) -> ReviewOut:
-    """The hashes that need a human look, each with its reasons (by their first 8 hex digits)."""
-    queue = review_queue(session, ReviewRules(), runtime.rules.denylist, now)
+    """The hashes that need a human look, each with its reasons (by their first 8 hex digits):
+    the reasons kept for ``OPENNCII_CONSOLE_STATS_SECONDS`` like the overview's figures."""
+    rules = ReviewRules()
+    scan = _SCANS.setdefault(runtime, NearDeniedScan())
+    # The reasons are kept like the overview's figures (a changed deny-list is a new key);
+    # which of those hashes are still active is read live.
+    reasons = runtime.kept_figures.get(
+        ("review", denied_version(session)),
+        lambda: review_reasons(session, rules, runtime.rules.denylist, now, scan),
+    )
+    queue = queue_items(session, reasons, rules, now)
     return ReviewOut(
         computed_at=queue.computed_at,
         items=[
