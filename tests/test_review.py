@@ -44,6 +44,7 @@ from openncii.errors import HashNotFoundError, HashRejectedError, InvalidHashErr
 from openncii.feed.pages import build_records
 from openncii.partners import add_partner, record_feedback
 from openncii.review import (
+    KeptReasons,
     NearDeniedScan,
     ReviewRules,
     deny_value,
@@ -424,3 +425,22 @@ def test_the_near_duplicate_scan_reads_only_new_rows_until_the_list_changes(
     near_id = _id(db_sessions, near.value)
     with db_sessions() as session, session.begin():
         assert set(scan.run(session, far_entry)) == {near_id}
+
+
+def test_a_server_keeps_the_reasons_until_the_deny_list_changes(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    rng = random.Random(7)
+    item = PdqSubmission(_pdq(rng), 90)
+    _case(db_sessions, rules, item)
+    kept = KeptReasons(seconds=3600)
+    shipped = DenyList(entries=())
+    with db_sessions() as session:
+        first = kept.reasons(session, ReviewRules(), shipped, NOW)
+        assert first == {}
+        assert kept.reasons(session, ReviewRules(), shipped, NOW) is first  # kept
+        deny_value(
+            session, "pdq", flip_pdq(item.value, 3, BITS), "logo", NOW, actor=None, network=None
+        )
+        again = kept.reasons(session, ReviewRules(), shipped, NOW)
+    assert [r.code for r in again[_id(db_sessions, item.value)]] == ["near_denied"]

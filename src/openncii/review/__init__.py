@@ -21,8 +21,10 @@ from openncii.review.actions import (
     remove_denied,
 )
 from openncii.review.queue import (
+    KEEP_SECONDS,
     NETWORK_DAYS,
     REASONS,
+    KeptReasons,
     NearDeniedScan,
     Reason,
     ReviewItem,
@@ -34,11 +36,13 @@ from openncii.review.queue import (
 )
 
 __all__ = [
+    "KEEP_SECONDS",
     "MAX_REASON",
     "NETWORK_DAYS",
     "REASONS",
     "DeniedEntry",
     "DisabledEntry",
+    "KeptReasons",
     "NearDeniedScan",
     "OpenedHash",
     "Reason",

@@ -23,6 +23,7 @@ Hashes are shown by their first 8 hex digits; disabled hashes leave the queue.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from openncii.audit import short_hash
 from openncii.cases.abuse import NETWORK_DAYS
-from openncii.cases.denied import PDQ_KEYS
+from openncii.cases.denied import PDQ_KEYS, denied_version
 from openncii.cases.denylist import DenyList
 from openncii.db.models import (
     FEED_CLOCK_ID,
@@ -52,8 +53,10 @@ from openncii.signals.pdq import MATCH_THRESHOLD
 from openncii.signals.registry import PDQ
 
 __all__ = [
+    "KEEP_SECONDS",
     "NETWORK_DAYS",
     "REASONS",
+    "KeptReasons",
     "NearDeniedScan",
     "Reason",
     "ReviewItem",
@@ -67,6 +70,8 @@ REASONS: Final = ("not_blocked", "frequent_match", "near_denied", "network_burst
 _NOT_BLOCKED: Final = "NotBlocked"
 _MATCHED: Final = ("PendingReview", "Blocked")
 _CHUNK: Final = 10_000
+#: How long a server keeps the reasons of the queue (:class:`KeptReasons`).
+KEEP_SECONDS: Final = 60.0
 _PDQ_KEY: Final = PDQ.key
 
 
@@ -216,6 +221,32 @@ def _frequent_match(session: Session, rules: ReviewRules) -> Iterable[tuple[int,
 
 def _codes(values: Sequence[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8).reshape(-1, 32)
+
+
+class KeptReasons:
+    """What a server keeps between requests for the queue: the :class:`NearDeniedScan`, and
+    the last :func:`review_reasons` for ``seconds`` (or until the helpline's deny-list
+    changes). Statuses are read live by :func:`queue_items`: a hash disabled meanwhile leaves
+    the queue at once."""
+
+    def __init__(self, seconds: float = KEEP_SECONDS) -> None:
+        self.seconds = seconds
+        self.scan = NearDeniedScan()
+        self._lock = threading.Lock()
+        self._kept: tuple[object, float, dict[int, list[Reason]]] | None = None
+
+    def reasons(
+        self, session: Session, rules: ReviewRules, shipped: DenyList, now: datetime
+    ) -> dict[int, list[Reason]]:
+        key = (rules, shipped.entries, denied_version(session))
+        with self._lock:
+            kept = self._kept
+        if kept is not None and kept[0] == key and time.monotonic() - kept[1] < self.seconds:
+            return kept[2]
+        reasons = review_reasons(session, rules, shipped, now, self.scan)
+        with self._lock:
+            self._kept = (key, time.monotonic(), reasons)
+        return reasons
 
 
 class NearDeniedScan:

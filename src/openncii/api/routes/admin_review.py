@@ -20,23 +20,22 @@ from openncii.api.review_schemas import (
     ReviewOut,
 )
 from openncii.api.runtime import Runtime
-from openncii.cases.denied import denied_version
 from openncii.review import (
-    NearDeniedScan,
+    KeptReasons,
     ReviewRules,
     disable_hash,
     enable_hash,
     list_disabled,
     open_hash,
     queue_items,
-    review_reasons,
 )
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=f"{ADMIN_API_PREFIX}/review", tags=["console"], include_in_schema=False)
-#: Each server's near-duplicate check, kept between requests (it then reads only new rows).
-_SCANS: WeakKeyDictionary[Runtime, NearDeniedScan] = WeakKeyDictionary()
+#: What each server keeps between requests: the near-duplicate check (it then reads only new
+#: rows) and the queue's reasons for a minute.
+_KEPT: WeakKeyDictionary[Runtime, KeptReasons] = WeakKeyDictionary()
 
 
 @router.get("")
@@ -44,15 +43,10 @@ def get_queue(
     _staff: SignedInDep, session: SessionDep, runtime: RuntimeDep, now: NowDep
 ) -> ReviewOut:
     """The hashes that need a human look, each with its reasons (by their first 8 hex digits):
-    the reasons kept for ``OPENNCII_CONSOLE_STATS_SECONDS`` like the overview's figures."""
+    the reasons are kept for a minute (or until the deny-list changes), the statuses live."""
     rules = ReviewRules()
-    scan = _SCANS.setdefault(runtime, NearDeniedScan())
-    # The reasons are kept like the overview's figures (a changed deny-list is a new key);
-    # which of those hashes are still active is read live.
-    reasons = runtime.kept_figures.get(
-        ("review", denied_version(session)),
-        lambda: review_reasons(session, rules, runtime.rules.denylist, now, scan),
-    )
+    kept = _KEPT.setdefault(runtime, KeptReasons())
+    reasons = kept.reasons(session, rules, runtime.rules.denylist, now)
     queue = queue_items(session, reasons, rules, now)
     return ReviewOut(
         computed_at=queue.computed_at,
