@@ -7,8 +7,9 @@ outcomes) in a schema of its own, gives the PDQ hashes random values (that bank'
 zero: every one would be near the shipped deny-list's all-zeros entry), keeps a network for a
 third of the cases (5,000 networks over 30 days, and one burst of 12 cases in 12 minutes) and
 one entry in the helpline's deny-list. Then times each reason's query (3 rounds) and the whole
-queue (``--rounds`` rounds with one kept :class:`~openncii.review.NearDeniedScan`, as a server
-keeps it: the first round scans every PDQ hash, the others only rows stamped since). Prints
+queue (``--rounds`` rounds with one kept :class:`~openncii.review.NearDeniedScan`: the first
+round scans every PDQ hash, the others only rows stamped since), then as a server serves it
+(:class:`~openncii.review.KeptReasons`: the reasons kept, the statuses read live). Prints
 milliseconds and the load average; the schema is dropped at the end.
 """
 
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from admin import build
 from openncii.cases import DenyList
 from openncii.db import make_engine, make_session_factory
-from openncii.review import NearDeniedScan, ReviewRules, review_queue
+from openncii.review import KeptReasons, NearDeniedScan, ReviewRules, queue_items, review_queue
 from openncii.review import queue as review
 from openncii.testing import create_schema, drop_schema
 
@@ -95,6 +96,17 @@ def main() -> None:
                 ms, queue = _ms(lambda: review_queue(session, rules, shipped, now, scan))
             times.append(ms)
         print(f"queue: {len(queue.items)} items, {', '.join(f'{t:.0f}' for t in times)} ms")
+        kept = KeptReasons()
+        times = []
+        for _ in range(args.rounds):
+            with sessions() as session:
+                ms, queue = _ms(
+                    lambda: queue_items(
+                        session, kept.reasons(session, rules, shipped, now), rules, now
+                    )
+                )
+            times.append(ms)
+        print(f"queue, reasons kept: {', '.join(f'{t:.0f}' for t in times)} ms (first: cold)")
         print(f"load after: {os.getloadavg()[0]:.1f}")
         engine.dispose()
     finally:
