@@ -44,6 +44,8 @@ from openncii.errors import HashNotFoundError, HashRejectedError, InvalidHashErr
 from openncii.feed.pages import build_records
 from openncii.partners import add_partner, record_feedback
 from openncii.review import (
+    KeptReasons,
+    NearDeniedScan,
     ReviewRules,
     deny_value,
     disable_hash,
@@ -385,3 +387,60 @@ def test_median_and_bursts() -> None:
     assert list(_bursts(cases, 10 * minute, 4)) == [[3, 4, 5, 6]]
     assert list(_bursts(cases, 200 * minute, 9)) == [list(range(9))]
     assert list(_bursts(cases, 200 * minute, 10)) == []
+
+
+def test_the_near_duplicate_scan_reads_only_new_rows_until_the_list_changes(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    rng = random.Random(6)
+    first = PdqSubmission(_pdq(rng), 90)
+    _case(db_sessions, rules, first)
+    scan = NearDeniedScan()
+    shipped = DenyList(entries=())
+    with db_sessions() as session, session.begin():
+        assert scan.run(session, shipped) == {}
+    # A hash stored after the scan, near an entry of a (changed) list: a rescan finds it.
+    entry = flip_pdq(first.value, 10, BITS)
+    with db_sessions() as session:
+        deny_value(session, "pdq", entry, "a logo", NOW, actor=None, network=None)
+    first_id = _id(db_sessions, first.value)
+    with db_sessions() as session, session.begin():
+        found = scan.run(session, shipped)
+    assert {h: (r.figures["distance"], r.figures["source"]) for h, r in found.items()} == {
+        first_id: (10, "helpline")
+    }
+    # Unchanged list: only rows stamped since are read (a new near hash, a far one).
+    near = PdqSubmission(flip_pdq(entry, 30, BITS), 90)
+    _case(db_sessions, rules, PdqSubmission(_pdq(rng), 90))
+    with db_sessions() as session, session.begin():
+        assert set(scan.run(session, shipped)) == {first_id}
+    with pytest.raises(HashRejectedError):
+        _case(db_sessions, rules, near)  # the helpline's list refuses it at creation
+    with db_sessions() as session:
+        remove_denied(session, list_denied(session)[0].id, NOW, actor=None, network=None)
+    _case(db_sessions, rules, near)
+    with db_sessions() as session, session.begin():
+        assert scan.run(session, shipped) == {}  # the list changed: nothing near now
+    far_entry = DenyList(entries=(int(near.value, 16),))
+    near_id = _id(db_sessions, near.value)
+    with db_sessions() as session, session.begin():
+        assert set(scan.run(session, far_entry)) == {near_id}
+
+
+def test_a_server_keeps_the_reasons_until_the_deny_list_changes(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    rng = random.Random(7)
+    item = PdqSubmission(_pdq(rng), 90)
+    _case(db_sessions, rules, item)
+    kept = KeptReasons(seconds=3600)
+    shipped = DenyList(entries=())
+    with db_sessions() as session:
+        first = kept.reasons(session, ReviewRules(), shipped, NOW)
+        assert first == {}
+        assert kept.reasons(session, ReviewRules(), shipped, NOW) is first  # kept
+        deny_value(
+            session, "pdq", flip_pdq(item.value, 3, BITS), "logo", NOW, actor=None, network=None
+        )
+        again = kept.reasons(session, ReviewRules(), shipped, NOW)
+    assert [r.code for r in again[_id(db_sessions, item.value)]] == ["near_denied"]

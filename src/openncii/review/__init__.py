@@ -21,21 +21,29 @@ from openncii.review.actions import (
     remove_denied,
 )
 from openncii.review.queue import (
+    KEEP_SECONDS,
     NETWORK_DAYS,
     REASONS,
+    KeptReasons,
+    NearDeniedScan,
     Reason,
     ReviewItem,
     ReviewQueue,
     ReviewRules,
+    queue_items,
     review_queue,
+    review_reasons,
 )
 
 __all__ = [
+    "KEEP_SECONDS",
     "MAX_REASON",
     "NETWORK_DAYS",
     "REASONS",
     "DeniedEntry",
     "DisabledEntry",
+    "KeptReasons",
+    "NearDeniedScan",
     "OpenedHash",
     "Reason",
     "ReviewItem",
@@ -47,6 +55,8 @@ __all__ = [
     "list_denied",
     "list_disabled",
     "open_hash",
+    "queue_items",
     "remove_denied",
     "review_queue",
+    "review_reasons",
 ]

@@ -22,34 +22,42 @@ Hashes are shown by their first 8 hex digits; disabled hashes leave the queue.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from openncii.audit import short_hash
 from openncii.cases.abuse import NETWORK_DAYS
-from openncii.cases.denied import PDQ_KEYS
+from openncii.cases.denied import PDQ_KEYS, denied_version
 from openncii.cases.denylist import DenyList
 from openncii.db.models import (
-    HASH_DISABLED,
+    FEED_CLOCK_ID,
+    HASH_ACTIVE,
     CaseHash,
     CaseNetwork,
     DeniedHash,
     Feedback,
+    FeedClock,
     HashRecord,
 )
 from openncii.index import PDQIndex
 from openncii.signals.pdq import MATCH_THRESHOLD
+from openncii.signals.registry import PDQ
 
 __all__ = [
+    "KEEP_SECONDS",
     "NETWORK_DAYS",
     "REASONS",
+    "KeptReasons",
+    "NearDeniedScan",
     "Reason",
     "ReviewItem",
     "ReviewQueue",
@@ -62,6 +70,9 @@ REASONS: Final = ("not_blocked", "frequent_match", "near_denied", "network_burst
 _NOT_BLOCKED: Final = "NotBlocked"
 _MATCHED: Final = ("PendingReview", "Blocked")
 _CHUNK: Final = 10_000
+#: How long a server keeps the reasons of the queue (:class:`KeptReasons`).
+KEEP_SECONDS: Final = 60.0
+_PDQ_KEY: Final = PDQ.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +116,55 @@ class ReviewQueue:
 
 
 def review_queue(
-    session: Session, rules: ReviewRules, shipped: DenyList, now: datetime
+    session: Session,
+    rules: ReviewRules,
+    shipped: DenyList,
+    now: datetime,
+    scan: NearDeniedScan | None = None,
 ) -> ReviewQueue:
-    """The queue as it is now (one read-only transaction)."""
+    """The queue as it is now (one read-only transaction): the active hashes with the most
+    reasons first, then the newest; at most ``rules.limit``. ``scan`` keeps the near-duplicate
+    check between calls (a server keeps one; without it every call scans the whole bank)."""
+    return queue_items(session, review_reasons(session, rules, shipped, now, scan), rules, now)
+
+
+def review_reasons(
+    session: Session,
+    rules: ReviewRules,
+    shipped: DenyList,
+    now: datetime,
+    scan: NearDeniedScan | None = None,
+) -> dict[int, list[Reason]]:
+    """Every hash with a reason to be in the queue, whatever its status (the costly part: a
+    server may keep it a few minutes, :func:`queue_items` reads the statuses live)."""
     reasons: dict[int, list[Reason]] = defaultdict(list)
     with session.begin():
+        near = (scan or NearDeniedScan()).run(session, shipped)
         for hash_id, reason in (
             *_not_blocked(session, rules),
             *_frequent_match(session, rules),
-            *_near_denied(session, shipped),
+            *near.items(),
             *_network_bursts(session, rules, now),
         ):
             reasons[hash_id].append(reason)
-        items = _items(session, reasons)
-    items.sort(key=lambda i: (-len(i.reasons), -i.created_at.timestamp(), i.hash_id))
+    return dict(reasons)
+
+
+def queue_items(
+    session: Session, reasons: dict[int, list[Reason]], rules: ReviewRules, now: datetime
+) -> ReviewQueue:
+    """The queue of ``reasons`` (:func:`review_reasons`): the hashes active now, those with the
+    most reasons first, then the newest; at most ``rules.limit``."""
+    with session.begin():
+        # Ids grow with time: rank by reasons, then newest, and read only the rows shown.
+        ranked = sorted(reasons, key=lambda h: (-len(reasons[h]), -h))
+        items: list[ReviewItem] = []
+        for start in range(0, len(ranked), rules.limit):
+            chunk = ranked[start : start + rules.limit]
+            items += _items(session, {h: reasons[h] for h in chunk})
+            if len(items) >= rules.limit:
+                break
+    items.sort(key=lambda i: (-len(i.reasons), -i.created_at.timestamp(), -i.hash_id))
     return ReviewQueue(tuple(items[: rules.limit]), now)
 
 
@@ -177,42 +223,110 @@ def _codes(values: Sequence[str]) -> np.ndarray:
     return np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8).reshape(-1, 32)
 
 
-def _near_denied(session: Session, shipped: DenyList) -> Iterable[tuple[int, Reason]]:
-    entries: list[tuple[str, str]] = [(f"{e:064x}", "shipped") for e in shipped.entries]
-    own = session.scalars(select(DeniedHash.value).where(DeniedHash.signal_type == "pdq"))
-    entries += [(value, "helpline") for value in own]
-    if not entries:
-        return
-    index = PDQIndex.build(_codes([value for value, _ in entries]))
-    query = (
-        select(HashRecord.id, HashRecord.value)
-        .where(HashRecord.signal_type.in_(sorted(PDQ_KEYS)), HashRecord.status != HASH_DISABLED)
-        .order_by(HashRecord.id)
-    )
-    rows = session.execute(query).yield_per(_CHUNK)
-    for chunk in rows.partitions(_CHUNK):
-        matches = index.search(_codes([value for _, value in chunk]), MATCH_THRESHOLD)
-        for (hash_id, _value), found in zip(chunk, matches, strict=True):
-            if found:
+class KeptReasons:
+    """What a server keeps between requests for the queue: the :class:`NearDeniedScan`, and
+    the last :func:`review_reasons` for ``seconds`` (or until the helpline's deny-list
+    changes). Statuses are read live by :func:`queue_items`: a hash disabled meanwhile leaves
+    the queue at once."""
+
+    def __init__(self, seconds: float = KEEP_SECONDS) -> None:
+        self.seconds = seconds
+        self.scan = NearDeniedScan()
+        self._lock = threading.Lock()
+        self._kept: tuple[object, float, dict[int, list[Reason]]] | None = None
+
+    def reasons(
+        self, session: Session, rules: ReviewRules, shipped: DenyList, now: datetime
+    ) -> dict[int, list[Reason]]:
+        key = (rules, shipped.entries, denied_version(session))
+        with self._lock:
+            kept = self._kept
+        if kept is not None and kept[0] == key and time.monotonic() - kept[1] < self.seconds:
+            return kept[2]
+        reasons = review_reasons(session, rules, shipped, now, self.scan)
+        with self._lock:
+            self._kept = (key, time.monotonic(), reasons)
+        return reasons
+
+
+class NearDeniedScan:
+    """The ``near_denied`` check, kept between calls by a server: while the deny-lists are the
+    same, a call scans only the PDQ rows stamped in the feed since the last one (the feed
+    clock orders every change of ``hashes``: a row stamped at or below the clock value read
+    first is visible to the statements that follow); a changed list makes it scan all again.
+    The found hashes are filtered by status when the queue is read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: tuple[tuple[str, str], ...] = ()
+        self._index: PDQIndex | None = None
+        self._seq = -1
+        self._found: dict[int, Reason] = {}
+
+    def run(self, session: Session, shipped: DenyList) -> dict[int, Reason]:
+        """Every hash near an entry (in the caller's transaction)."""
+        own = session.scalars(
+            select(DeniedHash.value)
+            .where(DeniedHash.signal_type == _PDQ_KEY)
+            .order_by(DeniedHash.value)
+        )
+        entries = tuple(
+            [(f"{e:064x}", "shipped") for e in shipped.entries]
+            + [(value, "helpline") for value in own]
+        )
+        with self._lock:
+            if entries != self._entries:
+                self._entries, self._seq, self._found = entries, -1, {}
+                values = [value for value, _ in entries]
+                self._index = PDQIndex.build(_codes(values)) if values else None
+            clock = session.scalar(select(FeedClock.value).where(FeedClock.id == FEED_CLOCK_ID))
+            upto = int(clock or 0)
+            if self._index is not None and upto > self._seq:
+                self._scan(session, self._index, upto)
+            self._seq = upto
+            return dict(self._found)
+
+    def _scan(self, session: Session, index: PDQIndex, upto: int) -> None:
+        query = (
+            select(HashRecord.id, HashRecord.value)
+            .where(
+                HashRecord.feed_seq > self._seq,
+                HashRecord.feed_seq <= upto,
+                HashRecord.signal_type.in_(sorted(PDQ_KEYS)),
+            )
+            .order_by(HashRecord.feed_seq, HashRecord.id)
+        )
+        rows = session.execute(query).yield_per(_CHUNK)
+        for chunk in rows.partitions(_CHUNK):
+            matches = index.search(_codes([value for _, value in chunk]), MATCH_THRESHOLD)
+            for (hash_id, _value), found in zip(chunk, matches, strict=True):
+                if not found:
+                    continue
                 row, distance = min(found, key=lambda m: (m[1], m[0]))
-                value, source = entries[row]
+                value, source = self._entries[row]
                 figures: dict[str, int | float | str] = {
                     "distance": int(distance),
                     "entry": short_hash(value),
                     "source": source,
                 }
-                yield int(hash_id), Reason("near_denied", figures)
+                self._found[int(hash_id)] = Reason("near_denied", figures)
 
 
 def _network_bursts(
     session: Session, rules: ReviewRules, now: datetime
 ) -> Iterable[tuple[int, Reason]]:
     since = now - timedelta(days=NETWORK_DAYS)
+    # A window of burst_minutes holding burst_cases cases overlaps at most two fixed buckets of
+    # that length, so one of them holds at least half: only such networks are read.
+    seconds = rules.burst_minutes * 60
+    epoch = _epoch_seconds(session, CaseNetwork.created_at)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    bucket = func.floor(epoch / seconds) if postgres else epoch // seconds
     busy = (
         select(CaseNetwork.network)
         .where(CaseNetwork.created_at >= since)
-        .group_by(CaseNetwork.network)
-        .having(func.count() >= rules.burst_cases)
+        .group_by(CaseNetwork.network, bucket)
+        .having(func.count() >= (rules.burst_cases + 1) // 2)
     )
     rows = session.execute(
         select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
@@ -245,6 +359,13 @@ def _network_bursts(
         if hash_id not in seen:
             seen.add(hash_id)
             yield int(hash_id), case_reasons[int(case_id)]
+
+
+def _epoch_seconds(session: Session, column: Any) -> Any:
+    """Unix seconds of a ``UTCDateTime`` column, in SQL (an integer on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    return cast(func.strftime("%s", column), Integer)
 
 
 def _bursts(
@@ -296,7 +417,7 @@ def _items(session: Session, reasons: dict[int, list[Reason]]) -> list[ReviewIte
                 HashRecord.value,
                 HashRecord.status,
                 HashRecord.created_at,
-            ).where(HashRecord.id.in_(chunk), HashRecord.status != HASH_DISABLED)
+            ).where(HashRecord.id.in_(chunk), HashRecord.status == HASH_ACTIVE)
         ):
             items.append(
                 ReviewItem(

@@ -1,0 +1,117 @@
+"""Hash-review queue benchmark: the console's queue on a bank in PostgreSQL.
+
+    .venv/bin/python bench/review.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Builds the bank of ``bench/admin.py`` (``--cases`` cases, 3 hashes each, as many partner
+outcomes) in a schema of its own, gives the PDQ hashes random values (that bank's are all near
+zero: every one would be near the shipped deny-list's all-zeros entry), keeps a network for a
+third of the cases (5,000 networks over 30 days, and one burst of 12 cases in 12 minutes) and
+one entry in the helpline's deny-list. Then times each reason's query (3 rounds) and the whole
+queue (``--rounds`` rounds with one kept :class:`~openncii.review.NearDeniedScan`: the first
+round scans every PDQ hash, the others only rows stamped since), then as a server serves it
+(:class:`~openncii.review.KeptReasons`: the reasons kept, the statuses read live). Prints
+milliseconds and the load average; the schema is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from admin import build
+from openncii.cases import DenyList
+from openncii.db import make_engine, make_session_factory
+from openncii.review import KeptReasons, NearDeniedScan, ReviewRules, queue_items, review_queue
+from openncii.review import queue as review
+from openncii.testing import create_schema, drop_schema
+
+_SHAPE = (
+    "UPDATE hashes SET value = md5(id::text) || md5((id * 7)::text) WHERE signal_type = 'pdq'",
+    """INSERT INTO case_networks (case_id, network, created_at)
+       SELECT i, md5((i % 5000)::text) || md5('x'),
+              now() - (i % 720) * interval '1 hour' - (i % 3600) * interval '1 second'
+       FROM generate_series(1, :networks) i""",
+    """UPDATE case_networks SET network = 'burst',
+              created_at = now() - (case_id % 12) * interval '1 minute'
+       WHERE case_id BETWEEN 1000 AND 1011""",
+    """INSERT INTO denied_hashes (signal_type, value, reason, created_at)
+       VALUES ('pdq', md5('3') || md5('21'), 'a logo', now())""",
+    "UPDATE feed_clock SET value = (SELECT max(feed_seq) FROM hashes)",
+    "ANALYZE",
+)
+
+
+def _ms(call: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="a PostgreSQL URL")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    schema = f"bench_review_{os.getpid()}"
+    url = create_schema(args.database_url, schema)
+    try:
+        print(f"load before: {os.getloadavg()[0]:.1f}")
+        build(url, args.cases, args.cases)
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            for statement in _SHAPE:
+                connection.execute(text(statement), {"networks": args.cases // 3})
+        sessions = make_session_factory(engine)
+        shipped = DenyList.load()
+        rules = ReviewRules()
+        now = datetime.now(UTC)
+        parts: dict[str, Callable[[Any], Any]] = {
+            "not_blocked": lambda s: list(review._not_blocked(s, rules)),
+            "frequent_match": lambda s: list(review._frequent_match(s, rules)),
+            "near_denied (every PDQ hash)": lambda s: NearDeniedScan().run(s, shipped),
+            "network_burst": lambda s: list(review._network_bursts(s, rules, now)),
+        }
+        for name, part in parts.items():
+            times = []
+            for _ in range(3):
+                with sessions() as session, session.begin():
+                    ms, found = _ms(lambda: part(session))  # noqa: B023
+                times.append(ms)
+            print(f"{name}: {len(found)} hashes, {', '.join(f'{t:.0f}' for t in times)} ms")
+        scan = NearDeniedScan()
+        times = []
+        for _ in range(args.rounds):
+            with sessions() as session:
+                ms, queue = _ms(lambda: review_queue(session, rules, shipped, now, scan))
+            times.append(ms)
+        print(f"queue: {len(queue.items)} items, {', '.join(f'{t:.0f}' for t in times)} ms")
+        kept = KeptReasons()
+        times = []
+        for _ in range(args.rounds):
+            with sessions() as session:
+                ms, queue = _ms(
+                    lambda: queue_items(
+                        session, kept.reasons(session, rules, shipped, now), rules, now
+                    )
+                )
+            times.append(ms)
+        print(f"queue, reasons kept: {', '.join(f'{t:.0f}' for t in times)} ms (first: cold)")
+        print(f"load after: {os.getloadavg()[0]:.1f}")
+        engine.dispose()
+    finally:
+        drop_schema(args.database_url, schema)
+
+
+if __name__ == "__main__":
+    main()
