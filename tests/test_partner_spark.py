@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,11 @@ def test_spark_matches_equal_the_process_scan_from_paths_and_from_a_table(
             for n in ENROLLED
             for e in ("small.png", "mirror.jpg", "box.jpg")
         }
+        # A bank no process has seen yet (an MD5 of this run), sent to the executors as a
+        # file, as on a cluster; then mapped from the bank cache folder (local mode).
+        store_page(store, [feed_record("MD5", uuid.uuid4().hex, ref="ref-md5")])
+        shipped = scan_with_spark(StoreBank(store), [str(folder)], spark=spark, ship_bank=True)
+        assert _comparable(shipped) == expected
         from_paths = scan_with_spark(StoreBank(store), [str(folder)], spark=spark)
         assert _comparable(from_paths) == expected
         # The same from a Parquet table of URIs (file:// URIs, ids of our own).

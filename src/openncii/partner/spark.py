@@ -42,6 +42,7 @@ from openncii.partner.batch import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from openncii.partner.bank import Bank, BankData
     from openncii.partner.matcher import BankSource
     from openncii.partner.scan import ScanResult
 
@@ -88,6 +89,8 @@ def spark_session(
         .appName(app_name)
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(BYTES_BATCH_RECORDS))
         .config("spark.ui.showConsoleProgress", str(progress).lower())
+        # Python workers live on from task to task: imports and the bank once per worker.
+        .config("spark.python.worker.reuse", "true")
     )
     if master.startswith("local"):
         # The Python workers of a local Spark run this interpreter (where OpenNCII is), not
@@ -223,11 +226,27 @@ def rematch(
     return kept.select(*matches_df.columns).unionByName(found)
 
 
+#: Files per Spark task at most. Each task costs ~50-80 ms of CPU of its own (scheduling, the
+#: JVM's and the Python worker's set-up: measured in local mode), as much as hashing 5-8 small
+#: photos: tasks of a few hundred files keep that under 3 %, and files listed in order of
+#: their names mix sizes evenly enough that such tasks end together.
+TASK_FILES: Final = 256
+
+
+def _partitions(count: int, parallelism: int) -> int:
+    """Partitions for ``count`` items on ``parallelism`` cores: 4 per core (a slow task then
+    holds up a quarter of one core's share), more when that makes tasks of over
+    :data:`TASK_FILES` items."""
+    return max(1, min(count, max(4 * parallelism, -(-count // TASK_FILES))))
+
+
 def _source_frame(spark: SparkSession, sources: Sequence[str]) -> DataFrame:
     """A DataFrame of (id, uri) from a Parquet table of URIs, or from files, folders and globs
-    (listed here). Raises :class:`ScanSetupError` when a source names nothing."""
+    (listed here), in :func:`_partitions`. Raises
+    :class:`ScanSetupError` when a source names nothing."""
     from openncii.partner.scan import media_files
 
+    parallelism = spark.sparkContext.defaultParallelism
     if len(sources) == 1 and sources[0].rstrip("/").endswith(".parquet"):
         table = sources[0]
         if "://" not in table and not Path(table).exists():
@@ -236,18 +255,86 @@ def _source_frame(spark: SparkSession, sources: Sequence[str]) -> DataFrame:
         if "uri" not in frame.columns:
             raise ScanSetupError(f"{table} has no 'uri' column (it has {', '.join(frame.columns)})")
         ident = frame["id"] if "id" in frame.columns else frame["uri"]
-        return frame.select(ident.cast("string").alias("id"), frame["uri"])
+        picked = frame.select(ident.cast("string").alias("id"), frame["uri"])
+        # A table of URIs is small beside its media: one shuffle spreads it over every core.
+        return picked.repartition(_partitions(picked.count(), parallelism))
     for given in sources:
         if "://" not in given and not Path(given).exists() and not set("*?[") & set(given):
             raise ScanSetupError(f"no such file or folder: {given}")
     files = [str(path) for path in media_files(sources)]
     if not files:
         raise ScanSetupError("the sources name no file")
-    parallelism = spark.sparkContext.defaultParallelism
-    rows = [(path, path) for path in files]
-    return spark.createDataFrame(rows, "id string, uri string").repartition(
-        max(1, min(len(files), 4 * parallelism))
+    # Sliced as listed (no shuffle): neighbouring files, often of one size, share a task.
+    rows = spark.sparkContext.parallelize(
+        [(path, path) for path in files], _partitions(len(files), parallelism)
     )
+    return spark.createDataFrame(rows, "id string, uri string")
+
+
+#: What the one-pass scan of :func:`scan_with_spark` gives: an item's hashes and its matches.
+_SCANNED_DDL: Final = (
+    f"{_HASHES_DDL}, matches array<struct<signal_type:string, bank_key:bigint, hash:string, "
+    "distance:int, kind:string, query_kind:string, query_percent:double, target_percent:double>>"
+)
+
+
+def _bank_opener(
+    spark: SparkSession, source: BankSource, folder: Path, ship: bool | None
+) -> Callable[[], Bank]:
+    """Export the source's bank for this scan; returns what opens it in a Python worker (once
+    per worker process).
+
+    Local mode: the index is built here once per bank content and saved in the bank cache
+    folder, which every worker maps (no bank file to write, read and index again). On a
+    cluster (or with ``ship``): a bank file shipped to every executor with the job
+    (``SparkContext.addFile``), read and indexed once per executor process.
+    """
+    from openncii.partner.bank import bank_data_from_source, open_bank
+
+    data = bank_data_from_source(source)
+    checksum = data.checksum
+    if ship is None:
+        ship = not (spark.sparkContext.master or "").startswith("local")
+    if not ship:
+        cache = _cache_dir(None)
+        open_bank(checksum, lambda: data, cache)
+
+        def gone() -> BankData:
+            raise ScanSetupError(f"the bank's cache folder under {cache} was removed mid-scan")
+
+        return lambda: open_bank(checksum, gone, cache)
+    from openncii.partner.bankfile import write_bank
+
+    name = f"openncii-bank-{checksum[:32]}.parquet"
+    write_bank(data, folder / name)
+    spark.sparkContext.addFile(str(folder / name))
+
+    def shipped() -> BankData:
+        from pyspark import SparkFiles
+
+        from openncii.partner.bankfile import read_bank
+
+        return read_bank(SparkFiles.get(name))
+
+    return lambda: open_bank(checksum, shipped, _cache_dir(None))
+
+
+def _with_matches(items: Sequence[HashedItem], matches: Sequence[BankMatch]) -> Any:
+    """The record batch of ``items`` with a ``matches`` column: each item's matches."""
+    import pyarrow as pa
+
+    from openncii.partner.batch import items_to_batch, matches_schema
+
+    by_item: dict[str, list[dict[str, Any]]] = {}
+    names = matches_schema().names[1:]
+    for m in matches:
+        row = (m.signal, m.bank_key, m.hash, m.distance, m.kind, m.query_kind)
+        values = (*row, m.query_percent, m.target_percent)
+        by_item.setdefault(m.id, []).append(dict(zip(names, values, strict=True)))
+    kind = pa.list_(pa.struct(list(matches_schema())[1:]))
+    column = pa.array([by_item.get(item.id, []) for item in items], kind)
+    batch = items_to_batch(items)
+    return pa.RecordBatch.from_arrays([*batch.columns, column], [*batch.schema.names, "matches"])
 
 
 def scan_with_spark(
@@ -258,49 +345,62 @@ def scan_with_spark(
     threshold: int = 31,
     variants: bool = True,
     spark: SparkSession | None = None,
+    ship_bank: bool | None = None,
 ) -> list[ScanResult]:
     """``openncii partner scan --engine spark``: export the bank (no case references), hash
     and match the sources on Spark, and join case references back here. The same results as
-    :func:`openncii.partner.scan.scan`, in the order of the ids."""
-    from openncii.partner.bank import bank_data_from_source
-    from openncii.partner.bankfile import write_bank
+    :func:`openncii.partner.scan.scan`, in the order of the ids.
+
+    One pass, as the process scan's workers do it: each Python worker hashes a batch of files
+    and matches them at once against the bank it opened once; only the hashes and matches come
+    back (Arrow), nothing is cached or shuffled. ``ship_bank``: send the bank to the executors
+    as a file (default: on a cluster; in local mode they map the bank cache folder).
+    """
+    from openncii.partner.batch import hash_item, match_items
     from openncii.partner.scan import scan_results
 
     session = spark or spark_session(master)
     frame = _source_frame(session, sources)
     with tempfile.TemporaryDirectory(prefix="openncii-spark-") as folder:
-        bank_file = Path(folder) / "bank.parquet"
-        write_bank(bank_data_from_source(source), bank_file)
-        hashes = hash_images(frame, uri_col="uri", id_col="id", variants=variants).cache()
-        try:
-            matches = match_hashes(hashes, bank_file, threshold=threshold).collect()
-            items = sorted(items_from_batch(_arrow(hashes.toArrow())), key=lambda item: item.id)
-        finally:
-            hashes.unpersist()
+        opener = _bank_opener(session, source, Path(folder), ship_bank)
+
+        def scan_partition(batches: Iterator[Any]) -> Iterator[Any]:
+            bank = opener()
+            for batch in batches:
+                ids = batch.column("id").to_pylist()
+                uris = batch.column("uri").to_pylist()
+                items = [
+                    hash_item(str(i), uri, variants=variants)
+                    for i, uri in zip(ids, uris, strict=True)
+                ]
+                yield _with_matches(items, match_items(bank, items, threshold))
+
+        table = frame.mapInArrow(scan_partition, _SCANNED_DDL).toArrow()
+    batch = _arrow(table)
+    items = sorted(items_from_batch(batch), key=lambda item: item.id)
     found = [
         BankMatch(
-            row["id"],
-            row["signal_type"],
-            row["bank_key"],
-            row["hash"],
-            row["distance"],
-            row["kind"],
-            row["query_kind"],
-            row["query_percent"],
-            row["target_percent"],
+            item_id,
+            m["signal_type"],
+            m["bank_key"],
+            m["hash"],
+            m["distance"],
+            m["kind"],
+            m["query_kind"],
+            m["query_percent"],
+            m["target_percent"],
         )
-        for row in matches
+        for item_id, matched in zip(
+            batch.column("id").to_pylist(), batch.column("matches").to_pylist(), strict=True
+        )
+        for m in matched or ()
     ]
     return scan_results(items, found, source)
 
 
 def _arrow(table: Any) -> Any:
     """One record batch of a whole Arrow table (the items of a scan fit the driver)."""
-    return table.combine_chunks().to_batches()[0] if table.num_rows else _empty_hashes()
-
-
-def _empty_hashes() -> Any:
-    from openncii.partner.batch import items_to_batch
-
+    if table.num_rows:
+        return table.combine_chunks().to_batches()[0]
     empty: list[HashedItem] = []
-    return items_to_batch(empty)
+    return _with_matches(empty, [])
