@@ -24,7 +24,7 @@ from openncii.api import create_app
 from openncii.db.models import HashRecord
 from openncii.review import disable_hash
 from openncii.testing import FakeClock, serve_in_thread
-from partner_helpers import FETCH, key_headers, new_partner
+from partner_helpers import FETCH, SUBMIT, key_headers, new_partner
 
 ApiClient = Callable[..., Any]
 REVIEW = "/admin/api/review"
@@ -219,3 +219,19 @@ def test_csrf_roles_and_unknown_hashes_change_nothing(
     assert client.post(
         f"{REVIEW}/hashes/{hash_id}/enable", headers={"X-CSRF-Token": admin.csrf}
     ).json() == {"enabled": 1}
+
+
+def test_a_partner_cannot_submit_a_deny_listed_hash(
+    api_client: ApiClient, db_sessions: Any, clock: FakeClock
+) -> None:
+    client, admin = signed_in_client(api_client, db_sessions, clock)
+    key = new_partner(db_sessions, "Helper", can_submit=True)
+    value = pdq_item()["value"]
+    csrf = {"X-CSRF-Token": admin.csrf}
+    added = client.post(DENYLIST, json={"value": value, "reason": "logo"}, headers=csrf)
+    assert added.status_code == 204
+    body = {"count": 1, "hashRecords": [{"signalType": "ImagePDQ", "hashValue": value}]}
+    refused = client.post(SUBMIT, json=body, headers=key_headers(key))
+    assert refused.status_code == 400
+    assert "deny-list" in refused.json()["detail"] and value not in refused.text
+    assert _records(client, key)[0] == {}
