@@ -319,6 +319,49 @@ def test_rematching_stored_hashes_decodes_nothing(
     assert not any("opencv_fruits" in i for i in ids)
 
 
+def test_many_queries_against_a_small_bank_find_the_same_pairs_either_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-match indexes the queries and searches them with the bank's codes: the same matches
+    (distances, kinds, ties) as searching the bank's index with each query."""
+    import openncii.partner.batch as batch_module
+    from openncii.index import hex_from_codes
+    from openncii.partner.batch import HashedItem
+
+    rng = np.random.default_rng(14)
+    codes = rng.integers(0, 256, (40, 26, 32), dtype=np.uint8)
+    hexes = hex_from_codes(codes.reshape(-1, 32))
+    kinds = ["square"] * 14 + ["strip"] * 2 + ["trim"] * 2
+    items = [
+        HashedItem(
+            f"item-{i}",
+            media="image",
+            pdq=hexes[26 * i],
+            quality=90,
+            dihedral=tuple(hexes[26 * i : 26 * i + 8]),
+            variants=tuple(hexes[26 * i + 8 : 26 * i + 26]),
+            variant_kinds=tuple(kinds),
+        )
+        for i in range(40)
+    ]
+    # Bank records near some query hashes (1-40 bits flipped), of every kind, and unrelated ones.
+    near = codes.reshape(-1, 32)[rng.choice(40 * 26, 60, replace=False)].copy()
+    for row in near:
+        bits = rng.choice(256, int(rng.integers(1, 41)), replace=False)
+        for bit in bits:
+            row[bit // 8] ^= 1 << (bit % 8)
+    bank_codes = np.concatenate([near, near[:10], rng.integers(0, 256, (30, 32), np.uint8)])
+    bank_kinds = [("full", "square", "strip", "trim")[i % 4] for i in range(len(bank_codes))]
+    data = BankData.create(np.arange(1, len(bank_codes) + 1), bank_codes, bank_kinds, [], 1)
+    bank = Bank.build(data)
+    assert 4 * len(bank) <= 40 * 26  # the queries are indexed
+    flipped = match_items(bank, items)
+    monkeypatch.setattr(batch_module, "_FLIP_RATIO", 10**9)  # the bank's index is searched
+    direct = match_items(bank, items)
+    assert len(direct) >= 10
+    assert flipped == direct
+
+
 # ------------------------------------------------------------------------------ process scan
 
 

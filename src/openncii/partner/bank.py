@@ -185,6 +185,7 @@ class Bank:
         self.others = tuple(others)
         self.sequence = sequence
         self.checksum = checksum
+        self._codes: npt.NDArray[np.uint8] | None = None
         self.others_matcher = Matcher(_Records(self.others))
         self.others_matcher.refresh()
 
@@ -202,6 +203,16 @@ class Bank:
 
     def __len__(self) -> int:
         return len(self.keys) + len(self.others)
+
+    def codes(self) -> npt.NDArray[np.uint8]:
+        """The PDQ codes, row by row (read from the index once, then kept)."""
+        if self._codes is None:
+            n = len(self.keys)
+            codes = np.empty((n, 32), dtype=np.uint8)
+            for row in range(n):
+                codes[row] = self.index.code(row)
+            self._codes = codes
+        return self._codes
 
     def kind(self, row: int) -> Kind:
         """The kind of PDQ row ``row``."""
