@@ -510,10 +510,14 @@ class StatsHashOutcome(Base):
     by triggers for the removal rate (migration 0011)."""
 
     __tablename__ = "stats_hash_outcomes"
+    __table_args__ = (Index("ix_stats_hash_outcomes_matching", "matching"),)
 
     hash_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     blocked: Mapped[int] = mapped_column(Integer)
     with_outcome: Mapped[int] = mapped_column(Integer)
+    #: Partners reporting a match (``PendingReview``, ``Blocked``) for the hash (migration
+    #: 0012: the review queue's ``frequent_match``).
+    matching: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class StatsCaseOutcome(Base):

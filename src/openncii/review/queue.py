@@ -42,9 +42,10 @@ from openncii.db.models import (
     Feedback,
     HashRecord,
     ReviewNearDenied,
+    StatsHashOutcome,
 )
 from openncii.review.near import sync_shipped
-from openncii.signals.registry import PDQ
+from openncii.stats import matching_histogram
 
 __all__ = [
     "NETWORK_DAYS",
@@ -61,9 +62,7 @@ __all__ = [
 #: Every reason code an item may carry (the console translates them).
 REASONS: Final = ("not_blocked", "frequent_match", "near_denied", "network_burst")
 _NOT_BLOCKED: Final = "NotBlocked"
-_MATCHED: Final = ("PendingReview", "Blocked")
 _CHUNK: Final = 10_000
-_PDQ_KEY: Final = PDQ.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,26 +183,15 @@ def _median(histogram: Sequence[tuple[int, int]]) -> float:
 
 
 def _frequent_match(session: Session, rules: ReviewRules) -> Iterable[tuple[int, Reason]]:
-    partners = func.count().label("partners")
-    per_hash = (
-        select(Feedback.hash_id, partners)
-        .where(Feedback.value.in_(_MATCHED))
-        .group_by(Feedback.hash_id)
-        .subquery()
-    )
-    histogram = [
-        (int(value), int(n))
-        for value, n in session.execute(
-            select(per_hash.c.partners, func.count())
-            .group_by(per_hash.c.partners)
-            .order_by(per_hash.c.partners)
-        )
-    ]
-    median = _median(histogram)
+    """From the rollups: the histogram of partners per hash, then the hashes above the floor
+    (by the index on ``stats_hash_outcomes.matching``)."""
+    median = _median(matching_histogram(session))
     floor = max(float(rules.match_min_partners), rules.match_factor * median)
     least = int(np.ceil(floor))
     for hash_id, count in session.execute(
-        select(per_hash.c.hash_id, per_hash.c.partners).where(per_hash.c.partners >= least)
+        select(StatsHashOutcome.hash_id, StatsHashOutcome.matching).where(
+            StatsHashOutcome.matching >= least
+        )
     ):
         yield int(hash_id), Reason("frequent_match", {"partners": int(count), "median": median})
 
