@@ -6,11 +6,12 @@ Builds the bank of ``bench/admin.py`` (``--cases`` cases, 3 hashes each, as many
 outcomes) in a schema of its own, gives the PDQ hashes random values (that bank's are all near
 zero: every one would be near the shipped deny-list's all-zeros entry), keeps a network for a
 third of the cases (5,000 networks over 30 days, and one burst of 12 cases in 12 minutes) and
-one entry in the helpline's deny-list. Then times each reason's query (3 rounds) and the whole
-queue (``--rounds`` rounds with one kept :class:`~openncii.review.NearDeniedScan`: the first
-round scans every PDQ hash, the others only rows stamped since), then as a server serves it
-(:class:`~openncii.review.KeptReasons`: the reasons kept, the statuses read live). Prints
-milliseconds and the load average; the schema is dropped at the end.
+one entry in the helpline's deny-list. Then times the scans that store the ``near_denied``
+flags (:mod:`openncii.review.near`: a deny-list entry added, the shipped list at the first read
+after it changed), each reason's query (3 rounds) and the whole queue (``--rounds`` rounds, each
+in a new session: a server keeps nothing between requests, so every round is what a freshly
+started server answers). Prints milliseconds and the load average; the schema is dropped at
+the end.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from admin import build
 from openncii.cases import DenyList
 from openncii.db import make_engine, make_session_factory
-from openncii.review import KeptReasons, NearDeniedScan, ReviewRules, queue_items, review_queue
+from openncii.review import ReviewRules, review_queue
 from openncii.review import queue as review
+from openncii.review.near import flag_entries, sync_shipped
 from openncii.testing import create_schema, drop_schema
 
 _SHAPE = (
@@ -74,12 +76,20 @@ def main() -> None:
                 connection.execute(text(statement), {"networks": args.cases // 3})
         sessions = make_session_factory(engine)
         shipped = DenyList.load()
+        with engine.begin() as connection:
+            entry = connection.scalar(text("SELECT value FROM denied_hashes"))
+            ms, flagged = _ms(lambda: flag_entries(connection, [entry]))
+        print(f"deny-list entry added (scan of every PDQ hash): {flagged} flags, {ms:.0f} ms")
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE review_scans SET fingerprint = ''"))
+            ms, _ = _ms(lambda: sync_shipped(connection, shipped))
+        print(f"shipped list changed (scan at the first read): {ms:.0f} ms")
         rules = ReviewRules()
         now = datetime.now(UTC)
         parts: dict[str, Callable[[Any], Any]] = {
             "not_blocked": lambda s: list(review._not_blocked(s, rules)),
             "frequent_match": lambda s: list(review._frequent_match(s, rules)),
-            "near_denied (every PDQ hash)": lambda s: NearDeniedScan().run(s, shipped),
+            "near_denied (stored)": lambda s: review._near_denied(s, shipped),
             "network_burst": lambda s: list(review._network_bursts(s, rules, now)),
         }
         for name, part in parts.items():
@@ -89,24 +99,12 @@ def main() -> None:
                     ms, found = _ms(lambda: part(session))  # noqa: B023
                 times.append(ms)
             print(f"{name}: {len(found)} hashes, {', '.join(f'{t:.0f}' for t in times)} ms")
-        scan = NearDeniedScan()
         times = []
         for _ in range(args.rounds):
             with sessions() as session:
-                ms, queue = _ms(lambda: review_queue(session, rules, shipped, now, scan))
+                ms, queue = _ms(lambda: review_queue(session, rules, shipped, now))
             times.append(ms)
         print(f"queue: {len(queue.items)} items, {', '.join(f'{t:.0f}' for t in times)} ms")
-        kept = KeptReasons()
-        times = []
-        for _ in range(args.rounds):
-            with sessions() as session:
-                ms, queue = _ms(
-                    lambda: queue_items(
-                        session, kept.reasons(session, rules, shipped, now), rules, now
-                    )
-                )
-            times.append(ms)
-        print(f"queue, reasons kept: {', '.join(f'{t:.0f}' for t in times)} ms (first: cold)")
         print(f"load after: {os.getloadavg()[0]:.1f}")
         engine.dispose()
     finally:

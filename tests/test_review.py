@@ -30,6 +30,7 @@ from openncii.cases import (
     withdraw_case,
 )
 from openncii.cases.abuse import client_key
+from openncii.cases.denied import PDQ_KEYS
 from openncii.db.models import (
     HASH_ACTIVE,
     HASH_DISABLED,
@@ -39,13 +40,12 @@ from openncii.db.models import (
     DeniedHash,
     DisabledHash,
     HashRecord,
+    ReviewNearDenied,
 )
 from openncii.errors import HashNotFoundError, HashRejectedError, InvalidHashError, ReviewError
 from openncii.feed.pages import build_records
 from openncii.partners import add_partner, record_feedback
 from openncii.review import (
-    KeptReasons,
-    NearDeniedScan,
     ReviewRules,
     deny_value,
     disable_hash,
@@ -55,8 +55,11 @@ from openncii.review import (
     open_hash,
     remove_denied,
     review_queue,
+    review_reasons,
 )
+from openncii.review.near import sync_shipped
 from openncii.review.queue import _bursts, _median
+from openncii.signals.pdq import MATCH_THRESHOLD
 from partner_helpers import flip_pdq
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -389,58 +392,84 @@ def test_median_and_bursts() -> None:
     assert list(_bursts(cases, 200 * minute, 10)) == []
 
 
-def test_the_near_duplicate_scan_reads_only_new_rows_until_the_list_changes(
-    db_sessions: Any, rules: CaseRules
-) -> None:
-    rng = random.Random(6)
-    first = PdqSubmission(_pdq(rng), 90)
-    _case(db_sessions, rules, first)
-    scan = NearDeniedScan()
-    shipped = DenyList(entries=())
-    with db_sessions() as session, session.begin():
-        assert scan.run(session, shipped) == {}
-    # A hash stored after the scan, near an entry of a (changed) list: a rescan finds it.
-    entry = flip_pdq(first.value, 10, BITS)
-    with db_sessions() as session:
-        deny_value(session, "pdq", entry, "a logo", NOW, actor=None, network=None)
-    first_id = _id(db_sessions, first.value)
-    with db_sessions() as session, session.begin():
-        found = scan.run(session, shipped)
-    assert {h: (r.figures["distance"], r.figures["source"]) for h, r in found.items()} == {
-        first_id: (10, "helpline")
-    }
-    # Unchanged list: only rows stamped since are read (a new near hash, a far one).
-    near = PdqSubmission(flip_pdq(entry, 30, BITS), 90)
-    _case(db_sessions, rules, PdqSubmission(_pdq(rng), 90))
-    with db_sessions() as session, session.begin():
-        assert set(scan.run(session, shipped)) == {first_id}
-    with pytest.raises(HashRejectedError):
-        _case(db_sessions, rules, near)  # the helpline's list refuses it at creation
-    with db_sessions() as session:
-        remove_denied(session, list_denied(session)[0].id, NOW, actor=None, network=None)
-    _case(db_sessions, rules, near)
-    with db_sessions() as session, session.begin():
-        assert scan.run(session, shipped) == {}  # the list changed: nothing near now
-    far_entry = DenyList(entries=(int(near.value, 16),))
-    near_id = _id(db_sessions, near.value)
-    with db_sessions() as session, session.begin():
-        assert set(scan.run(session, far_entry)) == {near_id}
-
-
-def test_a_server_keeps_the_reasons_until_the_deny_list_changes(
-    db_sessions: Any, rules: CaseRules
-) -> None:
-    rng = random.Random(7)
-    item = PdqSubmission(_pdq(rng), 90)
-    _case(db_sessions, rules, item)
-    kept = KeptReasons(seconds=3600)
-    shipped = DenyList(entries=())
-    with db_sessions() as session:
-        first = kept.reasons(session, ReviewRules(), shipped, NOW)
-        assert first == {}
-        assert kept.reasons(session, ReviewRules(), shipped, NOW) is first  # kept
-        deny_value(
-            session, "pdq", flip_pdq(item.value, 3, BITS), "logo", NOW, actor=None, network=None
+def _stored_flags(sessions: Any) -> set[tuple[str, str, int, int]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(
+                ReviewNearDenied.source,
+                ReviewNearDenied.entry,
+                ReviewNearDenied.hash_id,
+                ReviewNearDenied.distance,
+            )
         )
-        again = kept.reasons(session, ReviewRules(), shipped, NOW)
-    assert [r.code for r in again[_id(db_sessions, item.value)]] == ["near_denied"]
+        return {(str(a), str(b), int(c), int(d)) for a, b, c, d in rows}
+
+
+def _brute_force_flags(sessions: Any, shipped: DenyList) -> set[tuple[str, str, int, int]]:
+    """Every (source, entry, hash, distance) within the threshold, pair by pair."""
+    with sessions() as session:
+        hashes = session.execute(
+            select(HashRecord.id, HashRecord.value).where(
+                HashRecord.signal_type.in_(sorted(PDQ_KEYS))
+            )
+        ).all()
+        own = session.scalars(select(DeniedHash.value).where(DeniedHash.signal_type == "pdq"))
+        entries = [("shipped", f"{e:064x}") for e in shipped.entries]
+        entries += [("helpline", value) for value in own]
+    found = set()
+    for source, entry in entries:
+        for hash_id, value in hashes:
+            distance = (int(entry, 16) ^ int(value, 16)).bit_count()
+            if distance <= MATCH_THRESHOLD:
+                found.add((source, entry, int(hash_id), distance))
+    return found
+
+
+def test_the_stored_near_flags_equal_a_brute_force_scan(db_sessions: Any, rules: CaseRules) -> None:
+    rng = random.Random(6)
+    photos = [_photo(rng) for _ in range(3)]
+    singles = [PdqSubmission(_pdq(rng), 90) for _ in range(4)]
+    for photo in photos:
+        _case(db_sessions, rules, photo, singles.pop())
+    shipped = DenyList(entries=())
+    with db_sessions() as session:
+        assert review_reasons(session, ReviewRules(), shipped, NOW) == {}
+    assert _stored_flags(db_sessions) == set()
+    # Entries near stored hashes (by value, and by disabling a photo's hashes).
+    near = flip_pdq(photos[0].variants[1].pdq, 12, BITS)
+    with db_sessions() as session:
+        deny_value(session, "pdq", near, "a logo", NOW, actor=None, network=None)
+        deny_value(session, "pdq", flip_pdq(near, 5, BITS), "again", NOW, actor=None, network=None)
+        deny_value(session, "md5", "a" * 32, "not a pdq", NOW, actor=None, network=None)
+    disabled = _id(db_sessions, photos[1].variants[0].pdq)
+    with db_sessions() as session:
+        disable_hash(session, disabled, "abuse", NOW, actor=None, network=None, deny=True)
+    flags = _stored_flags(db_sessions)
+    assert flags == _brute_force_flags(db_sessions, shipped)
+    assert {h for _, _, h, _ in flags} >= {
+        _id(db_sessions, photos[0].variants[1].pdq),
+        *(_id(db_sessions, v.pdq) for v in photos[1].variants),
+    }
+    # New cases: one far from every entry (no flag), one near is refused.
+    _case(db_sessions, rules, PdqSubmission(_pdq(rng), 90))
+    with pytest.raises(HashRejectedError):
+        _case(db_sessions, rules, PdqSubmission(flip_pdq(near, 20, BITS), 90))
+    assert _stored_flags(db_sessions) == _brute_force_flags(db_sessions, shipped)
+    # Removing an entry removes its flags only.
+    with db_sessions() as session:
+        first = [e for e in list_denied(session) if e.signal_type == "pdq"][-1]
+        remove_denied(session, first.id, NOW, actor=None, network=None)
+    assert _stored_flags(db_sessions) == _brute_force_flags(db_sessions, shipped)
+    # The shipped list: scanned at the first read after it changed, then kept.
+    target = photos[2].variants[3].pdq
+    changed = DenyList(entries=(int(flip_pdq(target, 7, BITS), 16),))
+    with db_sessions() as session:
+        reasons = review_reasons(session, ReviewRules(), changed, NOW)
+    assert _stored_flags(db_sessions) == _brute_force_flags(db_sessions, changed)
+    near_reason = reasons[_id(db_sessions, target)][0]
+    assert (near_reason.code, near_reason.figures["source"]) == ("near_denied", "shipped")
+    assert near_reason.figures["distance"] == 7
+    with db_sessions() as session, session.begin():
+        assert not sync_shipped(session.connection(), changed)
+        assert sync_shipped(session.connection(), shipped)
+    assert _stored_flags(db_sessions) == _brute_force_flags(db_sessions, shipped)

@@ -510,10 +510,14 @@ class StatsHashOutcome(Base):
     by triggers for the removal rate (migration 0011)."""
 
     __tablename__ = "stats_hash_outcomes"
+    __table_args__ = (Index("ix_stats_hash_outcomes_matching", "matching"),)
 
     hash_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     blocked: Mapped[int] = mapped_column(Integer)
     with_outcome: Mapped[int] = mapped_column(Integer)
+    #: Partners reporting a match (``PendingReview``, ``Blocked``) for the hash (migration
+    #: 0012: the review queue's ``frequent_match``).
+    matching: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class StatsCaseOutcome(Base):
@@ -529,3 +533,28 @@ class StatsCaseOutcome(Base):
     seconds: Mapped[float] = mapped_column(Double)
     #: The duration's bucket (:mod:`openncii.stats.rollups`).
     bucket: Mapped[int] = mapped_column(Integer)
+
+
+class ReviewNearDenied(Base):
+    """A PDQ hash (of any kind) within the match threshold of a deny-list entry: the review
+    queue's ``near_denied`` reason, stored when the entry is added (:mod:`openncii.review.near`,
+    migration 0012). ``source`` is ``shipped`` (the shipped list and its extra file) or
+    ``helpline`` (``denied_hashes``); ``entry`` the entry's hex value."""
+
+    __tablename__ = "review_near_denied"
+    __table_args__ = (Index("ix_review_near_denied_hash_id", "hash_id"),)
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    entry: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hash_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    distance: Mapped[int] = mapped_column(Integer)
+
+
+class ReviewScan(Base):
+    """The fingerprint of a deny-list the stored ``review_near_denied`` rows were computed for
+    (``name``: ``shipped``; the flags are computed again when it changes)."""
+
+    __tablename__ = "review_scans"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))

@@ -21,11 +21,8 @@ from openncii.review.actions import (
     remove_denied,
 )
 from openncii.review.queue import (
-    KEEP_SECONDS,
     NETWORK_DAYS,
     REASONS,
-    KeptReasons,
-    NearDeniedScan,
     Reason,
     ReviewItem,
     ReviewQueue,
@@ -36,14 +33,11 @@ from openncii.review.queue import (
 )
 
 __all__ = [
-    "KEEP_SECONDS",
     "MAX_REASON",
     "NETWORK_DAYS",
     "REASONS",
     "DeniedEntry",
     "DisabledEntry",
-    "KeptReasons",
-    "NearDeniedScan",
     "OpenedHash",
     "Reason",
     "ReviewItem",

@@ -35,6 +35,7 @@ from openncii.db.models import (
     HashRecord,
 )
 from openncii.errors import HashNotFoundError, ReviewError
+from openncii.review.near import flag_entries, unflag_entries
 from openncii.signals.registry import MD5, PDQ, by_key
 
 __all__ = [
@@ -160,6 +161,8 @@ def _deny(
             for signal_type, value in rows
         ],
     )
+    # The hashes stored before the entries that are near them, for the review queue.
+    flag_entries(connection, [value for kind, value in rows if deny_key(kind) == PDQ.key])
 
 
 def disable_hash(
@@ -347,6 +350,8 @@ def remove_denied(
         if row is None:
             raise HashNotFoundError("No deny-list entry has this id.")
         target = short_hash(row.value)
+        if row.signal_type == PDQ.key:
+            unflag_entries(session.connection(), [row.value])
         session.delete(row)
         session.flush()
         record(session, "hash.undeny", now, actor=actor, network=network, target=target)

@@ -11,7 +11,7 @@ Four signals, each computed in a few set-based queries (SQLite and PostgreSQL):
   :attr:`ReviewRules.match_min_partners`.
 * ``near_denied``: a PDQ hash (of any kind) within the match threshold of a deny-list entry
   (the shipped list, its extra file, the helpline's table ``denied_hashes``): entries added
-  after the hash was stored.
+  after the hash was stored. Stored when the entry is added (:mod:`openncii.review.near`).
 * ``network_burst``: the hashes of at least :attr:`ReviewRules.burst_cases` cases opened from
   one client network within :attr:`ReviewRules.burst_minutes` (``case_networks`` holds a keyed
   digest of each case's network for :data:`NETWORK_DAYS` days; the queue shows its first 8 hex
@@ -22,8 +22,6 @@ Hashes are shown by their first 8 hex digits; disabled hashes leave the queue.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,43 +34,35 @@ from sqlalchemy.orm import Session
 
 from openncii.audit import short_hash
 from openncii.cases.abuse import NETWORK_DAYS
-from openncii.cases.denied import PDQ_KEYS, denied_version
 from openncii.cases.denylist import DenyList
 from openncii.db.models import (
-    FEED_CLOCK_ID,
     HASH_ACTIVE,
     CaseHash,
     CaseNetwork,
-    DeniedHash,
     Feedback,
-    FeedClock,
     HashRecord,
+    ReviewNearDenied,
+    StatsHashOutcome,
 )
-from openncii.index import PDQIndex
-from openncii.signals.pdq import MATCH_THRESHOLD
-from openncii.signals.registry import PDQ
+from openncii.review.near import sync_shipped
+from openncii.stats import matching_histogram
 
 __all__ = [
-    "KEEP_SECONDS",
     "NETWORK_DAYS",
     "REASONS",
-    "KeptReasons",
-    "NearDeniedScan",
     "Reason",
     "ReviewItem",
     "ReviewQueue",
     "ReviewRules",
+    "queue_items",
     "review_queue",
+    "review_reasons",
 ]
 
 #: Every reason code an item may carry (the console translates them).
 REASONS: Final = ("not_blocked", "frequent_match", "near_denied", "network_burst")
 _NOT_BLOCKED: Final = "NotBlocked"
-_MATCHED: Final = ("PendingReview", "Blocked")
 _CHUNK: Final = 10_000
-#: How long a server keeps the reasons of the queue (:class:`KeptReasons`).
-KEEP_SECONDS: Final = 60.0
-_PDQ_KEY: Final = PDQ.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +110,10 @@ def review_queue(
     rules: ReviewRules,
     shipped: DenyList,
     now: datetime,
-    scan: NearDeniedScan | None = None,
 ) -> ReviewQueue:
-    """The queue as it is now (one read-only transaction): the active hashes with the most
-    reasons first, then the newest; at most ``rules.limit``. ``scan`` keeps the near-duplicate
-    check between calls (a server keeps one; without it every call scans the whole bank)."""
-    return queue_items(session, review_reasons(session, rules, shipped, now, scan), rules, now)
+    """The queue as it is now: the active hashes with the most reasons first, then the newest;
+    at most ``rules.limit``."""
+    return queue_items(session, review_reasons(session, rules, shipped, now), rules, now)
 
 
 def review_reasons(
@@ -133,13 +121,13 @@ def review_reasons(
     rules: ReviewRules,
     shipped: DenyList,
     now: datetime,
-    scan: NearDeniedScan | None = None,
 ) -> dict[int, list[Reason]]:
-    """Every hash with a reason to be in the queue, whatever its status (the costly part: a
-    server may keep it a few minutes, :func:`queue_items` reads the statuses live)."""
+    """Every hash with a reason to be in the queue, whatever its status (one transaction: it
+    writes only when the shipped deny-list changed, :func:`openncii.review.near.sync_shipped`);
+    :func:`queue_items` reads the statuses."""
     reasons: dict[int, list[Reason]] = defaultdict(list)
     with session.begin():
-        near = (scan or NearDeniedScan()).run(session, shipped)
+        near = _near_denied(session, shipped)
         for hash_id, reason in (
             *_not_blocked(session, rules),
             *_frequent_match(session, rules),
@@ -195,121 +183,46 @@ def _median(histogram: Sequence[tuple[int, int]]) -> float:
 
 
 def _frequent_match(session: Session, rules: ReviewRules) -> Iterable[tuple[int, Reason]]:
-    partners = func.count().label("partners")
-    per_hash = (
-        select(Feedback.hash_id, partners)
-        .where(Feedback.value.in_(_MATCHED))
-        .group_by(Feedback.hash_id)
-        .subquery()
-    )
-    histogram = [
-        (int(value), int(n))
-        for value, n in session.execute(
-            select(per_hash.c.partners, func.count())
-            .group_by(per_hash.c.partners)
-            .order_by(per_hash.c.partners)
-        )
-    ]
-    median = _median(histogram)
+    """From the rollups: the histogram of partners per hash, then the hashes above the floor
+    (by the index on ``stats_hash_outcomes.matching``)."""
+    median = _median(matching_histogram(session))
     floor = max(float(rules.match_min_partners), rules.match_factor * median)
     least = int(np.ceil(floor))
     for hash_id, count in session.execute(
-        select(per_hash.c.hash_id, per_hash.c.partners).where(per_hash.c.partners >= least)
+        select(StatsHashOutcome.hash_id, StatsHashOutcome.matching).where(
+            StatsHashOutcome.matching >= least
+        )
     ):
         yield int(hash_id), Reason("frequent_match", {"partners": int(count), "median": median})
 
 
-def _codes(values: Sequence[str]) -> np.ndarray:
-    return np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8).reshape(-1, 32)
-
-
-class KeptReasons:
-    """What a server keeps between requests for the queue: the :class:`NearDeniedScan`, and
-    the last :func:`review_reasons` for ``seconds`` (or until the helpline's deny-list
-    changes). Statuses are read live by :func:`queue_items`: a hash disabled meanwhile leaves
-    the queue at once."""
-
-    def __init__(self, seconds: float = KEEP_SECONDS) -> None:
-        self.seconds = seconds
-        self.scan = NearDeniedScan()
-        self._lock = threading.Lock()
-        self._kept: tuple[object, float, dict[int, list[Reason]]] | None = None
-
-    def reasons(
-        self, session: Session, rules: ReviewRules, shipped: DenyList, now: datetime
-    ) -> dict[int, list[Reason]]:
-        key = (rules, shipped.entries, denied_version(session))
-        with self._lock:
-            kept = self._kept
-        if kept is not None and kept[0] == key and time.monotonic() - kept[1] < self.seconds:
-            return kept[2]
-        reasons = review_reasons(session, rules, shipped, now, self.scan)
-        with self._lock:
-            self._kept = (key, time.monotonic(), reasons)
-        return reasons
-
-
-class NearDeniedScan:
-    """The ``near_denied`` check, kept between calls by a server: while the deny-lists are the
-    same, a call scans only the PDQ rows stamped in the feed since the last one (the feed
-    clock orders every change of ``hashes``: a row stamped at or below the clock value read
-    first is visible to the statements that follow); a changed list makes it scan all again.
-    The found hashes are filtered by status when the queue is read."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: tuple[tuple[str, str], ...] = ()
-        self._index: PDQIndex | None = None
-        self._seq = -1
-        self._found: dict[int, Reason] = {}
-
-    def run(self, session: Session, shipped: DenyList) -> dict[int, Reason]:
-        """Every hash near an entry (in the caller's transaction)."""
-        own = session.scalars(
-            select(DeniedHash.value)
-            .where(DeniedHash.signal_type == _PDQ_KEY)
-            .order_by(DeniedHash.value)
+def _near_denied(session: Session, shipped: DenyList) -> dict[int, Reason]:
+    """The stored flags (:mod:`openncii.review.near`): for each hash, its nearest entry (the
+    shipped list first on a tie, then the lowest value)."""
+    sync_shipped(session.connection(), shipped)
+    found: dict[int, Reason] = {}
+    rows = session.execute(
+        select(
+            ReviewNearDenied.hash_id,
+            ReviewNearDenied.distance,
+            ReviewNearDenied.entry,
+            ReviewNearDenied.source,
+        ).order_by(
+            ReviewNearDenied.hash_id,
+            ReviewNearDenied.distance,
+            ReviewNearDenied.source.desc(),
+            ReviewNearDenied.entry,
         )
-        entries = tuple(
-            [(f"{e:064x}", "shipped") for e in shipped.entries]
-            + [(value, "helpline") for value in own]
-        )
-        with self._lock:
-            if entries != self._entries:
-                self._entries, self._seq, self._found = entries, -1, {}
-                values = [value for value, _ in entries]
-                self._index = PDQIndex.build(_codes(values)) if values else None
-            clock = session.scalar(select(FeedClock.value).where(FeedClock.id == FEED_CLOCK_ID))
-            upto = int(clock or 0)
-            if self._index is not None and upto > self._seq:
-                self._scan(session, self._index, upto)
-            self._seq = upto
-            return dict(self._found)
-
-    def _scan(self, session: Session, index: PDQIndex, upto: int) -> None:
-        query = (
-            select(HashRecord.id, HashRecord.value)
-            .where(
-                HashRecord.feed_seq > self._seq,
-                HashRecord.feed_seq <= upto,
-                HashRecord.signal_type.in_(sorted(PDQ_KEYS)),
-            )
-            .order_by(HashRecord.feed_seq, HashRecord.id)
-        )
-        rows = session.execute(query).yield_per(_CHUNK)
-        for chunk in rows.partitions(_CHUNK):
-            matches = index.search(_codes([value for _, value in chunk]), MATCH_THRESHOLD)
-            for (hash_id, _value), found in zip(chunk, matches, strict=True):
-                if not found:
-                    continue
-                row, distance = min(found, key=lambda m: (m[1], m[0]))
-                value, source = self._entries[row]
-                figures: dict[str, int | float | str] = {
-                    "distance": int(distance),
-                    "entry": short_hash(value),
-                    "source": source,
-                }
-                self._found[int(hash_id)] = Reason("near_denied", figures)
+    )
+    for hash_id, distance, entry, source in rows:
+        if hash_id not in found:
+            figures: dict[str, int | float | str] = {
+                "distance": int(distance),
+                "entry": short_hash(entry),
+                "source": source,
+            }
+            found[int(hash_id)] = Reason("near_denied", figures)
+    return found
 
 
 def _network_bursts(

@@ -39,6 +39,7 @@ __all__ = [
     "compact_figures",
     "feedback_by_partner",
     "hashes_by_type",
+    "matching_histogram",
     "outcomes_per_period",
     "overview",
     "periods_between",
@@ -85,6 +86,13 @@ def _figure(
         .having(total != 0)
     )
     return [(_day(d), str(a), str(b), int(n)) for d, a, b, n in rows]
+
+
+def matching_histogram(session: Session) -> list[tuple[int, int]]:
+    """(partners reporting a match, how many hashes have that many), by partners, from the
+    rollups (:mod:`openncii.stats.rollups`, figure ``matching``), in the caller's
+    transaction."""
+    return sorted((int(a), n) for _, a, _, n in _figure(session, "matching"))
 
 
 def _day(value: Any) -> date:

@@ -18,17 +18,21 @@ figure              day           key_a                       key_b
 ``blocked``         (none)        ``''``                      ``''``
 ``with_outcome``    (none)        ``''``                      ``''``
 ``first_outcome``   created       bucket (see below)          ``''``
+``matching``        (none)        partners reporting a match  ``''``
 ==================  ============  ==========================  =====================
 
-Days are UTC; "(none)" is :data:`NO_DAY`. ``blocked`` and ``with_outcome`` count hashes with a
-``Blocked`` outcome / any outcome of :data:`OUTCOMES`; they (and the per-case times) are
-*recomputed* for the hashes and cases a change touches: ``stats_hash_outcomes`` holds each
-hash's two flags, ``stats_case_outcomes`` each case's seconds from creation to its first partner
-outcome, and the change rows are the difference with what was held. On PostgreSQL these
-recomputations are deferred to the commit (constraint triggers), after the writer has stamped
-the hashes it changed (a row lock): of two transactions touching one hash, the later one sees
-the earlier one's rows, so the figures stay exact under concurrent writers. SQLite has one
-writer at a time.
+Days are UTC; "(none)" is :data:`NO_DAY`. ``matching`` (migration 0012) counts the hashes by how
+many partners report a match (``PendingReview`` or ``Blocked``; a partner keeps one outcome per
+hash), held per hash in ``stats_hash_outcomes.matching``: the review queue's median and its
+``frequent_match`` hashes (by the index on that column) come from them. ``blocked`` and
+``with_outcome`` count hashes with a ``Blocked`` outcome / any outcome of :data:`OUTCOMES`; they
+(and ``matching``, and the per-case times) are *recomputed* for the hashes and cases a change
+touches: ``stats_hash_outcomes`` holds each hash's flags, ``stats_case_outcomes`` each case's
+seconds from creation to its first partner outcome, and the change rows are the difference with
+what was held. On PostgreSQL these recomputations are deferred to the commit (constraint
+triggers), after the writer has stamped the hashes it changed (a row lock): of two transactions
+touching one hash, the later one sees the earlier one's rows, so the figures stay exact under
+concurrent writers. SQLite has one writer at a time.
 
 The time to first outcome is a percentile over cases: ``stats_case_outcomes.bucket`` groups
 the durations (an hour wide up to 48 hours, a day up to 60 days, 30 days beyond, mirrored for
@@ -50,6 +54,7 @@ from typing import Final, Literal
 from sqlalchemy import Connection, text
 
 __all__ = [
+    "MATCHED",
     "NO_DAY",
     "OUTCOMES",
     "compact",
@@ -63,6 +68,13 @@ Dialect = Literal["sqlite", "postgresql"]
 #: The partner outcomes the overview counts (StopNCII feedback values).
 OUTCOMES: Final = ("PendingReview", "Blocked", "NotBlocked")
 _OUTCOME_LIST: Final = ", ".join(f"'{v}'" for v in OUTCOMES)
+#: The outcomes that report a match (the review queue's ``frequent_match``).
+MATCHED: Final = ("PendingReview", "Blocked")
+_MATCHING_SUM: Final = (
+    "coalesce(sum(CASE WHEN value IN ("
+    + ", ".join(f"'{v}'" for v in MATCHED)
+    + ") THEN 1 ELSE 0 END), 0)"
+)
 #: The ``day`` of figures that have none.
 NO_DAY: Final = "1970-01-01"
 
@@ -157,15 +169,18 @@ def _feedback_counts(dialect: Dialect, row: str, sign: str) -> list[str]:
     ]
 
 
-def _hash_flags(dialect: Dialect, hash_id: str) -> list[str]:
-    """Recompute one hash's two flags; count the difference."""
+def _hash_flags(dialect: Dialect, hash_id: str, matching: bool) -> list[str]:
+    """Recompute one hash's flags (and, with ``matching``, its partners reporting a match);
+    count the difference."""
     flags = (
         "SELECT coalesce(max(CASE WHEN value = 'Blocked' THEN 1 ELSE 0 END), 0) AS blocked, "
-        f"coalesce(max(CASE WHEN value IN ({_OUTCOME_LIST}) THEN 1 ELSE 0 END), 0) AS with_outcome "
-        f"FROM feedback WHERE hash_id = {hash_id}"
+        f"coalesce(max(CASE WHEN value IN ({_OUTCOME_LIST}) THEN 1 ELSE 0 END), 0) AS with_outcome"
+        + (f", {_MATCHING_SUM} AS matching" if matching else "")
+        + f" FROM feedback WHERE hash_id = {hash_id}"
     )
     found = f" FROM ({flags}) n LEFT JOIN stats_hash_outcomes o ON o.hash_id = {hash_id}"
-    return [
+    columns = "blocked, with_outcome" + (", matching" if matching else "")
+    changes = [
         _change(
             flag,
             _no_day(dialect),
@@ -175,10 +190,32 @@ def _hash_flags(dialect: Dialect, hash_id: str) -> list[str]:
             f"{found} WHERE n.{flag} <> coalesce(o.{flag}, 0)",
         )
         for flag in ("blocked", "with_outcome")
-    ] + [
+    ]
+    if matching:
+        differs = "n.matching <> coalesce(o.matching, 0)"
+        changes += [
+            _change(
+                "matching",
+                _no_day(dialect),
+                "CAST(o.matching AS VARCHAR(64))",
+                "''",
+                "-1",
+                f"{found} WHERE {differs} AND coalesce(o.matching, 0) > 0",
+            ),
+            _change(
+                "matching",
+                _no_day(dialect),
+                "CAST(n.matching AS VARCHAR(64))",
+                "''",
+                "1",
+                f"{found} WHERE {differs} AND n.matching > 0",
+            ),
+        ]
+    return [
+        *changes,
         f"DELETE FROM stats_hash_outcomes WHERE hash_id = {hash_id}",
-        "INSERT INTO stats_hash_outcomes (hash_id, blocked, with_outcome) "
-        f"SELECT {hash_id}, blocked, with_outcome FROM ({flags}) n WHERE with_outcome = 1",
+        f"INSERT INTO stats_hash_outcomes (hash_id, {columns}) "
+        f"SELECT {hash_id}, {columns} FROM ({flags}) n WHERE with_outcome = 1",
     ]
 
 
@@ -194,8 +231,8 @@ def _case_times(dialect: Dialect, cases: str) -> list[str]:
     ]
 
 
-def _feedback_recompute(dialect: Dialect, row: str) -> list[str]:
-    return _hash_flags(dialect, f"{row}.hash_id") + _case_times(
+def _feedback_recompute(dialect: Dialect, row: str, matching: bool) -> list[str]:
+    return _hash_flags(dialect, f"{row}.hash_id", matching) + _case_times(
         dialect, f"SELECT case_id FROM case_hashes WHERE hash_id = {row}.hash_id"
     )
 
@@ -214,9 +251,9 @@ _TRIGGERS: Final = (
 )
 
 
-def _row_statements(name: str, dialect: Dialect, row: str, sign: str) -> list[str]:
+def _row_statements(name: str, dialect: Dialect, row: str, sign: str, matching: bool) -> list[str]:
     if name == "stats_feedback_outcomes":
-        return _feedback_recompute(dialect, row)
+        return _feedback_recompute(dialect, row, matching)
     if name == "stats_case_hashes":
         return _links_recompute(dialect, row)
     for trigger, _table, _columns, counts, _deferred in _TRIGGERS:
@@ -225,13 +262,14 @@ def _row_statements(name: str, dialect: Dialect, row: str, sign: str) -> list[st
     raise KeyError(name)
 
 
-def trigger_statements(dialect: Dialect) -> list[str]:
-    """The DDL of every rollup trigger (and, on PostgreSQL, their functions)."""
+def trigger_statements(dialect: Dialect, *, matching: bool = True) -> list[str]:
+    """The DDL of every rollup trigger (and, on PostgreSQL, their functions); without
+    ``matching``, as migration 0011 made them (no ``stats_hash_outcomes.matching``)."""
     statements = []
     for name, table, columns, _counts, deferred in _TRIGGERS:
         update = "UPDATE" if columns is None else f"UPDATE OF {columns}"
-        old = _row_statements(name, dialect, "OLD", "-1")
-        new = _row_statements(name, dialect, "NEW", "1")
+        old = _row_statements(name, dialect, "OLD", "-1", matching)
+        new = _row_statements(name, dialect, "NEW", "1", matching)
         if dialect == "postgresql":
             body = "\n".join(
                 [
@@ -282,11 +320,13 @@ def _dialect(connection: Connection) -> Dialect:
     return "postgresql" if name == "postgresql" else "sqlite"
 
 
-def rebuild(connection: Connection) -> None:
+def rebuild(connection: Connection, *, matching: bool = True) -> None:
     """Recompute every rollup from the tables, in the caller's transaction (run it while
-    nothing else writes: the migration, or after a bulk load)."""
+    nothing else writes: the migration, or after a bulk load); without ``matching``, those of
+    migration 0011."""
     dialect = _dialect(connection)
     no_day = _no_day(dialect)
+    extra = ", matching" if matching else ""
     counts = "INSERT INTO stats_counts (figure, day, key_a, key_b, count) "
     opened, withdrawn, given = (
         _day(dialect, c) for c in ("created_at", "withdrawn_at", "updated_at")
@@ -303,8 +343,9 @@ def rebuild(connection: Connection) -> None:
         "GROUP BY signal_type, status",
         f"{counts}SELECT 'outcomes', {given}, CAST(partner_id AS VARCHAR(64)), value, count(*) "
         f"FROM feedback GROUP BY {given}, partner_id, value",
-        "INSERT INTO stats_hash_outcomes (hash_id, blocked, with_outcome) "
-        "SELECT hash_id, max(CASE WHEN value = 'Blocked' THEN 1 ELSE 0 END), 1 FROM feedback "
+        f"INSERT INTO stats_hash_outcomes (hash_id, blocked, with_outcome{extra}) "
+        "SELECT hash_id, max(CASE WHEN value = 'Blocked' THEN 1 ELSE 0 END), 1"
+        f"{extra and ', ' + _MATCHING_SUM} FROM feedback "
         f"WHERE value IN ({_OUTCOME_LIST}) GROUP BY hash_id",
         f"{counts}SELECT 'blocked', {no_day}, '', '', count(*) FROM stats_hash_outcomes "
         "WHERE blocked = 1",
@@ -313,6 +354,14 @@ def rebuild(connection: Connection) -> None:
         + _first_outcomes(dialect, None),
         f"{counts}SELECT 'first_outcome', day, CAST(bucket AS VARCHAR(64)), '', count(*) "
         "FROM stats_case_outcomes GROUP BY day, bucket",
+        *(
+            [
+                f"{counts}SELECT 'matching', {no_day}, CAST(matching AS VARCHAR(64)), '', "
+                "count(*) FROM stats_hash_outcomes WHERE matching > 0 GROUP BY matching"
+            ]
+            if matching
+            else []
+        ),
         "DELETE FROM stats_counts WHERE count = 0",
     ):
         connection.execute(text(statement))

@@ -3,8 +3,6 @@ signed in (admins and analysts) reviews, opens and disables hashes; only admins 
 
 from __future__ import annotations
 
-from weakref import WeakKeyDictionary
-
 from fastapi import APIRouter
 
 from openncii.api.console import ADMIN_API_PREFIX, AdminActionDep, SignedInDep, StaffActionDep
@@ -19,23 +17,18 @@ from openncii.api.review_schemas import (
     ReviewItemOut,
     ReviewOut,
 )
-from openncii.api.runtime import Runtime
 from openncii.review import (
-    KeptReasons,
     ReviewRules,
     disable_hash,
     enable_hash,
     list_disabled,
     open_hash,
-    queue_items,
+    review_queue,
 )
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=f"{ADMIN_API_PREFIX}/review", tags=["console"], include_in_schema=False)
-#: What each server keeps between requests: the near-duplicate check (it then reads only new
-#: rows) and the queue's reasons for a minute.
-_KEPT: WeakKeyDictionary[Runtime, KeptReasons] = WeakKeyDictionary()
 
 
 @router.get("")
@@ -43,11 +36,8 @@ def get_queue(
     _staff: SignedInDep, session: SessionDep, runtime: RuntimeDep, now: NowDep
 ) -> ReviewOut:
     """The hashes that need a human look, each with its reasons (by their first 8 hex digits):
-    the reasons are kept for a minute (or until the deny-list changes), the statuses live."""
-    rules = ReviewRules()
-    kept = _KEPT.setdefault(runtime, KeptReasons())
-    reasons = kept.reasons(session, rules, runtime.rules.denylist, now)
-    queue = queue_items(session, reasons, rules, now)
+    computed at each request from what the database keeps (:mod:`openncii.review.queue`)."""
+    queue = review_queue(session, ReviewRules(), runtime.rules.denylist, now)
     return ReviewOut(
         computed_at=queue.computed_at,
         items=[

@@ -70,9 +70,9 @@ def upgrade() -> None:
     with op.batch_alter_table("partner_activity") as batch_op:
         batch_op.drop_column("rate_limited")
     dialect = _dialect()
-    for statement in trigger_statements(dialect):  # type: ignore[arg-type]
+    for statement in trigger_statements(dialect, matching=False):  # type: ignore[arg-type]
         op.execute(statement)
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), matching=False)
 
 
 def downgrade() -> None:

@@ -1,0 +1,136 @@
+"""The ``near_denied`` reason, stored: PDQ hashes (of any kind) within the match threshold of
+a deny-list entry, in ``review_near_denied`` (migration 0012).
+
+A case cannot hold a hash near an entry (cases are refused at creation, see
+:mod:`openncii.cases.denied`), so only hashes stored *before* an entry was added can be near
+it: the bank is scanned once against each new entry, when it is added (:func:`flag_entries`,
+in the transaction that adds it), and its flags go with it (:func:`unflag_entries`). The
+shipped list and its extra file are scanned once for each version of the list:
+``review_scans`` holds the fingerprint of the list the flags were computed for, and
+:func:`sync_shipped` scans again only when it differs (the first queue read after a server
+starts with another list). The scan reads the PDQ codes in batches and compares them with
+numpy (:class:`openncii.index.PDQIndex`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, delete, insert, select, update
+
+from openncii.cases.denied import PDQ_KEYS
+from openncii.cases.denylist import DenyList
+from openncii.db.models import DeniedHash, HashRecord, ReviewNearDenied, ReviewScan
+from openncii.index import PDQIndex
+from openncii.signals.pdq import MATCH_THRESHOLD
+from openncii.signals.registry import PDQ
+
+__all__ = [
+    "HELPLINE",
+    "SHIPPED",
+    "flag_entries",
+    "flag_helpline",
+    "shipped_fingerprint",
+    "sync_shipped",
+    "unflag_entries",
+]
+
+SHIPPED: Final = "shipped"
+HELPLINE: Final = "helpline"
+_BATCH: Final = 50_000
+
+
+def _codes(values: Sequence[str]) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8).reshape(-1, 32)
+
+
+def _scan(connection: Connection, entries: Sequence[str], source: str) -> int:
+    """Store the flags of every PDQ hash near one of ``entries`` (hex); how many were stored."""
+    if not entries:
+        return 0
+    index = PDQIndex.build(_codes(entries))
+    query = select(HashRecord.id, HashRecord.value).where(
+        HashRecord.signal_type.in_(sorted(PDQ_KEYS))
+    )
+    rows = connection.execute(query.execution_options(yield_per=_BATCH))
+    flags: list[dict[str, str | int]] = []
+    for chunk in rows.partitions(_BATCH):
+        found = index.search_arrays(_codes([value for _, value in chunk]), MATCH_THRESHOLD)
+        queries = np.repeat(np.arange(len(chunk)), np.diff(found.bounds))
+        flags += [
+            {
+                "source": source,
+                "entry": entries[int(row)],
+                "hash_id": int(chunk[int(query)][0]),
+                "distance": int(distance),
+            }
+            for query, row, distance in zip(
+                queries.tolist(), found.rows.tolist(), found.distances.tolist(), strict=True
+            )
+        ]
+    if flags:  # written after the read (one statement on the connection at a time)
+        connection.execute(insert(ReviewNearDenied), flags)
+    return len(flags)
+
+
+def unflag_entries(connection: Connection, entries: Sequence[str], source: str = HELPLINE) -> None:
+    """Remove the flags of ``entries`` (hex PDQ values) of ``source``."""
+    if entries:
+        connection.execute(
+            delete(ReviewNearDenied).where(
+                ReviewNearDenied.source == source, ReviewNearDenied.entry.in_(list(entries))
+            )
+        )
+
+
+def flag_entries(connection: Connection, entries: Sequence[str], source: str = HELPLINE) -> int:
+    """Flag the hashes near ``entries`` (hex PDQ values, just added to the list of ``source``;
+    flags they had are computed again), in the caller's transaction."""
+    unique = sorted(set(entries))
+    unflag_entries(connection, unique, source)
+    return _scan(connection, unique, source)
+
+
+def flag_helpline(connection: Connection) -> int:
+    """Compute the flags of every entry of ``denied_hashes`` again (migration 0012)."""
+    connection.execute(delete(ReviewNearDenied).where(ReviewNearDenied.source == HELPLINE))
+    values = connection.scalars(
+        select(DeniedHash.value).where(DeniedHash.signal_type == PDQ.key)
+    ).all()
+    return _scan(connection, list(values), HELPLINE)
+
+
+def shipped_fingerprint(shipped: DenyList) -> str:
+    """A digest of the shipped list's entries (and the match threshold)."""
+    digest = hashlib.sha256(f"{MATCH_THRESHOLD}:".encode())
+    for entry in sorted(shipped.entries):
+        digest.update(f"{entry:064x}".encode())
+    return digest.hexdigest()
+
+
+def sync_shipped(connection: Connection, shipped: DenyList) -> bool:
+    """Flag the hashes near the shipped list if the stored flags are of another list (in the
+    caller's transaction; the scan row is locked on PostgreSQL, so one server scans). Returns
+    whether it scanned."""
+    fingerprint = shipped_fingerprint(shipped)
+    held = select(ReviewScan.fingerprint).where(ReviewScan.name == SHIPPED)
+    if connection.scalar(held) == fingerprint:
+        return False
+    if connection.dialect.name == "postgresql":
+        held = held.with_for_update()
+    stored = connection.scalar(held)
+    if stored == fingerprint:
+        return False
+    connection.execute(delete(ReviewNearDenied).where(ReviewNearDenied.source == SHIPPED))
+    _scan(connection, [f"{e:064x}" for e in shipped.entries], SHIPPED)
+    if stored is None:
+        connection.execute(insert(ReviewScan).values(name=SHIPPED, fingerprint=fingerprint))
+    else:
+        connection.execute(
+            update(ReviewScan).where(ReviewScan.name == SHIPPED).values(fingerprint=fingerprint)
+        )
+    return True
