@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from threatexchange.exchanges import fetch_state as state
 from threatexchange.extensions.manifest import ThreatExchangeExtensionManifest
 from threatexchange.signal_type.md5 import VideoMD5Signal
@@ -32,6 +29,7 @@ from openncii.integrations.threatexchange.vpdq import (
     to_stock_signal,
 )
 from openncii.partner import parse_page
+from openncii.testing import serve_in_thread
 from partner_helpers import new_partner
 
 TYPES = [PdqSignal, VideoMD5Signal, OpenNCIIVideoPdqSignal]
@@ -39,21 +37,8 @@ TYPES = [PdqSignal, VideoMD5Signal, OpenNCIIVideoPdqSignal]
 
 @pytest.fixture
 def live_url(make_settings: Callable[..., Any]) -> Iterator[str]:
-    config = uvicorn.Config(
-        create_app(make_settings()), host="127.0.0.1", port=0, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    (sock,) = [s for srv in server.servers for s in srv.sockets]
-    host, port = sock.getsockname()[:2]
-    yield f"http://{host}:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_in_thread(create_app(make_settings())) as url:
+        yield url
 
 
 @contextlib.contextmanager
