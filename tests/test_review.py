@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
-from openncii.audit import list_audit
+from openncii.audit import list_audit, short_hash
 from openncii.cases import (
     Argon2Parameters,
     CaseRules,
@@ -36,6 +36,7 @@ from openncii.db.models import (
     HASH_DISABLED,
     HASH_WITHDRAWN,
     AuditEntry,
+    CaseHash,
     CaseNetwork,
     DeniedHash,
     DisabledHash,
@@ -58,7 +59,7 @@ from openncii.review import (
     review_reasons,
 )
 from openncii.review.near import sync_shipped
-from openncii.review.queue import _bursts, _median
+from openncii.review.queue import _bursts, _median, _network_bursts
 from openncii.signals.pdq import MATCH_THRESHOLD
 from partner_helpers import flip_pdq
 
@@ -473,3 +474,36 @@ def test_the_stored_near_flags_equal_a_brute_force_scan(db_sessions: Any, rules:
         assert not sync_shipped(session.connection(), changed)
         assert sync_shipped(session.connection(), shipped)
     assert _stored_flags(db_sessions) == _brute_force_flags(db_sessions, shipped)
+
+
+def test_the_burst_query_finds_the_bursts_of_every_network(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    """Networks with cases at random times (some exactly a window apart): the networks the
+    query reports are those where the Python pass over all their cases finds a burst."""
+    rng = random.Random(12)
+    created = [_case(db_sessions, rules, PdqSubmission(_pdq(rng), 90)) for _ in range(60)]
+    with db_sessions() as session, session.begin():
+        ids = session.scalars(select(CaseHash.case_id).order_by(CaseHash.case_id)).all()
+        rows = [
+            {
+                "case_id": case_id,
+                "network": f"n{case_id % 4}",
+                "created_at": NOW
+                - timedelta(minutes=rng.choice((0, 10, 60, 120, 121)) + rng.randrange(200)),
+            }
+            for case_id in ids
+        ]
+        session.execute(delete(CaseNetwork))
+        session.execute(insert(CaseNetwork), rows)
+    assert len(created) == len(rows)
+    small = ReviewRules(burst_cases=4, burst_minutes=20)
+    expected: set[str] = set()
+    for network in {r["network"] for r in rows}:
+        cases = sorted((r["created_at"], r["case_id"]) for r in rows if r["network"] == network)
+        if list(_bursts(cases, timedelta(minutes=20), 4)):
+            expected.add(short_hash(network))
+    with db_sessions() as session, session.begin():
+        found = {str(r.figures["network"]) for _, r in _network_bursts(session, small, NOW)}
+    assert found == expected
+    assert expected  # the seed has bursts

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openncii.audit import short_hash
@@ -229,17 +229,23 @@ def _network_bursts(
     session: Session, rules: ReviewRules, now: datetime
 ) -> Iterable[tuple[int, Reason]]:
     since = now - timedelta(days=NETWORK_DAYS)
-    # A window of burst_minutes holding burst_cases cases overlaps at most two fixed buckets of
-    # that length, so one of them holds at least half: only such networks are read.
-    seconds = rules.burst_minutes * 60
-    epoch = _epoch_seconds(session, CaseNetwork.created_at)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    bucket = func.floor(epoch / seconds) if postgres else epoch // seconds
-    busy = (
-        select(CaseNetwork.network)
+    # A network has a burst when some case and the one burst_cases - 1 later (by time) are less
+    # than burst_minutes apart: one pass in the order of the index on (network, created_at).
+    earlier = (
+        func.lag(CaseNetwork.created_at, rules.burst_cases - 1)
+        .over(partition_by=CaseNetwork.network, order_by=CaseNetwork.created_at)
+        .label("earlier")
+    )
+    ordered = (
+        select(CaseNetwork.network, CaseNetwork.created_at, earlier)
         .where(CaseNetwork.created_at >= since)
-        .group_by(CaseNetwork.network, bucket)
-        .having(func.count() >= (rules.burst_cases + 1) // 2)
+        .subquery()
+    )
+    apart = _seconds_apart(session, ordered.c.created_at, ordered.c.earlier)
+    busy = (
+        select(ordered.c.network)
+        .where(ordered.c.earlier.is_not(None), apart < rules.burst_minutes * 60)
+        .distinct()
     )
     rows = session.execute(
         select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
@@ -274,11 +280,11 @@ def _network_bursts(
             yield int(hash_id), case_reasons[int(case_id)]
 
 
-def _epoch_seconds(session: Session, column: Any) -> Any:
-    """Unix seconds of a ``UTCDateTime`` column, in SQL (an integer on SQLite)."""
+def _seconds_apart(session: Session, later: Any, earlier: Any) -> Any:
+    """Seconds from ``earlier`` to ``later`` (``UTCDateTime`` columns), in SQL."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", column)
-    return cast(func.strftime("%s", column), Integer)
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
 def _bursts(
