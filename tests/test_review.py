@@ -474,6 +474,13 @@ def test_the_stored_near_flags_equal_a_brute_force_scan(db_sessions: Any, rules:
         assert not sync_shipped(session.connection(), changed)
         assert sync_shipped(session.connection(), shipped)
     assert _stored_flags(db_sessions) == _brute_force_flags(db_sessions, shipped)
+    # A hash deleted (the retention purge) takes its flags with it.
+    gone = _id(db_sessions, photos[0].variants[1].pdq)
+    with db_sessions() as session, session.begin():
+        session.execute(delete(HashRecord).where(HashRecord.id == gone))
+    flags = _stored_flags(db_sessions)
+    assert flags == _brute_force_flags(db_sessions, shipped)
+    assert gone not in {h for _, _, h, _ in flags}
 
 
 def test_the_burst_query_finds_the_bursts_of_every_network(

@@ -546,7 +546,10 @@ class ReviewNearDenied(Base):
 
     source: Mapped[str] = mapped_column(String(16), primary_key=True)
     entry: Mapped[str] = mapped_column(String(64), primary_key=True)
-    hash_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: (The flags of a hash go with it: the retention purge.)
+    hash_id: Mapped[int] = mapped_column(
+        ForeignKey("hashes.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     distance: Mapped[int] = mapped_column(Integer)
 
 

@@ -52,6 +52,12 @@ def upgrade() -> None:
         sa.Column("entry", sa.String(length=64), nullable=False),
         sa.Column("hash_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("distance", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["hash_id"],
+            ["hashes.id"],
+            name=op.f("fk_review_near_denied_hash_id_hashes"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("source", "entry", "hash_id", name=op.f("pk_review_near_denied")),
     )
     op.create_index("ix_review_near_denied_hash_id", "review_near_denied", ["hash_id"])
