@@ -82,9 +82,24 @@ FORBIDDEN: dict[str, set[str]] = {
     | _WEB_LIBRARIES,
     "feed": {"api", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
     "staff": {"api", "feed", "partners", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
-    "stats": {"api", "cases", "partners", "feed", "staff", "partner", "serving", "cli", "web"}
+    "stats": {
+        "api",
+        "cases",
+        "partners",
+        "feed",
+        "staff",
+        "review",
+        "partner",
+        "serving",
+        "cli",
+        "web",
+    }
     | _WEB_LIBRARIES,
-    "review": {"api", "partners", "feed", "staff", "stats", "partner", "serving", "cli", "web"}
+    # Alembic migrations: data migrations may run a domain service's own SQL (the rollups'
+    # triggers, the review's flags), as it was when they were written; nothing above that.
+    "migrations": {"api", "partner", "serving", "cli", "web"} | _WEB_LIBRARIES,
+    # The review queue reads the figures the rollups keep (stats), never the other way round.
+    "review": {"api", "partners", "feed", "staff", "partner", "serving", "cli", "web"}
     | _WEB_LIBRARIES,
     # The audit log: below every domain service that writes to it.
     "audit": {
@@ -115,6 +130,8 @@ def _imports() -> dict[str, set[str]]:
     for path in SOURCE.rglob("*.py"):
         parts = path.relative_to(SOURCE).parts
         owner = parts[0] if len(parts) > 1 else path.stem
+        if parts[:2] == ("db", "migrations"):
+            owner = "migrations"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
