@@ -4,8 +4,10 @@
 
 Builds the bank of ``bench/admin.py`` (``--cases`` cases, 3 hashes each, as many partner
 outcomes) in a schema of its own, gives the PDQ hashes random values (that bank's are all near
-zero: every one would be near the shipped deny-list's all-zeros entry), keeps a network for a
-third of the cases (5,000 networks over 30 days, and one burst of 12 cases in 12 minutes) and
+zero: every one would be near the shipped deny-list's all-zeros entry), keeps a network for the
+cases of the last 30 days, as the service does (``--networks``: by default the share of a bank
+spread over a year, ``cases * 30 / 365``, from 5,000 networks, and one burst of 12 cases in 12
+minutes) and
 one entry in the helpline's deny-list. Then times the scans that store the ``near_denied``
 flags (:mod:`openncii.review.near`: a deny-list entry added, the shipped list at the first read
 after it changed), each reason's query (3 rounds) and the whole queue (``--rounds`` rounds, each
@@ -64,7 +66,15 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="a PostgreSQL URL")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--networks",
+        type=int,
+        default=None,
+        help="case networks kept (the cases of the last 30 days; default cases * 30 / 365)",
+    )
     args = parser.parse_args()
+    if args.networks is None:
+        args.networks = args.cases * 30 // 365
     schema = f"bench_review_{os.getpid()}"
     url = create_schema(args.database_url, schema)
     try:
@@ -73,7 +83,7 @@ def main() -> None:
         engine = make_engine(url)
         with engine.begin() as connection:
             for statement in _SHAPE:
-                connection.execute(text(statement), {"networks": args.cases // 3})
+                connection.execute(text(statement), {"networks": args.networks})
         sessions = make_session_factory(engine)
         shipped = DenyList.load()
         with engine.begin() as connection:
