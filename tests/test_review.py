@@ -30,7 +30,6 @@ from openncii.cases import (
     withdraw_case,
 )
 from openncii.cases.abuse import client_key
-from openncii.cases.denied import PDQ_KEYS
 from openncii.db.models import (
     HASH_ACTIVE,
     HASH_DISABLED,
@@ -61,6 +60,7 @@ from openncii.review import (
 from openncii.review.near import sync_shipped
 from openncii.review.queue import _bursts, _median, _network_bursts
 from openncii.signals.pdq import MATCH_THRESHOLD
+from openncii.signals.registry import PDQ_KEYS
 from partner_helpers import flip_pdq
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)

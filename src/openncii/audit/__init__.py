@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openncii.db.models import AuditEntry
+from openncii.signals.hexcode import short_hash
 
 __all__ = [
     "ACTIONS",
@@ -65,12 +66,6 @@ ACTIONS: Final = (
     "stats.export",
 )
 AUDIT_CSV_COLUMNS: Final = ("at", "actor", "action", "target", "network", "detail")
-_SHORT_HASH: Final = 8
-
-
-def short_hash(value: str) -> str:
-    """How a hash appears in the log: its first 8 hex digits."""
-    return value[:_SHORT_HASH]
 
 
 def client_network(address: str) -> str:

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openncii.cases.denylist import DenyList
 from openncii.db.models import DeniedHash
-from openncii.signals.registry import PDQ, PDQ_TYPES
+from openncii.signals.registry import PDQ, PDQ_KEYS
 
-__all__ = ["PDQ_KEYS", "DeniedList", "denied_version", "deny_key", "load_denied"]
-
-#: Storage keys of every PDQ type (a photo's whole-image hash and its variants).
-PDQ_KEYS: Final = frozenset(t.key for t in PDQ_TYPES)
+__all__ = ["DeniedList", "deny_key", "load_denied"]
 
 
 def deny_key(signal_type: str) -> str:
@@ -62,11 +58,3 @@ def load_denied(session: Session) -> DeniedList:
         else:
             exact.add((signal_type, value))
     return DeniedList(DenyList(entries=tuple(pdq)), frozenset(exact))
-
-
-def denied_version(session: Session) -> tuple[int, int]:
-    """(entries, highest id): changes whenever an entry is added or removed (its own
-    transaction)."""
-    with session.begin():
-        count, top = session.execute(select(func.count(), func.max(DeniedHash.id))).one()
-    return int(count), int(top or 0)

@@ -60,6 +60,7 @@ from openncii.db.models import (
     Partner,
 )
 from openncii.errors import AuthenticationError, HashRejectedError
+from openncii.signals.hexcode import short_hash
 
 __all__ = [
     "CaseRules",
@@ -467,7 +468,7 @@ def _read_status(session: Session, case_id: int) -> CaseStatus:
         hashes=tuple(
             HashStatus(
                 signal_type=kind,
-                prefix=value[:8],
+                prefix=short_hash(value),
                 outcomes=tuple(outcomes[position]),
                 photo=photo,
                 disabled=disabled,

@@ -19,6 +19,7 @@ from openncii.errors import (
     InvalidHashError,
     TooManyHashesError,
 )
+from openncii.signals.hexcode import short_hash
 from openncii.signals.pdq import MIN_QUALITY
 from openncii.signals.registry import MD5, PDQ, VPDQ, pdq_type_of_kind
 from openncii.signals.variants import MAX_ENROLLED
@@ -45,8 +46,6 @@ EMPTY_FILE_MD5: Final = "d41d8cd98f00b204e9800998ecf8427e"
 DEGENERATE_MD5: Final = frozenset({"0" * 32, "f" * 32, EMPTY_FILE_MD5})
 #: Most frames one vPDQ signature may hold (one per second for over an hour).
 MAX_VPDQ_FRAMES: Final = 5000
-#: Characters of a hash shown back to the person (enough to tell their hashes apart).
-PREFIX_LENGTH: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ class ValidHash:
 
     @property
     def prefix(self) -> str:
-        return self.value[:PREFIX_LENGTH]
+        return short_hash(self.value)
 
 
 def count_files(submissions: Sequence[Submission]) -> int:

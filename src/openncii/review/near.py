@@ -22,12 +22,11 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, delete, insert, select, update
 
-from openncii.cases.denied import PDQ_KEYS
 from openncii.cases.denylist import DenyList
 from openncii.db.models import DeniedHash, HashRecord, ReviewNearDenied, ReviewScan
 from openncii.index import PDQIndex
 from openncii.signals.pdq import MATCH_THRESHOLD
-from openncii.signals.registry import PDQ
+from openncii.signals.registry import PDQ, PDQ_KEYS
 
 __all__ = [
     "HELPLINE",

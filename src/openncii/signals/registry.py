@@ -53,6 +53,7 @@ from openncii.signals.md5 import normalize_md5
 __all__ = [
     "MD5",
     "PDQ",
+    "PDQ_KEYS",
     "PDQ_SQUARE",
     "PDQ_STRIP",
     "PDQ_TRIM",
@@ -272,6 +273,8 @@ PDQ_STRIP: Final = PdqStripSignal()
 SIGNAL_TYPES: Final[tuple[SignalType, ...]] = (PDQ, MD5, VPDQ, PDQ_TRIM, PDQ_SQUARE, PDQ_STRIP)
 #: The PDQ types of photos, one per enrolled kind (``full`` first).
 PDQ_TYPES: Final[tuple[PdqSignal, ...]] = (PDQ, PDQ_TRIM, PDQ_SQUARE, PDQ_STRIP)
+#: Their storage keys: a stored hash of one of these is a PDQ code, whatever its kind.
+PDQ_KEYS: Final[frozenset[str]] = frozenset(t.key for t in PDQ_TYPES)
 
 _BY_KEY: Final[Mapping[str, SignalType]] = {t.key: t for t in SIGNAL_TYPES}
 _BY_WIRE: Final[Mapping[str, SignalType]] = {t.wire_name: t for t in SIGNAL_TYPES}
