@@ -418,3 +418,19 @@ def test_proof_of_work_bits_are_what_the_challenge_says() -> None:
     assert not valid_challenge(b"k" * 32, challenge, now, 13)  # asks fewer bits than required
     assert not valid_challenge(b"x" * 32, challenge, now, 12)  # another installation's
     assert leading_zero_bits(b"\x00\x0f" + b"\xff" * 14) == 12
+
+
+def test_an_ipv4_client_seen_through_an_ipv6_socket_is_the_same_client() -> None:
+    from openncii.audit import client_network
+    from openncii.cases.abuse import client_key, network_key
+
+    secret = b"s" * 32
+    assert client_network("::ffff:198.51.100.7") == client_network("198.51.100.7")
+    assert client_network("198.51.100.7") == "198.51.100.0/24"
+    assert client_network("2001:db8:1:2::5") == "2001:db8:1::/48"
+    assert client_network("testclient") == "unknown"
+    assert client_key(secret, "::ffff:198.51.100.7") == client_key(secret, "198.51.100.7")
+    assert client_key(secret, "198.51.100.7") != client_key(secret, "198.51.100.8")
+    assert client_key(secret, "2001:db8::1") == client_key(secret, "2001:db8::2")  # one /64
+    assert client_key(secret, "2001:db8:0:1::1") != client_key(secret, "2001:db8::1")
+    assert network_key(secret, "::ffff:198.51.100.7") == network_key(secret, "198.51.100.99")

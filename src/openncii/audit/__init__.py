@@ -29,6 +29,7 @@ __all__ = [
     "SHELL",
     "AuditRecord",
     "audit_csv_chunks",
+    "client_ip",
     "client_network",
     "csv_text",
     "list_audit",
@@ -68,15 +69,24 @@ ACTIONS: Final = (
 AUDIT_CSV_COLUMNS: Final = ("at", "actor", "action", "target", "network", "detail")
 
 
-def client_network(address: str) -> str:
-    """The network of a client address: IPv4 /24, IPv6 /48 (an address we cannot read as an
-    IP address is kept as ``unknown``)."""
+def client_ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A client address as an IP address (an IPv4 client seen through an IPv6 socket as its
+    IPv4 address), or None when it is not one."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return "unknown"
+        return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def client_network(address: str) -> str:
+    """The network of a client address: IPv4 /24, IPv6 /48 (an address we cannot read as an
+    IP address is kept as ``unknown``)."""
+    ip = client_ip(address)
+    if ip is None:
+        return "unknown"
     prefix = 24 if isinstance(ip, ipaddress.IPv4Address) else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 

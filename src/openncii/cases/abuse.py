@@ -34,7 +34,7 @@ from typing import Final
 from sqlalchemy import Connection, Engine, delete, text
 from sqlalchemy.orm import Session
 
-from openncii.audit import client_network
+from openncii.audit import client_ip, client_network
 from openncii.cases.proof import new_challenge, proof_ok, valid_challenge
 from openncii.db.models import RateCounter
 from openncii.errors import CaseLockedError, RateLimitedError
@@ -100,17 +100,13 @@ def _hmac(secret: bytes, label: str, text: str) -> str:
 
 def client_key(secret: bytes, address: str) -> str:
     """The stored identity of a client: an HMAC of its address (IPv6: of its /64 network)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+    ip = client_ip(address)
+    if ip is None:
         canonical = address
+    elif isinstance(ip, ipaddress.IPv6Address):
+        canonical = str(ipaddress.ip_network(f"{ip}/{_IPV6_PREFIX}", strict=False))
     else:
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if isinstance(ip, ipaddress.IPv6Address):
-            canonical = str(ipaddress.ip_network(f"{ip}/{_IPV6_PREFIX}", strict=False))
-        else:
-            canonical = str(ip)
+        canonical = str(ip)
     return _hmac(secret, "client", canonical)
 
 
