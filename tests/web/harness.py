@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from openncii.cases import LockoutPolicy
 from openncii.testing import ServerProcess
 
 if TYPE_CHECKING:
@@ -61,6 +63,16 @@ def open_app(
     query = f"?lang={lang}" if lang else ""
     page.goto(f"{server.base_url}/{query}#{fragment}")
     page.wait_for_selector("body[data-ready='true']")
+
+
+def wait_for_a_fresh_pin_window(seconds_needed: float = 20.0) -> None:
+    """Wait, if needed, until the server's current PIN-try window (fixed windows of
+    ``LockoutPolicy.pause_seconds``, :mod:`openncii.cases.abuse`) has ``seconds_needed`` left,
+    so that a few tries made in a row are all counted in one window."""
+    window = LockoutPolicy().pause_seconds
+    left = window - time.time() % window
+    if left < seconds_needed:
+        time.sleep(left + 0.5)
 
 
 def run_axe(page: Page, axe_source: str) -> list[dict[str, Any]]:
