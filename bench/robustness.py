@@ -23,8 +23,12 @@ the distance: an exponential tail, more pessimistic than a normal one) and extra
 class's threshold: P(class). The expected false matches per upload against a bank of N photos
 are ``N * sum(P(class))`` (a union bound).
 
+``--strip-also T`` (repeatable) also gives the recall of the goal edits and the false-match
+estimate with strip pairs held to ``T`` instead of the pair rule's threshold, from the same
+hashes: the rule in force beside a rule under study, measured once.
+
 Run: ``.venv/bin/python bench/robustness.py [--half report|tune|all] [--photos N]
-[--unrelated N] [--jobs J]``
+[--unrelated N] [--jobs J] [--strip-also T]``
 """
 
 from __future__ import annotations
@@ -47,14 +51,14 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 import openncii
 from openncii.media.bitmap import load_working_bitmap
-from openncii.signals.pdq import PdqHash
+from openncii.signals.pdq import PdqHash, hamming_distance
 from openncii.signals.variants import (
-    PART_THRESHOLD,
     WHOLE_THRESHOLD,
     Kind,
     PdqVariant,
     enrol_variants,
     match_variants,
+    pair_threshold,
     query_variants,
 )
 
@@ -273,7 +277,36 @@ def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 CLASSES = ("whole", "square", "strip")
-CLASS_THRESHOLD = {"whole": WHOLE_THRESHOLD, "square": PART_THRESHOLD, "strip": PART_THRESHOLD}
+
+
+def _rule(query: Kind, enrolled: Kind) -> int:
+    limit = pair_threshold(query, enrolled)
+    assert limit is not None
+    return limit
+
+
+#: Each pair class's threshold, from the pair rule (``pair_threshold``, its one home).
+CLASS_THRESHOLD = {
+    "whole": _rule(Kind.FULL, Kind.FULL),
+    "square": _rule(Kind.SQUARE, Kind.SQUARE),
+    "strip": _rule(Kind.STRIP, Kind.STRIP),
+}
+
+
+def found_with_strip(
+    queries: list[PdqVariant], enrolled: list[PdqVariant], strip: int | None
+) -> bool:
+    """Whether any pair of hashes the pair rule compares is within its threshold, with strip
+    pairs held to ``strip`` instead (None: strips not compared). With the rule's own strip
+    threshold this is ``match_variants(queries, enrolled) is not None``."""
+    for q in queries:
+        for e in enrolled:
+            limit = pair_threshold(q.kind, e.kind)
+            if limit is not None and q.kind is Kind.STRIP:
+                limit = strip
+            if limit is not None and hamming_distance(q.hex, e.hex) <= limit:
+                return True
+    return False
 
 
 def query_class(kind: Kind) -> str | None:
@@ -370,10 +403,10 @@ PAIR_CLASSES: dict[str, tuple[frozenset[Kind], frozenset[Kind], int]] = {
     "whole": (
         frozenset({Kind.FULL, Kind.DIHEDRAL, Kind.TRIM}),
         frozenset({Kind.FULL, Kind.TRIM}),
-        WHOLE_THRESHOLD,
+        CLASS_THRESHOLD["whole"],
     ),
-    "square": (frozenset({Kind.SQUARE}), frozenset({Kind.SQUARE}), PART_THRESHOLD),
-    "strip": (frozenset({Kind.STRIP}), frozenset({Kind.STRIP}), PART_THRESHOLD),
+    "square": (frozenset({Kind.SQUARE}), frozenset({Kind.SQUARE}), CLASS_THRESHOLD["square"]),
+    "strip": (frozenset({Kind.STRIP}), frozenset({Kind.STRIP}), CLASS_THRESHOLD["strip"]),
 }
 
 
@@ -566,7 +599,17 @@ def main() -> None:
     parser.add_argument(
         "--bootstrap", type=int, default=100, help="resamples for the estimate's uncertainty"
     )
+    parser.add_argument(
+        "--strip-also",
+        type=int,
+        action="append",
+        default=[],
+        metavar="T",
+        help="also give recall and the false-match estimate with strip pairs at <= T "
+        f"(the pair rule: {CLASS_THRESHOLD['strip']}); repeatable",
+    )
     args = parser.parse_args()
+    strip_also: list[int] = args.strip_also
 
     photos = sorted(PHOTOS.glob("*.jpg"))
     if args.half != "all":
@@ -605,8 +648,12 @@ def main() -> None:
 
     # Recall per edit.
     figures: dict[str, object] = {}
-    print(f"\n{'edit':30} {'ours':>8} {'plain PDQ':>10}  ours: median distance / hashes / ms")
+    print(
+        f"\n{'edit':30} {'ours':>8} {'plain PDQ':>10}  ours: median distance / hashes / ms"
+        + "".join(f"  strip<={t}" for t in strip_also)
+    )
     recall: dict[str, tuple[float, float]] = {}
+    recall_also: dict[str, dict[int, float]] = {}
     for name, _, _, goal in EDITS:
         ours = peer = 0
         dist: list[int] = []
@@ -624,13 +671,19 @@ def main() -> None:
                 peer += 1
         n = len(results)
         recall[name] = (ours / n, peer / n)
+        recall_also[name] = {
+            t: sum(found_with_strip(r.queries[name][0], r.enrolled, t) for r in results) / n
+            for t in strip_also
+        }
         mark = "" if goal else " (extra)"
         print(
             f"{name + mark:30} {100 * ours / n:7.1f}% {100 * peer / n:9.1f}%  "
             f"{statistics.median(dist) if dist else '-'} / {statistics.median(counts):.0f} / "
             f"{statistics.median(ms):.0f}"
+            + "".join(f"  {100 * recall_also[name][t]:9.1f}%" for t in strip_also)
         )
     figures["recall"] = recall
+    figures["recall_strip_also"] = recall_also
 
     # False matches: edited copies and unrelated pictures against every other enrolled photo.
     bank = Bank.build([r.enrolled for r in results])
@@ -698,51 +751,68 @@ def main() -> None:
         f"{tails['plain']['exponential']:.2e}, normal {tails['plain']['normal']:.2e}  "
         f"({tails['plain']['note']}; 1st percentile {np.quantile(peer_values, 0.01):.0f})"
     )
+    # The strip class at each --strip-also threshold (the same fit, read at another distance).
+    for t in strip_also:
+        tails[f"strip<={t}"] = tail_fit(np.concatenate(minima["strip"]), t)
+        print(
+            f"  strip   d <= {t} (--strip-also): observed {tails[f'strip<={t}']['observed']}; "
+            f"P exponential {tails[f'strip<={t}']['exponential']:.2e}, normal "
+            f"{tails[f'strip<={t}']['normal']:.2e}"
+        )
+    # Each rule: its name's suffix -> per class, its threshold and the key of its fit.
+    rules = {
+        f" (strip<={t})" if t is not None else "": {
+            c: (t, f"strip<={t}") if c == "strip" and t is not None else (CLASS_THRESHOLD[c], c)
+            for c in CLASSES
+        }
+        for t in [None, *strip_also]
+    }
     # Uncertainty: the same fits on bootstrap resamples of the uploads (each upload's row of
     # minima is kept whole: the pairs of one upload are not independent).
     rng = np.random.default_rng(1)
     boot: dict[str, list[float]] = {}
     for _ in range(args.bootstrap):
         pick = rng.integers(0, len(unrelated), len(unrelated))
+        rows = {c: np.concatenate([minima[c][i] for i in pick]) for c in CLASSES}
+        plain_fit = tail_fit(np.concatenate([peer_minima[i] for i in pick]), 31)
+        for suffix, rule in rules.items():
+            fits = {c: tail_fit(rows[c], rule[c][0]) for c in CLASSES}
+            for model in ("exponential", "normal"):
+                ours = sum(float(fits[c][model]) for c in CLASSES)
+                plain = float(plain_fit[model])
+                boot.setdefault(f"ours{suffix} {model}", []).append(ours)
+                boot.setdefault(f"plain{suffix} {model}", []).append(plain)
+                boot.setdefault(f"ratio{suffix} {model}", []).append(
+                    ours / plain if plain else math.nan
+                )
+    for suffix, rule in rules.items():
         for model in ("exponential", "normal"):
-            ours = sum(
-                float(
-                    tail_fit(np.concatenate([minima[c][i] for i in pick]), CLASS_THRESHOLD[c])[
-                        model
-                    ]
+            ours_p = sum(float(tails[rule[c][1]][model]) for c in CLASSES)
+            peer_p = float(tails["plain"][model])
+            spread = {
+                k: (float(np.nanquantile(v, 0.05)), float(np.nanquantile(v, 0.95)))
+                for k, v in boot.items()
+            }
+            for bank_size in (10_000_000 // 8, 10_000_000):
+                line = (
+                    f"  {model:11} bank of {bank_size:>10,} photos: ours{suffix} "
+                    f"{bank_size * ours_p:.1e} false matches per upload, plain PDQ "
+                    f"{bank_size * peer_p:.1e}"
                 )
-                for c in CLASSES
-            )
-            plain = float(tail_fit(np.concatenate([peer_minima[i] for i in pick]), 31)[model])
-            boot.setdefault(f"ours {model}", []).append(ours)
-            boot.setdefault(f"plain {model}", []).append(plain)
-            boot.setdefault(f"ratio {model}", []).append(ours / plain if plain else math.nan)
-    for model in ("exponential", "normal"):
-        ours_p = sum(float(tails[c][model]) for c in CLASSES)
-        peer_p = float(tails["plain"][model])
-        spread = {
-            k: (float(np.nanquantile(v, 0.05)), float(np.nanquantile(v, 0.95)))
-            for k, v in boot.items()
-            if k.endswith(model)
-        }
-        for bank_size in (10_000_000 // 8, 10_000_000):
-            line = (
-                f"  {model:11} bank of {bank_size:>10,} photos: ours {bank_size * ours_p:.1e} "
-                f"false matches per upload, plain PDQ {bank_size * peer_p:.1e}"
-            )
+                if spread:
+                    lo, hi = spread[f"ours{suffix} {model}"]
+                    plo, phi = spread[f"plain{suffix} {model}"]
+                    line += (
+                        f" (bootstrap 5-95 %: ours {bank_size * lo:.1e}-{bank_size * hi:.1e}, "
+                        f"plain {bank_size * plo:.1e}-{bank_size * phi:.1e})"
+                    )
+                print(line)
             if spread:
-                lo, hi = spread[f"ours {model}"]
-                plo, phi = spread[f"plain {model}"]
-                line += (
-                    f" (bootstrap 5-95 %: ours {bank_size * lo:.1e}-{bank_size * hi:.1e}, "
-                    f"plain {bank_size * plo:.1e}-{bank_size * phi:.1e})"
+                rlo, rhi = spread[f"ratio{suffix} {model}"]
+                print(
+                    f"  {model:11} ours{suffix} / plain PDQ {ours_p / peer_p:.2f} "
+                    f"(5-95 %: {rlo:.2f}-{rhi:.2f})"
                 )
-            print(line)
-        if spread:
-            rlo, rhi = spread[f"ratio {model}"]
-            print(
-                f"  {model:11} ours / plain PDQ {ours_p / peer_p:.2f} (5-95 %: {rlo:.2f}-{rhi:.2f})"
-            )
     figures["tails"] = tails
 
     # Sensitivity: the same fits without the pairs of two pictures from one folder. Tux Paint
@@ -754,27 +824,34 @@ def main() -> None:
     )
     others = [np.delete(folders != folders[i], i) for i in range(len(unrelated))]
     apart: dict[str, dict[str, float | int | str]] = {}
+    apart_values = {
+        c: np.concatenate([m[k] for m, k in zip(minima[c], others, strict=True)]) for c in CLASSES
+    }
     for c in CLASSES:
-        values = np.concatenate([m[k] for m, k in zip(minima[c], others, strict=True)])
-        apart[c] = tail_fit(values, CLASS_THRESHOLD[c])
+        apart[c] = tail_fit(apart_values[c], CLASS_THRESHOLD[c])
+    for t in strip_also:
+        apart[f"strip<={t}"] = tail_fit(apart_values["strip"], t)
     plain_values = np.concatenate([m[k] for m, k in zip(peer_minima, others, strict=True)])
     apart["plain"] = tail_fit(plain_values, 31)
     print(f"\npictures of different folders only ({apart['whole']['pairs']} pairs):")
-    for c in (*CLASSES, "plain"):
+    for c in (*CLASSES, *(f"strip<={t}" for t in strip_also), "plain"):
         t = apart[c]
         print(
             f"  {c:7} observed {t['observed']}; P exponential {t['exponential']:.2e}, normal "
             f"{t['normal']:.2e}  ({t['note']})"
         )
-    for model in ("exponential", "normal"):
-        ours_p = sum(float(apart[c][model]) for c in CLASSES)
-        peer_p = float(apart["plain"][model])
-        print(
-            f"  {model:11} bank of 1,250,000 photos: ours {1_250_000 * ours_p:.1e}, plain PDQ "
-            f"{1_250_000 * peer_p:.1e} false matches per upload (ratio {ours_p / peer_p:.1f}); "
-            f"shares whole / square / strip "
-            + " / ".join(f"{float(apart[c][model]) / ours_p:.0%}" for c in CLASSES)
-        )
+    for suffix, rule in rules.items():
+        keys = [rule[c][1] for c in CLASSES]
+        for model in ("exponential", "normal"):
+            ours_p = sum(float(apart[k][model]) for k in keys)
+            peer_p = float(apart["plain"][model])
+            print(
+                f"  {model:11} bank of 1,250,000 photos: ours{suffix} {1_250_000 * ours_p:.1e}, "
+                f"plain PDQ {1_250_000 * peer_p:.1e} false matches per upload (ratio "
+                f"{ours_p / peer_p:.1f}); at 10,000,000 photos: ours {10_000_000 * ours_p:.1e}; "
+                "shares whole / square / strip "
+                + " / ".join(f"{float(apart[k][model]) / ours_p:.0%}" for k in keys)
+            )
     figures["tails_other_folders"] = apart
 
     # The estimate per hash pair (docs/matching.md): uploads are the unrelated pictures, the

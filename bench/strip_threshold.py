@@ -1,10 +1,13 @@
-"""Recall per goal edit on the *tuning* half of the photos with the strip pairs held to a
-tighter threshold than the pair rule's 24 (20, 16) or left out: what a tighter strip rule
-would cost. The strip class is the largest share of the false-match estimate once related
-pictures are set aside (``docs/benchmarks.md``).
+"""Recall per goal edit with strip pairs at other thresholds than the pair rule's, or none.
 
-Run: ``.venv/bin/python bench/strip_threshold.py [--jobs J]`` (tuning half only, by design:
-the report half is for reporting a rule once chosen).
+What a tighter strip rule would cost. The strip class is the largest share of the false-match
+estimate once related pictures are set aside (``docs/benchmarks.md``).
+
+Run: ``.venv/bin/python bench/strip_threshold.py [--jobs J] [--strip T ...] [--half report]``.
+By default the tuning half, with strips at <= 24, 20 and 16 and without strips: choose a rule
+there. ``--half report`` measures a rule once chosen on the report half (give the rule in force
+and the chosen one with ``--strip``, nothing else: the report half is not for choosing).
+``bench/robustness.py --strip-also T`` gives the same recall beside the false-match estimate.
 """
 
 from __future__ import annotations
@@ -13,26 +16,24 @@ import argparse
 import multiprocessing
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import openncii
-from openncii.signals.pdq import hamming_distance
-from openncii.signals.variants import Kind, pair_threshold
-from robustness import EDITS, PHOTOS, _decode, in_tuning_half
+from robustness import EDITS, PHOTOS, _decode, found_with_strip, in_tuning_half
 
-#: Rule name -> the threshold of strip pairs (None: strips not compared).
-RULES: dict[str, int | None] = {
-    "strip<=24": 24,
-    "strip<=20": 20,
-    "strip<=16": 16,
-    "no strips": None,
-}
+#: Thresholds of the strip pairs compared by default (None: strips not compared).
+DEFAULT_RULES: tuple[int | None, ...] = (24, 20, 16, None)
 
 
-def work(path: Path) -> dict[str, dict[str, bool]]:
+def rule_name(strip: int | None) -> str:
+    return "no strips" if strip is None else f"strip<={strip}"
+
+
+def work(path: Path, rules: tuple[int | None, ...]) -> dict[str, dict[int | None, bool]]:
     enrolled = openncii.enroll_file(path)
     original = _decode(path)
-    out: dict[str, dict[str, bool]] = {}
+    out: dict[str, dict[int | None, bool]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, edit, quality, goal in EDITS:
             if not goal:
@@ -40,34 +41,44 @@ def work(path: Path) -> dict[str, dict[str, bool]]:
             copy = Path(tmp) / "copy.jpg"
             edit(original).save(copy, quality=quality)
             queries = openncii.query_file(copy)
-            found: dict[str, bool] = {}
-            for rule, strip in RULES.items():
-                found[rule] = any(
-                    limit is not None and hamming_distance(q.hex, e.hex) <= limit
-                    for q in queries
-                    for e in enrolled
-                    for limit in [strip if q.kind is Kind.STRIP else pair_threshold(q.kind, e.kind)]
-                    if pair_threshold(q.kind, e.kind) is not None
-                )
-            out[name] = found
+            out[name] = {strip: found_with_strip(queries, enrolled, strip) for strip in rules}
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--half",
+        choices=("tune", "report"),
+        default="tune",
+        help="tune (default): choose a rule here; report: measure a chosen rule, once",
+    )
+    parser.add_argument(
+        "--strip",
+        type=int,
+        action="append",
+        metavar="T",
+        help="a threshold of strip pairs to compare (repeatable; default: 24, 20, 16 and "
+        "no strips)",
+    )
     args = parser.parse_args()
-    photos = [p for p in sorted(PHOTOS.glob("*.jpg")) if in_tuning_half(p.name)]
-    print(f"load average {os.getloadavg()[0]:.1f}; {len(photos)} photos (tuning half)")
+    rules: tuple[int | None, ...] = tuple(args.strip) if args.strip else DEFAULT_RULES
+    photos = [
+        p for p in sorted(PHOTOS.glob("*.jpg")) if in_tuning_half(p.name) == (args.half == "tune")
+    ]
+    print(f"load average {os.getloadavg()[0]:.1f}; {len(photos)} photos ({args.half} half)")
     with multiprocessing.Pool(args.jobs) as pool:
-        results = pool.map(work, photos, chunksize=1)
+        results = pool.map(partial(work, rules=rules), photos, chunksize=1)
+    n = len(results)
     for name, _, _, goal in EDITS:
         if goal:
+            found = {strip: sum(r[name][strip] for r in results) for strip in rules}
             cells = "  ".join(
-                f"{rule} {100 * sum(r[name][rule] for r in results) / len(results):5.1f}%"
-                for rule in RULES
+                f"{rule_name(s)} {100 * found[s] / n:5.1f}% ({found[s]}/{n})" for s in rules
             )
             print(f"{name:28} {cells}")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
