@@ -417,6 +417,7 @@ def test_variant_rows_match_by_the_pair_rule_of_their_kinds(tmp_path: Path) -> N
         assert found(Kind.SQUARE, flip_pdq(square, 24, rng)) == [("pdq_square", 24)]
         assert found(Kind.SQUARE, flip_pdq(square, 25, rng)) == []
         assert found(Kind.STRIP, flip_pdq(strip, 20, rng)) == [("pdq_strip", 20)]
+        assert found(Kind.STRIP, flip_pdq(strip, 21, rng)) == []
         assert found(Kind.DIHEDRAL, flip_pdq(full, 31, rng)) == [("pdq", 31)]
         assert found(Kind.FULL, flip_pdq(full, 32, rng)) == []
         # Never compared: a square with a whole picture, a strip with a square, ...

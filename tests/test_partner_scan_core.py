@@ -177,7 +177,8 @@ def test_pair_limits_follow_the_pair_rule_and_the_threshold_only_lowers_them() -
     assert pair_limit("square", "square", 31) == 24
     assert pair_limit("square", "full", 31) is None
     assert pair_limit("full", "trim", 20) == 20
-    assert pair_limit("strip", "strip", 30) == 24
+    assert pair_limit("strip", "strip", 30) == 20
+    assert pair_limit("strip", "strip", 18) == 18
 
 
 # ------------------------------------------------------------------------------------- bank

@@ -254,8 +254,10 @@ def test_pair_rule() -> None:
             expected: int | None = None
             if q in whole_query and e in (Kind.FULL, Kind.TRIM):
                 expected = 31
-            elif q == e and q in (Kind.SQUARE, Kind.STRIP):
+            elif q == e == Kind.SQUARE:
                 expected = 24
+            elif q == e == Kind.STRIP:
+                expected = 20
             assert pair_threshold(q, e) == expected, (q, e)
             assert pair_threshold(q.value, e.value) == expected
     assert max(t for q in Kind for e in Kind if (t := pair_threshold(q, e))) == SEARCH_THRESHOLD
@@ -286,7 +288,11 @@ def test_match_picks_the_pair_furthest_inside_its_threshold() -> None:
     assert best is not None and best.query.kind is Kind.SQUARE and best.distance == 20
     # A square never matches a full, however close.
     assert match_variants([near(0, Kind.SQUARE)], [near(0, Kind.FULL)]) is None
-    assert match_variants([near(25, Kind.STRIP)], [near(0, Kind.STRIP)]) is None
+    # Strips at 20 (not 24 as squares): on its threshold a match, one bit beyond none.
+    strip = match_variants([near(20, Kind.STRIP)], [near(0, Kind.STRIP)])
+    assert strip is not None and strip.distance == strip.threshold == 20
+    assert match_variants([near(21, Kind.STRIP)], [near(0, Kind.STRIP)]) is None
+    assert match_variants([near(24, Kind.SQUARE)], [near(0, Kind.SQUARE)]) is not None
 
 
 def test_enrolment_kinds_and_count() -> None:

@@ -60,7 +60,8 @@ def scan(
         typer.Option(
             min=0,
             max=31,
-            help="Largest PDQ distance of a match (pairs of photo parts match at <= 24 at most).",
+            help="Largest PDQ distance of a match; it can only lower the limit of each pair of "
+            "kinds (parts of photos, squares and strips, match closer: docs/matching.md).",
         ),
     ] = 31,
     variants: Annotated[

@@ -34,7 +34,8 @@ corners are dark, the photo turned back from its fitted tilt (trim) with the cen
 that fit inside it.
 
 Pairs (:func:`pair_threshold`): full, dihedral or trim (query) against full or trim (enrolled)
-at distance <= 31; square against square and strip against strip at <= 24; no other pairs.
+at distance <= 31; square against square at <= 24; strip against strip at <= 20; no other
+pairs.
 An exact index is searched at :data:`SEARCH_THRESHOLD` (31) and its hits are filtered with
 :func:`pair_threshold`.
 """
@@ -118,9 +119,12 @@ ENLARGED_SIDE: Final = 512
 STRIP_CUT_PERCENT: Final = 25
 #: At most this many hashes are enrolled for one photo.
 MAX_ENROLLED: Final = 10
-#: Thresholds by pair of kinds.
+#: Thresholds by pair of kinds (``docs/matching.md``, the pair rule; measured in
+#: ``docs/benchmarks.md``). Strips are held closer than squares: they are most of the
+#: false-match estimate once related pictures are set aside.
 WHOLE_THRESHOLD: Final = 31
-PART_THRESHOLD: Final = 24
+SQUARE_THRESHOLD: Final = 24
+STRIP_THRESHOLD: Final = 20
 #: Search an index at this distance, then keep the hits :func:`pair_threshold` allows.
 SEARCH_THRESHOLD: Final = WHOLE_THRESHOLD
 
@@ -137,8 +141,10 @@ def pair_threshold(query: Kind | str, enrolled: Kind | str) -> int | None:
     q, e = _kind(query), _kind(enrolled)
     if q in _WHOLE_QUERY and e in _WHOLE_ENROLLED:
         return WHOLE_THRESHOLD
-    if q is e and q in (Kind.SQUARE, Kind.STRIP):
-        return PART_THRESHOLD
+    if q is e is Kind.SQUARE:
+        return SQUARE_THRESHOLD
+    if q is e is Kind.STRIP:
+        return STRIP_THRESHOLD
     return None
 
 
