@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from openncii.testing import (
     FAST_ARGON2,
@@ -23,6 +24,12 @@ from openncii.testing import (
     skip_or_fail,
     with_search_path,
 )
+
+# hypothesis' default deadline (200 ms an example) and its too_slow health check fail a test
+# for the pace of the machine, not for what it checks (CI shares two loaded cores): both off for
+# every test; the settings a test gives itself build on these.
+settings.register_profile("openncii", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("openncii")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The steering repo's shared folder (reference media and hashes), beside the repo.

@@ -32,8 +32,9 @@ def _run(args: list[str], stdin: str = "") -> Any:
     return runner.invoke(app, args, input=stdin, catch_exceptions=False)
 
 
-def _open(server: ServerProcess, *files: Path) -> tuple[str, str, Any]:
-    result = _run(["case", "create", *map(str, files), "--server", server.base_url], YES_TO_ALL)
+def _open(server: ServerProcess | str, *files: Path) -> tuple[str, str, Any]:
+    url = server if isinstance(server, str) else server.base_url
+    result = _run(["case", "create", *map(str, files), "--server", url], YES_TO_ALL)
     assert result.exit_code == 0, result.output
     number = re.search(r"Case number: (\S+)", result.stdout)
     pin = re.search(r"PIN:\s+(\d{4}-\d{4}-\d{4}-\d{4})", result.stdout)
@@ -178,16 +179,13 @@ def test_unreachable_server(testdata: Path) -> None:
 
 def test_a_busy_shared_address_does_not_refuse_a_case(testdata: Path, tmp_path: Path) -> None:
     """Over the per-address creation limit, the CLI solves the server's proof of work."""
-    from openncii.settings import Settings
+    from openncii.testing import FakeClock, serve_on_a_clock
 
-    env = {
-        Settings.env_name("rate_limit_create"): "1",
-        # A window of a day: both creations fall in one, however slow the machine.
-        Settings.env_name("rate_window_seconds"): "86400",
-        Settings.env_name("create_proof_bits"): "14",
-    }
-    with start_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", env, log_dir=tmp_path) as server:
+    # On a clock that stands still, both creations fall in one window, however slow the machine.
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    limits = {"rate_limit_create": 1, "create_proof_bits": 14}
+    with serve_on_a_clock(database_url, FakeClock(), **limits) as base_url:
         photo = testdata / "photos" / "mate_aqua.jpg"
-        _open(server, photo)
-        _, _, second = _open(server, photo)
+        _open(base_url, photo)
+        _, _, second = _open(base_url, photo)
     assert "a little work on this computer lets yours through" in second.stderr

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from openncii.testing import (
     clean_environment,
     free_port,
     openncii_command,
+    serve_in_thread,
     start_server,
 )
 from partner_helpers import FeedReader, new_partner
@@ -195,6 +198,48 @@ def test_help_texts() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _gate(target: str, requests: int) -> Iterator[str]:
+    """A proxy to ``target`` (served in this process) that forwards the first ``requests``
+    requests and holds every later one until it closes: a sync through it stops there, so it
+    cannot finish, or run far past the count the test kills it at, while this process waits
+    for the CPU. Yields its base URL."""
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    closing = threading.Event()
+    forwarded = 0
+    hop = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
+
+    async def forward(request: Request) -> Response:
+        nonlocal forwarded
+        forwarded += 1
+        if forwarded > requests:
+            while not closing.is_set():
+                await anyio.sleep(0.05)
+            return Response(status_code=503)
+        async with httpx.AsyncClient(base_url=target, timeout=60) as client:
+            answer = await client.request(
+                request.method,
+                request.url.path,
+                params=request.query_params,
+                headers={k: v for k, v in request.headers.items() if k not in hop},
+                content=await request.body(),
+            )
+        headers = {k: v for k, v in answer.headers.items() if k not in hop}
+        return Response(answer.content, answer.status_code, headers=headers)
+
+    app = Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST"])])
+    with serve_in_thread(app) as url:
+        try:
+            yield url
+        finally:
+            closing.set()
+
+
 def _start_sync(url: str, store: Path, key: str, log: Path) -> subprocess.Popen[bytes]:
     env = clean_environment({"OPENNCII_PARTNER_KEY": key})
     command = openncii_command(
@@ -206,7 +251,7 @@ def _start_sync(url: str, store: Path, key: str, log: Path) -> subprocess.Popen[
 
 def _kill_when(process: subprocess.Popen[bytes], store: Path, at_least: int) -> int:
     """SIGKILL the sync once the store holds ``at_least`` PDQ hashes; return how many it held."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a start-up on a loaded machine
     while not store.exists():
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
@@ -229,7 +274,9 @@ def test_sync_killed_mid_way_restarts_to_the_same_state(
     withdraw(http, cases[-1])
     store, log = tmp_path / "partner.sqlite3", tmp_path / "sync.log"
 
-    held = _kill_when(_start_sync(server.base_url, store, key, log), store, 300)
+    # Killed once the store holds 300 hashes: 60 pages of 10 at most get through meanwhile.
+    with _gate(server.base_url, 60) as gated:
+        held = _kill_when(_start_sync(gated, store, key, log), store, 300)
     with PartnerStore.open(store) as local:
         state = local.sync_state()
         assert state.page_token and state.resyncing  # killed inside the first fetch
@@ -238,7 +285,8 @@ def test_sync_killed_mid_way_restarts_to_the_same_state(
     # The bank changes between runs: a new case, a withdrawal of synced hashes.
     open_case(http, *[pdq_item() for _ in range(50)])
     withdraw(http, cases[0])
-    _kill_when(_start_sync(server.base_url, store, key, log), store, held + 300)
+    with _gate(server.base_url, 100) as gated:
+        _kill_when(_start_sync(gated, store, key, log), store, held + 300)
 
     final = _start_sync(server.base_url, store, key, log)
     assert final.wait(timeout=120) == 0, log.read_text()

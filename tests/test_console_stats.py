@@ -141,7 +141,10 @@ def test_the_rollups_follow_later_changes(db_sessions: Any) -> None:
                 [],
                 later - timedelta(minutes=rng.randrange(3000)),
             )
-    judged = [int(h) for (h,) in _rows(db_sessions, "SELECT DISTINCT hash_id FROM feedback")][:3]
+    judged = [
+        int(h)
+        for (h,) in _rows(db_sessions, "SELECT DISTINCT hash_id FROM feedback ORDER BY hash_id")
+    ][:3]
     with db_sessions() as session, session.begin():
         session.execute(insert(Case), [_case_row(5000, later - timedelta(hours=1))])
         session.execute(

@@ -7,6 +7,7 @@ in tests/test_matcher_app.py and tests/test_partner_end_to_end.py.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -307,6 +308,14 @@ def test_incremental_bank_equals_a_fresh_one(seed: int, steps: list[tuple[str, i
     assert live.counts()["pdq"] == len(values)
 
 
+def _wait_for_another_answer(answers: list[int]) -> None:
+    seen = answers[0]
+    deadline = time.monotonic() + 60
+    while answers[0] == seen:
+        assert time.monotonic() < deadline, "the readers stopped answering"
+        time.sleep(0.001)
+
+
 def test_answers_continue_while_the_bank_refreshes() -> None:
     """Searches from other threads during refreshes and rebuilds always see a whole state:
     a hash that is never withdrawn is always found."""
@@ -337,6 +346,7 @@ def test_answers_continue_while_the_bank_refreshes() -> None:
                 source.remove(key - 1)
             if key % 10 == 0:
                 matcher.refresh()
+                _wait_for_another_answer(answers)  # the readers really ask between refreshes
     finally:
         stop.set()
         for thread in threads:

@@ -610,7 +610,7 @@ def test_next_page_is_fetched_while_a_page_is_stored_and_dropped_on_interrupt(
 
     def held_back(request: httpx.Request) -> httpx.Response:
         if len(calls) >= 1:  # every page after the first waits until released
-            release.wait(timeout=30)
+            release.wait(timeout=120)
         return forward._transport.handle_request(request)
 
     client = FeedClient(
@@ -623,8 +623,12 @@ def test_next_page_is_fetched_while_a_page_is_stored_and_dropped_on_interrupt(
     started = time.monotonic()
     with pytest.raises(StopSyncError):
         client.sync(store, progress=stop_after_one)
-    assert time.monotonic() - started < 10  # did not wait for the held-back request
+    assert time.monotonic() - started < 60  # did not wait for the held-back request (120 s)
     release.set()
+    # The dropped request ends before the test goes on (and long before this app shuts down).
+    for thread in threading.enumerate():
+        if thread.name == "openncii-fetch":
+            thread.join(timeout=120)
     assert store.counts()["pdq"] == 4  # the first page, committed with its checkpoint
     result = FeedClient(BASE, key, client=_forwarding(http), page_size=4).sync(store)
     assert result.resumed and result.records == 8

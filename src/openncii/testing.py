@@ -5,7 +5,9 @@
   ``openncii`` server command (``matcher serve``); :func:`run_openncii` runs a command to its end.
 - :class:`FakeClock`: a settable UTC clock for the code that takes a ``clock``;
   :func:`serve_in_thread` serves an app built in this process (its clock replaced, say) on a
-  free loopback port, for a browser or a real client to talk to.
+  free loopback port, for a browser or a real client to talk to; :func:`serve_on_a_clock`
+  builds and serves the case service on a clock of the caller's, for what depends on the
+  server's time (rate-limit and PIN-try windows, authenticator codes).
 - :data:`CHROMIUM` and :data:`CHROMIUM_ARGS`: the browser of the browser tests and benchmarks.
 - :func:`skip_or_fail`: a missing prerequisite skips a test, except in CI (``CI=true``), where
   it fails it.
@@ -24,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,6 +55,7 @@ __all__ = [
     "openncii_command",
     "run_openncii",
     "serve_in_thread",
+    "serve_on_a_clock",
     "skip_or_fail",
     "start_openncii",
     "start_server",
@@ -147,6 +150,30 @@ def serve_in_thread(app: Any, timeout: float = 30) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout)
+
+
+@contextmanager
+def serve_on_a_clock(
+    database_url: str, clock: Callable[[], datetime], **settings: Any
+) -> Iterator[str]:
+    """Migrate ``database_url`` and serve the case service on it in a thread of this process
+    (:func:`serve_in_thread`), its clock ``clock`` (a :class:`FakeClock`, say): what counts in
+    windows of time (rate limits, PIN tries) or checks authenticator codes then depends on
+    the caller's clock, not on where the real one falls. Cheap argon2; ``settings`` on top.
+    Yields the base URL."""
+    from openncii.api import create_app
+    from openncii.db import make_engine, migrate
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    values: dict[str, Any] = {"sqlite_synchronous": "NORMAL", **FAST_ARGON2, **settings}
+    app = create_app(Settings(database_url=database_url, **values))
+    app.state.runtime.clock = clock
+    with serve_in_thread(app) as base_url:
+        yield base_url
 
 
 def clean_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:

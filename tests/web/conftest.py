@@ -10,13 +10,23 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from openncii.testing import CHROMIUM, CHROMIUM_ARGS, ServerProcess, skip_or_fail, start_server
+from openncii.testing import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FakeClock,
+    ServerProcess,
+    serve_on_a_clock,
+    skip_or_fail,
+    start_server,
+)
 
-from .harness import AXE_JS, DESKTOP, NODE_DIR, Recorder
+from .harness import AXE_JS, DESKTOP, EXPECT_TIMEOUT_MS, NODE_DIR, ClockedServer, Recorder
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
@@ -27,9 +37,11 @@ def playwright_instance() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         skip_or_fail("playwright is not installed (pip install -e '.[dev]')")
+    # expect() waits 5 s by default: short when CI shares a loaded machine.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as p:
         yield p
 
@@ -47,6 +59,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("server")
     with start_server(f"sqlite:///{folder / 'web.sqlite3'}", log_dir=folder) as running:
         yield running
+
+
+@pytest.fixture
+def clocked_server(tmp_path: Path) -> Iterator[ClockedServer]:
+    """The case service served in this process (:func:`openncii.testing.serve_on_a_clock`) on a
+    SQLite database of its own, its clock a :class:`FakeClock` (now, in whole seconds) that the
+    test moves: for what depends on the server's time (authenticator codes, PIN-try windows)."""
+    database_url = f"sqlite:///{tmp_path / 'clocked.sqlite3'}"
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    with serve_on_a_clock(database_url, clock) as base_url:
+        yield ClockedServer(base_url, database_url, clock)
 
 
 @pytest.fixture

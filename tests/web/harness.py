@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openncii.cases import LockoutPolicy
-from openncii.testing import ServerProcess
+from openncii.testing import FakeClock, ServerProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request
@@ -24,6 +22,8 @@ SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 LANGUAGES = ("en", "nl", "fr")
+#: How long Playwright's expect() waits for a page to come right (fixture ``playwright_instance``).
+EXPECT_TIMEOUT_MS = 15_000
 
 
 @dataclass
@@ -56,23 +56,22 @@ class Recorder:
         return [r for r in self.requests if path in r.url]
 
 
+@dataclass
+class ClockedServer:
+    """The app served in this process on a clock of the test's (fixture ``clocked_server``)."""
+
+    base_url: str
+    database_url: str
+    clock: FakeClock
+
+
 def open_app(
-    page: Page, server: ServerProcess, fragment: str = "/", lang: str | None = None
+    page: Page, server: ServerProcess | ClockedServer, fragment: str = "/", lang: str | None = None
 ) -> None:
     """Load the app and wait until it has rendered its first view."""
     query = f"?lang={lang}" if lang else ""
     page.goto(f"{server.base_url}/{query}#{fragment}")
     page.wait_for_selector("body[data-ready='true']")
-
-
-def wait_for_a_fresh_pin_window(seconds_needed: float = 20.0) -> None:
-    """Wait, if needed, until the server's current PIN-try window (fixed windows of
-    ``LockoutPolicy.pause_seconds``, :mod:`openncii.cases.abuse`) has ``seconds_needed`` left,
-    so that a few tries made in a row are all counted in one window."""
-    window = LockoutPolicy().pause_seconds
-    left = window - time.time() % window
-    if left < seconds_needed:
-        time.sleep(left + 0.5)
 
 
 def run_axe(page: Page, axe_source: str) -> list[dict[str, Any]]:

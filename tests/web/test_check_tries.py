@@ -1,6 +1,10 @@
-"""The PIN tries through the check page, against the real server: the page warns before the last
+"""The PIN tries through the check page, against the real app: the page warns before the last
 tries ("2 tries left"), then says to wait at most a minute; the owner at another address is not
-affected, and the same browser gets in again once the minute is over (not waited here)."""
+affected, and the same browser gets in again once the minute is over (not waited here).
+
+The server counts tries in fixed windows of its clock, so the tries test runs the app on a
+clock of its own (fixture ``clocked_server``): however slow the machine, the tries fall in one
+window."""
 
 from __future__ import annotations
 
@@ -12,14 +16,15 @@ import pytest
 from case_helpers import CASES, case_body
 from openncii.testing import ServerProcess
 
-from .harness import open_app, wait_for_a_fresh_pin_window
+from .harness import ClockedServer, open_app
 from .test_flow import catalogue, check_page
 
 
 @pytest.mark.parametrize("lang", ["en", "nl", "fr"])
 def test_the_check_page_warns_before_the_last_tries(
-    page: Any, server: ServerProcess, axe_source: str, lang: str
+    page: Any, clocked_server: ClockedServer, axe_source: str, lang: str
 ) -> None:
+    server = clocked_server
     created = httpx.post(server.base_url + CASES, json=case_body()).json()
     digits = created["pin"].replace("-", "")
     wrong = f"{(int(digits) + 1) % 10**16:016d}"
@@ -28,9 +33,7 @@ def test_the_check_page_warns_before_the_last_tries(
     page.fill("[data-testid=check-case]", created["case_number"])
     page.fill("[data-testid=check-pin]", wrong)
     shown: list[tuple[str, str | None]] = []
-    # The six tries below must fall in one of the server's minute windows.
-    wait_for_a_fresh_pin_window()
-    for _ in range(6):
+    for _ in range(6):  # in one of the server's minute windows: its clock stands still
         # Hide the last answer first: the page shows the next one a moment after the response
         # arrives (it still reads the body), and reading before that would see the last one.
         page.evaluate("document.getElementById('check-error').hidden = true")
@@ -104,16 +107,13 @@ def test_a_busy_server_is_waited_for_then_named(page: Any, server: ServerProcess
 def test_a_first_case_behind_a_busy_shared_address_is_not_refused(page: Any, tmp_path: Any) -> None:
     """The creation limit of an address is used up (others behind it opened cases): the web
     app's own createCase solves the server's proof of work in a worker and is let through."""
-    from openncii.settings import Settings
-    from openncii.testing import start_server
+    from openncii.testing import FakeClock, serve_on_a_clock
 
-    env = {
-        Settings.env_name("rate_limit_create"): "1",
-        # A window of a day: both creations fall in one, however slow the machine.
-        Settings.env_name("rate_window_seconds"): "86400",
-        Settings.env_name("create_proof_bits"): "14",
-    }
-    with start_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", env, log_dir=tmp_path) as server:
+    # On a clock that stands still, both creations fall in one window, however slow the machine.
+    database_url, clock = f"sqlite:///{tmp_path / 'db.sqlite3'}", FakeClock()
+    limits = {"rate_limit_create": 1, "create_proof_bits": 14}
+    with serve_on_a_clock(database_url, clock, **limits) as base_url:
+        server = ClockedServer(base_url, database_url, clock)
         assert httpx.post(server.base_url + CASES, json=case_body()).status_code == 201
         open_app(page, server, "/", lang="en")
         sent: list[dict[str, str]] = []

@@ -1,15 +1,13 @@
 """The helpline console in Chromium: set-up link, password, TOTP (computed here, RFC 6238),
 sign-in, staff and audit views; axe-core clean; screenshots at 1280 and 360 px.
 
-The server runs in this process (:func:`openncii.testing.serve_in_thread`) so that its clock is
-the test's :class:`FakeClock`: the authenticator codes the test computes are the server's."""
+The server runs in this process (fixture ``clocked_server``) so that its clock is the test's
+:class:`~openncii.testing.FakeClock`: the authenticator codes the test computes are the
+server's."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +16,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from openncii.cli import app as cli
-from openncii.db import make_engine, migrate
-from openncii.settings import Settings
+from openncii.db import make_engine
 from openncii.staff.totp import time_step, totp_code
-from openncii.testing import FAST_ARGON2, FakeClock, serve_in_thread
 
-from .harness import DESKTOP, PHONE, run_axe, screenshot
+from .harness import DESKTOP, PHONE, ClockedServer, run_axe, screenshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -33,29 +29,13 @@ pytestmark = pytest.mark.browser
 PASSWORD = "plum orchard lantern 42"
 
 
-@dataclass
-class Console:
-    base_url: str
-    database_url: str
-    clock: FakeClock
-    app: Any
+#: The console's server: the app in this process on the test's clock (fixture ``clocked_server``).
+Console = ClockedServer
 
 
 @pytest.fixture
-def console(tmp_path: Path) -> Iterator[Console]:
-    from openncii.api import create_app
-
-    database_url = f"sqlite:///{tmp_path / 'console.sqlite3'}"
-    engine = make_engine(database_url)
-    migrate(engine)
-    engine.dispose()
-    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
-    app = create_app(
-        Settings(database_url=database_url, sqlite_synchronous="NORMAL", **FAST_ARGON2)
-    )
-    app.state.runtime.clock = clock
-    with serve_in_thread(app) as base_url:
-        yield Console(base_url, database_url, clock, app)
+def console(clocked_server: ClockedServer) -> ClockedServer:
+    return clocked_server
 
 
 def cli_json(console: Console, *args: str) -> Any:

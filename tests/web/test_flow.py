@@ -63,10 +63,11 @@ def check_page(page: Any, axe_source: str, name: str, *, phone: bool = True) -> 
 
 def expect_h1(page: Any, title: str) -> None:
     """The visible view's heading becomes `title`. A click on a link changes the address at
-    once but the view only on the next ``hashchange`` event, so this waits (up to 5 s)."""
+    once but the view only on the next ``hashchange`` event, so this waits (up to
+    ``EXPECT_TIMEOUT_MS``)."""
     from playwright.sync_api import expect
 
-    expect(page.locator("main h1:visible")).to_have_text(title, timeout=5000)
+    expect(page.locator("main h1:visible")).to_have_text(title)
 
 
 def assert_requests_are_clean(
