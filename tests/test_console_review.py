@@ -230,8 +230,10 @@ def test_a_partner_cannot_submit_a_deny_listed_hash(
     csrf = {"X-CSRF-Token": admin.csrf}
     added = client.post(DENYLIST, json={"value": value, "reason": "logo"}, headers=csrf)
     assert added.status_code == 204
-    body = {"count": 1, "hashRecords": [{"signalType": "ImagePDQ", "hashValue": value}]}
+    records = [{"signalType": "ImagePDQ", "hashValue": v} for v in (pdq_item()["value"], value)]
+    body = {"count": 2, "hashRecords": records}
     refused = client.post(SUBMIT, json=body, headers=key_headers(key))
     assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("hashRecords[1]: ")
     assert "deny-list" in refused.json()["detail"] and value not in refused.text
     assert _records(client, key)[0] == {}

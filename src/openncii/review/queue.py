@@ -10,8 +10,10 @@ Four signals, each computed in a few set-based queries (SQLite and PostgreSQL):
   :attr:`ReviewRules.match_factor` times the median over hashes with any match, and at least
   :attr:`ReviewRules.match_min_partners`.
 * ``near_denied``: a PDQ hash (of any kind) within the match threshold of a deny-list entry
-  (the shipped list, its extra file, the helpline's table ``denied_hashes``): entries added
-  after the hash was stored. Stored when the entry is added (:mod:`openncii.review.near`).
+  (the shipped list, its extra file, the helpline's table ``denied_hashes``), or an MD5 equal
+  to an entry of the helpline's: entries added after the hash was stored (or at the same
+  moment: :mod:`openncii.cases.denied`). Stored when the entry is added
+  (:mod:`openncii.review.near`).
 * ``network_burst``: the hashes of at least :attr:`ReviewRules.burst_cases` cases opened from
   one client network within :attr:`ReviewRules.burst_minutes` (``case_networks`` holds a keyed
   digest of each case's network for :data:`NETWORK_DAYS` days; the queue shows its first 8 hex
