@@ -47,6 +47,7 @@ from openncii.db.models import (
     StatsHashOutcome,
 )
 from openncii.review.near import sync_shipped
+from openncii.settings import Settings
 from openncii.stats import matching_histogram
 
 __all__ = [
@@ -69,7 +70,8 @@ _CHUNK: Final = 10_000
 
 @dataclass(frozen=True, slots=True)
 class ReviewRules:
-    """When a hash enters the queue (see the module docstring)."""
+    """When a hash enters the queue (see the module docstring): the settings ``review_*`` of
+    :class:`openncii.settings.Settings` (:meth:`from_settings`; these defaults are theirs)."""
 
     not_blocked_partners: int = 2
     match_factor: float = 3.0
@@ -78,6 +80,16 @@ class ReviewRules:
     burst_minutes: int = 60
     #: At most this many items (those with the most reasons, then the newest, first).
     limit: int = 500
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReviewRules:
+        return cls(
+            not_blocked_partners=settings.review_not_blocked_partners,
+            match_factor=settings.review_match_factor,
+            match_min_partners=settings.review_match_min_partners,
+            burst_cases=settings.review_burst_cases,
+            burst_minutes=settings.review_burst_minutes,
+        )
 
 
 @dataclass(frozen=True, slots=True)
