@@ -1,9 +1,11 @@
-"""Helpers for the case-service tests: valid request bodies and random hashes."""
+"""Helpers for the case-service tests: valid request bodies, random hashes, cheap rules."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
+
+from openncii.cases import Argon2Parameters, CaseRules, DenyList, LockoutPolicy, PinHasher, PinSlots
 
 ELIGIBLE: dict[str, bool] = {
     "in_image": True,
@@ -17,6 +19,18 @@ CASES = "/api/v1/cases"
 STATUS = "/api/v1/cases/status"
 WITHDRAW = "/api/v1/cases/withdraw"
 PARTNERS = "/api/v1/partners"
+
+
+def fast_case_rules(max_hashes: int, lockout: LockoutPolicy) -> CaseRules:
+    """The case service's rules with the cheapest argon2 and the shipped deny-list."""
+    return CaseRules(
+        pins=PinHasher(
+            Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1), PinSlots(2, queue=64)
+        ),
+        denylist=DenyList.load(),
+        max_hashes=max_hashes,
+        lockout=lockout,
+    )
 
 
 def random_pdq(rng: random.Random | None = None) -> str:

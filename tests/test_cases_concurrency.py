@@ -13,15 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from case_helpers import fast_case_rules
 from openncii.cases import (
-    Argon2Parameters,
     CaseRules,
-    DenyList,
     Eligibility,
     LockoutPolicy,
     PdqSubmission,
-    PinHasher,
-    PinSlots,
     case_status,
     create_case,
     withdraw_case,
@@ -35,14 +32,7 @@ THREADS = 8
 
 @pytest.fixture
 def rules() -> CaseRules:
-    return CaseRules(
-        pins=PinHasher(
-            Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1), PinSlots(2, queue=64)
-        ),
-        denylist=DenyList.load(),
-        max_hashes=200,
-        lockout=LockoutPolicy(),
-    )
+    return fast_case_rules(200, LockoutPolicy())
 
 
 def _now() -> datetime:

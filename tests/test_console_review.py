@@ -230,8 +230,30 @@ def test_a_partner_cannot_submit_a_deny_listed_hash(
     csrf = {"X-CSRF-Token": admin.csrf}
     added = client.post(DENYLIST, json={"value": value, "reason": "logo"}, headers=csrf)
     assert added.status_code == 204
-    body = {"count": 1, "hashRecords": [{"signalType": "ImagePDQ", "hashValue": value}]}
+    records = [{"signalType": "ImagePDQ", "hashValue": v} for v in (pdq_item()["value"], value)]
+    body = {"count": 2, "hashRecords": records}
     refused = client.post(SUBMIT, json=body, headers=key_headers(key))
     assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("hashRecords[1]: ")
     assert "deny-list" in refused.json()["detail"] and value not in refused.text
     assert _records(client, key)[0] == {}
+
+
+def test_the_queue_takes_its_thresholds_from_the_settings(
+    api_client: ApiClient, db_sessions: Any, clock: FakeClock
+) -> None:
+    """``OPENNCII_REVIEW_BURST_CASES=3``: three cases from one network are a burst."""
+    client, _admin = signed_in_client(
+        api_client, db_sessions, clock, review_burst_cases=3, review_burst_minutes=5
+    )
+    items = [pdq_item() for _ in range(3)]
+    for item in items[:2]:
+        assert client.post(CASES, json=case_body(item)).status_code == 201
+    assert client.get(REVIEW).json()["items"] == []
+    assert client.post(CASES, json=case_body(items[2])).status_code == 201
+    queue = client.get(REVIEW).json()["items"]
+    assert sorted(i["prefix"] for i in queue) == sorted(i["value"][:8] for i in items)
+    for shown in queue:
+        ((reason),) = shown["reasons"]
+        assert reason["code"] == "network_burst"
+        assert (reason["figures"]["cases"], reason["figures"]["minutes"]) == (3, 5)

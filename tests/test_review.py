@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, insert, select
 
+from case_helpers import fast_case_rules
 from openncii.audit import list_audit, short_hash
 from openncii.cases import (
-    Argon2Parameters,
     CaseRules,
     DenyList,
     Eligibility,
@@ -22,8 +22,6 @@ from openncii.cases import (
     Md5Submission,
     PdqSubmission,
     PhotoSubmission,
-    PinHasher,
-    PinSlots,
     VariantSubmission,
     case_status,
     create_case,
@@ -72,14 +70,7 @@ BITS = np.random.default_rng(9)
 
 @pytest.fixture
 def rules() -> CaseRules:
-    return CaseRules(
-        pins=PinHasher(
-            Argon2Parameters(time_cost=1, memory_kib=64, parallelism=1), PinSlots(2, queue=64)
-        ),
-        denylist=DenyList.load(),
-        max_hashes=100,
-        lockout=LockoutPolicy(tries=100),
-    )
+    return fast_case_rules(100, LockoutPolicy(tries=100))
 
 
 def _pdq(rng: random.Random) -> str:

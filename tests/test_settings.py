@@ -172,3 +172,35 @@ def test_an_unusable_variable_is_a_usage_error_naming_it(tmp_path: Path) -> None
     assert done.returncode == 2
     assert "openncii matcher serve: unusable setting: OPENNCII_MATCHER_THRESHOLD" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_review_queue_thresholds_are_bounded_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from openncii.review import ReviewRules
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert ReviewRules.from_settings(Settings()) == ReviewRules()  # the same defaults
+    monkeypatch.setenv("OPENNCII_REVIEW_BURST_CASES", "4")
+    monkeypatch.setenv("OPENNCII_REVIEW_BURST_MINUTES", "20")
+    monkeypatch.setenv("OPENNCII_REVIEW_NOT_BLOCKED_PARTNERS", "3")
+    monkeypatch.setenv("OPENNCII_REVIEW_MATCH_FACTOR", "2.5")
+    monkeypatch.setenv("OPENNCII_REVIEW_MATCH_MIN_PARTNERS", "5")
+    assert ReviewRules.from_settings(Settings()) == ReviewRules(
+        not_blocked_partners=3,
+        match_factor=2.5,
+        match_min_partners=5,
+        burst_cases=4,
+        burst_minutes=20,
+    )
+    for name, value in (
+        ("review_burst_cases", 1),  # every case would be a burst
+        ("review_burst_cases", 10_001),
+        ("review_burst_minutes", 0),
+        ("review_burst_minutes", 24 * 60 + 1),  # longer than a day is not a burst
+        ("review_not_blocked_partners", 0),
+        ("review_match_factor", 0.5),  # below the median itself
+        ("review_match_min_partners", 0),
+    ):
+        with pytest.raises(ValidationError, match=name):
+            Settings(**{name: value})

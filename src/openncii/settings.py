@@ -284,6 +284,45 @@ class Settings(OpenNCIISettings):
         "unless the admin picks another period.",
     )
 
+    # Hash review (the console's queue, openncii.review.queue) --------------------------------
+    review_not_blocked_partners: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="Review queue, reason `not_blocked`: a hash is listed when this many "
+        "partners or more reported NotBlocked for it.",
+    )
+    review_match_factor: float = Field(
+        default=3.0,
+        ge=1.0,
+        le=1000.0,
+        description="Review queue, reason `frequent_match`: a hash is listed when the partners "
+        "reporting PendingReview or Blocked for it are this many times the median over hashes "
+        "with such a report (and at least `OPENNCII_REVIEW_MATCH_MIN_PARTNERS`).",
+    )
+    review_match_min_partners: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Review queue, reason `frequent_match`: the fewest partners reporting a "
+        "match for a hash to be listed, whatever the median.",
+    )
+    review_burst_cases: int = Field(
+        default=10,
+        ge=2,
+        le=10_000,
+        description="Review queue, reason `network_burst`: this many cases or more opened from "
+        "one client network within `OPENNCII_REVIEW_BURST_MINUTES` are a burst (their hashes "
+        "are listed).",
+    )
+    review_burst_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="Review queue, reason `network_burst`: the window of "
+        "`OPENNCII_REVIEW_BURST_CASES`, in minutes (at most a day).",
+    )
+
 
 class MatcherSettings(OpenNCIISettings):
     """Settings of ``openncii matcher serve`` (``OPENNCII_MATCHER_<FIELD>``)."""

@@ -1,5 +1,5 @@
-"""Per-application state: the engine, the session factory, the case rules, the installation's
-secrets and the partner feed's purge schedule.
+"""Per-application state: the engine, the session factory, the case rules, the review queue's
+rules, the installation's secrets and the partner feed's purge schedule.
 
 Built by :func:`openncii.api.create_app` from its settings (nothing at import time) and kept on
 ``app.state.runtime``; routers reach it through the dependencies of :mod:`openncii.api.deps`.
@@ -30,6 +30,7 @@ from openncii.db import make_engine, make_session_factory
 from openncii.db.server_secrets import CLIENT_KEY_SECRET, server_secret
 from openncii.feed import FEED_TOKEN_SECRET, purge_withdrawn
 from openncii.partners import record_fetch
+from openncii.review import ReviewRules
 from openncii.settings import Settings
 from openncii.staff import StaffPolicy
 from openncii.stats import compact_figures
@@ -80,6 +81,7 @@ class Runtime:
             p.strip() for p in settings.trusted_proxies.split(",") if p.strip()
         )
         self.staff_policy = StaffPolicy.from_settings(settings)
+        self.review_rules = ReviewRules.from_settings(settings)
         self.metrics = Metrics()
         self.rules.pins.on_time = self.metrics.observe_argon2
         self._secrets: dict[str, bytes] = {}

@@ -5,21 +5,48 @@ case may hold them, exactly as the shipped list (:mod:`openncii.cases.denylist`)
 images: a PDQ hash of any kind is refused within the match threshold of an entry, an MD5 or a
 vPDQ signature when it is the same value. The list is read at each case creation (it is small:
 one row per decision of a reviewer).
+
+**A case and an entry added at the same moment.** Two writers must see each other: the case's
+check of the list (:func:`load_denied`) and the entry's scan of the hashes already stored
+(:func:`openncii.review.near.flag_entries`). If the check ran before the entry committed and the
+scan before the case committed, neither would see the other and the hash would escape both
+(stored, neither refused nor queued for review). So the check runs *inside* the transaction
+that stores the case (:func:`openncii.cases.store_case`), and the two transactions are ordered:
+
+* SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (:mod:`openncii.db.engine`), so
+  writers take turns and each sees every earlier commit.
+* PostgreSQL (``READ COMMITTED``: each statement sees what committed before it started): a
+  transaction-level advisory lock, :data:`DENY_LOCK`. Storing a case takes it in shared mode
+  (cases do not wait for each other) before it reads the list; adding entries takes it in
+  exclusive mode (:func:`lock_denied_for_adding`) before anything else, and holds it through
+  the scan to its commit. Either the case took the lock first: the entry waits for the case's
+  commit and its scan, a later statement, sees the case's hashes (they are queued, or a
+  reviewer disabled them with the entry); or the entry took it first: the case waits for the
+  entry's commit and its read, a later statement, sees the entry (the case is refused).
+
+The price: on PostgreSQL new cases wait for an entry's scan, as every writer already waits for it
+on SQLite (seconds at a million PDQ hashes: ``docs/benchmarks.md``); entries are rare, one per
+decision of a reviewer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openncii.cases.denylist import DenyList
 from openncii.db.models import DeniedHash
 from openncii.signals.registry import PDQ, PDQ_KEYS
 
-__all__ = ["DeniedList", "deny_key", "load_denied"]
+__all__ = ["DENY_LOCK", "DeniedList", "deny_key", "load_denied", "lock_denied_for_adding"]
+
+#: The PostgreSQL advisory lock (a bigint key: "ONCIDENY") that orders additions to the
+#: deny-list against the cases being stored (the module docstring).
+DENY_LOCK: Final = 0x4F4E_4349_4445_4E59
 
 
 def deny_key(signal_type: str) -> str:
@@ -48,8 +75,25 @@ class DeniedList:
         return None
 
 
+def _advisory_lock(session: Session, *, shared: bool) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+        # A statement of its own: the statements after it see what committed while it waited.
+        session.execute(select(lock(DENY_LOCK)))
+
+
+def lock_denied_for_adding(session: Session) -> None:
+    """Take :data:`DENY_LOCK` in exclusive mode (PostgreSQL; nothing to do on SQLite): the first
+    statement of a transaction that adds entries, before it locks anything else (a case holding
+    the shared lock may be waiting for a row the adding transaction would lock)."""
+    _advisory_lock(session, shared=False)
+
+
 def load_denied(session: Session) -> DeniedList:
-    """The entries, read in the caller's transaction."""
+    """The entries, read in the caller's transaction: the one that stores the case, so that the
+    read is ordered against additions (it takes :data:`DENY_LOCK` in shared mode first on
+    PostgreSQL; see the module docstring)."""
+    _advisory_lock(session, shared=True)
     pdq: list[int] = []
     exact: set[tuple[str, str]] = set()
     for signal_type, value in session.execute(select(DeniedHash.signal_type, DeniedHash.value)):

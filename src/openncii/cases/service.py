@@ -59,7 +59,7 @@ from openncii.db.models import (
     HashRecord,
     Partner,
 )
-from openncii.errors import AuthenticationError, HashRejectedError
+from openncii.errors import AuthenticationError, HashRejectedError, ServiceError
 from openncii.signals.hexcode import short_hash
 
 __all__ = [
@@ -151,14 +151,16 @@ def create_case(
     <openncii.cases.abuse.network_key>`), kept for the console's hash review."""
     check_eligibility(eligibility)
     valid = validate_hashes(hashes, rules.denylist, rules.max_hashes, rules.max_files)
-    _refuse_denied(session, rules, hashes, valid)
+    refuse = _denied_refusal(rules, hashes)
     pin = new_pin()
     pin_hash = rules.pins.hash(pin)
     for attempt in range(_NUMBER_ATTEMPTS):
         number = new_case_number()
         try:
             with session.begin():
-                store_case(session, number, pin_hash, valid, language, now, network=network)
+                store_case(
+                    session, number, pin_hash, valid, language, now, network=network, refuse=refuse
+                )
         except IntegrityError:
             # A random case number or partner reference collided (about 1 in 10**17): retry.
             if attempt == _NUMBER_ATTEMPTS - 1:
@@ -170,27 +172,25 @@ def create_case(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _refuse_denied(
-    session: Session, rules: CaseRules, hashes: Sequence[Submission], valid: list[ValidHash]
-) -> None:
-    """Raise :class:`HashRejectedError` for the first hash on the helpline's own deny-list
-    (:mod:`openncii.cases.denied`), naming the entry it came in."""
-    with session.begin():
-        denied = load_denied(session)
-    refused = denied.first_refused([h.key for h in valid])
-    if refused is None:
-        return
-    key = valid[refused].key
-    index = next(
-        i
-        for i, submission in enumerate(hashes)
-        if key in {h.key for h in validate_hashes([submission], rules.denylist, 1 << 16)}
-    )
-    raise HashRejectedError(
-        f"Hash {index + 1}: the helpline has stopped this fingerprint from being shared with "
-        "partners. If you think this is a mistake, please contact the helpline.",
-        index=index,
-    )
+def _denied_refusal(
+    rules: CaseRules, hashes: Sequence[Submission]
+) -> Callable[[ValidHash], HashRejectedError]:
+    """The refusal of a hash on the helpline's own deny-list (:mod:`openncii.cases.denied`),
+    naming the entry of ``hashes`` it came in."""
+
+    def refuse(denied: ValidHash) -> HashRejectedError:
+        index = next(
+            i
+            for i, submission in enumerate(hashes)
+            if denied.key in {h.key for h in validate_hashes([submission], rules.denylist, 1 << 16)}
+        )
+        return HashRejectedError(
+            f"Hash {index + 1}: the helpline has stopped this fingerprint from being shared with "
+            "partners. If you think this is a mistake, please contact the helpline.",
+            index=index,
+        )
+
+    return refuse
 
 
 _INSERT_CASE: Final = insert(Case).returning(Case.id)
@@ -214,14 +214,24 @@ def store_case(
     now: datetime,
     *,
     network: str | None = None,
+    refuse: Callable[[ValidHash], ServiceError],
 ) -> None:
     """Store a case and its validated hashes in the transaction open on ``session`` (new
     hashes are added, shared ones linked, and every one stamped at a new feed position; a hash
     the helpline disabled stays disabled). ``network``: see :func:`create_case`.
 
+    First, in this transaction, the helpline's deny-list is read and checked: the first hash
+    it refuses raises ``refuse(hash)`` (the caller's words for it) and nothing is stored. Read
+    here, not before the transaction, the check is ordered against an entry added at the same
+    moment (:mod:`openncii.cases.denied`): either the case sees the entry, or the entry's scan
+    sees the case.
+
     ``pin_hash`` is what is stored for the PIN (an argon2id hash). Raises ``IntegrityError``
     when the random case number or partner reference collides (the caller retries).
     """
+    refused = load_denied(session).first_refused([h.key for h in valid])
+    if refused is not None:
+        raise refuse(valid[refused])
     connection = session.connection()
     case_id = connection.execute(
         _INSERT_CASE,

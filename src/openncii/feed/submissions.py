@@ -7,7 +7,7 @@ They pass the same checks as a person's hashes and open a case of the partner's 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -15,7 +15,6 @@ from typing import Final
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from openncii.cases.denied import load_denied
 from openncii.cases.denylist import DenyList
 from openncii.cases.numbers import new_case_number
 from openncii.cases.service import store_case
@@ -66,6 +65,19 @@ def submitted_type_names(kind: SignalType) -> tuple[str, str]:
     return (kind.wire_name, _WIRE_PREFIX + kind.wire_name)
 
 
+def _refusal(keys: Sequence[tuple[str, str]]) -> Callable[[ValidHash], PartnerRequestError]:
+    """The refusal of a hash on the helpline's deny-list, naming its first record (``keys``:
+    each record's validated hash)."""
+
+    def refuse(denied: ValidHash) -> PartnerRequestError:
+        index = keys.index(denied.key)
+        return PartnerRequestError(
+            f"hashRecords[{index}]: the helpline has put this hash on its deny-list."
+        )
+
+    return refuse
+
+
 def submit_hashes(
     session: Session,
     partner: PartnerInfo,
@@ -84,9 +96,8 @@ def submit_hashes(
         return 0  # nothing to store (a valid batch of no records)
     if len(items) > MAX_BATCH:
         raise PartnerRequestError(f"At most {MAX_BATCH} hash records per request.")
-    with session.begin():
-        denied = load_denied(session)
     chosen: dict[tuple[str, str], tuple[ValidHash, str, str]] = {}
+    keys: list[tuple[str, str]] = []
     for i, item in enumerate(items):
         where = f"hashRecords[{i}]"
         kind = by_wire_name(item.signal_type.removeprefix(_WIRE_PREFIX))
@@ -101,8 +112,7 @@ def submit_hashes(
             (valid,) = validate_hashes([submission], denylist, 1)
         except ServiceError as exc:
             raise PartnerRequestError(f"{where}: {exc}") from None
-        if denied.matches(*valid.key):
-            raise PartnerRequestError(f"{where}: the helpline has put this hash on its deny-list.")
+        keys.append(valid.key)
         tags = json.dumps(list(check_tags(item.tags, where)))
         chosen[valid.key] = (
             valid,
@@ -111,7 +121,7 @@ def submit_hashes(
         )  # last one wins
     with session.begin():
         hashes = [v for v, _, _ in chosen.values()]
-        store_case(session, new_case_number(), _NO_PIN, hashes, None, now)
+        store_case(session, new_case_number(), _NO_PIN, hashes, None, now, refuse=_refusal(keys))
         ids = {
             (signal_type, value): int(hash_id)
             for hash_id, signal_type, value in session.execute(

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from openncii.audit import record, short_hash
-from openncii.cases.denied import deny_key
+from openncii.cases.denied import deny_key, lock_denied_for_adding
 from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import (
     CASE_ACTIVE,
@@ -35,7 +35,7 @@ from openncii.db.models import (
     HashRecord,
 )
 from openncii.errors import HashNotFoundError, ReviewError
-from openncii.review.near import flag_entries, unflag_entries
+from openncii.review.near import flag_entries, flag_equal, unflag_entries
 from openncii.signals.registry import MD5, PDQ, by_key
 
 __all__ = [
@@ -147,6 +147,10 @@ _INSERT_DENIED: Final = {
 def _deny(
     session: Session, rows: list[tuple[str, str]], reason: str, actor: str | None, now: datetime
 ) -> None:
+    """Add the entries and flag the hashes stored before them (the review queue's
+    ``near_denied``), in one transaction that began with :func:`lock_denied_for_adding`: a case
+    stored at the same moment is then either refused or flagged
+    (:mod:`openncii.cases.denied`)."""
     connection = session.connection()
     connection.execute(
         _INSERT_DENIED[connection.dialect.name],
@@ -161,8 +165,9 @@ def _deny(
             for signal_type, value in rows
         ],
     )
-    # The hashes stored before the entries that are near them, for the review queue.
+    # The hashes stored before the entries that are near them (or equal), for the review queue.
     flag_entries(connection, [value for kind, value in rows if deny_key(kind) == PDQ.key])
+    flag_equal(connection, [(kind, value) for kind, value in rows if deny_key(kind) != PDQ.key])
 
 
 def disable_hash(
@@ -181,6 +186,8 @@ def disable_hash(
     :class:`HashNotFoundError`, :class:`ReviewError` (no reason)."""
     cleaned = _reason(reason)
     with session.begin():
+        if deny:
+            lock_denied_for_adding(session)  # first: before the hash's row lock
         chosen = _hash(session, hash_id, lock=True)
         group = _photo_group(session, hash_id)
         already = set(
@@ -312,6 +319,7 @@ def deny_value(
     kind = by_key(signal_type)
     normalised = kind.normalize(value)
     with session.begin():
+        lock_denied_for_adding(session)
         _deny(session, [(kind.key, normalised)], cleaned, actor, now)
         record(
             session,
@@ -350,8 +358,7 @@ def remove_denied(
         if row is None:
             raise HashNotFoundError("No deny-list entry has this id.")
         target = short_hash(row.value)
-        if row.signal_type == PDQ.key:
-            unflag_entries(session.connection(), [row.value])
+        unflag_entries(session.connection(), [row.value])
         session.delete(row)
         session.flush()
         record(session, "hash.undeny", now, actor=actor, network=network, target=target)

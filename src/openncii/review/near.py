@@ -1,10 +1,13 @@
 """The ``near_denied`` reason, stored: PDQ hashes (of any kind) within the match threshold of
-a deny-list entry, in ``review_near_denied`` (migration 0012).
+a deny-list entry, and hashes of other types equal to one, in ``review_near_denied``
+(migration 0012).
 
 A case cannot hold a hash near an entry (cases are refused at creation, see
 :mod:`openncii.cases.denied`), so only hashes stored *before* an entry was added can be near
 it: the bank is scanned once against each new entry, when it is added (:func:`flag_entries`,
-in the transaction that adds it), and its flags go with it (:func:`unflag_entries`). The
+:func:`flag_equal`, in the transaction that adds it: a case stored at the same moment is
+refused or seen by the scan, :mod:`openncii.cases.denied` says how), and its flags go with it
+(:func:`unflag_entries`). The
 shipped list and its extra file are scanned once for each version of the list:
 ``review_scans`` holds the fingerprint of the list the flags were computed for, and
 :func:`sync_shipped` scans again only when it differs (the first queue read after a server
@@ -20,7 +23,7 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from openncii.cases.denylist import DenyList
 from openncii.db.models import DeniedHash, HashRecord, ReviewNearDenied, ReviewScan
@@ -32,6 +35,7 @@ __all__ = [
     "HELPLINE",
     "SHIPPED",
     "flag_entries",
+    "flag_equal",
     "flag_helpline",
     "shipped_fingerprint",
     "sync_shipped",
@@ -92,6 +96,29 @@ def flag_entries(connection: Connection, entries: Sequence[str], source: str = H
     unique = sorted(set(entries))
     unflag_entries(connection, unique, source)
     return _scan(connection, unique, source)
+
+
+def flag_equal(
+    connection: Connection, entries: Sequence[tuple[str, str]], source: str = HELPLINE
+) -> int:
+    """Flag the hashes equal to ``entries`` ((signal type, value) of an MD5 or vPDQ entry just
+    added; distance 0), in the caller's transaction."""
+    unique = sorted(set(entries))
+    unflag_entries(connection, [value for _, value in unique], source)
+    if not unique:
+        return 0
+    rows = connection.execute(
+        select(HashRecord.id, HashRecord.value).where(
+            tuple_(HashRecord.signal_type, HashRecord.value).in_(unique)
+        )
+    ).all()
+    if rows:
+        flags = [
+            {"source": source, "entry": value, "hash_id": int(hash_id), "distance": 0}
+            for hash_id, value in rows
+        ]
+        connection.execute(insert(ReviewNearDenied), flags)
+    return len(rows)
 
 
 def flag_helpline(connection: Connection) -> int:

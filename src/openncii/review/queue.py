@@ -10,8 +10,10 @@ Four signals, each computed in a few set-based queries (SQLite and PostgreSQL):
   :attr:`ReviewRules.match_factor` times the median over hashes with any match, and at least
   :attr:`ReviewRules.match_min_partners`.
 * ``near_denied``: a PDQ hash (of any kind) within the match threshold of a deny-list entry
-  (the shipped list, its extra file, the helpline's table ``denied_hashes``): entries added
-  after the hash was stored. Stored when the entry is added (:mod:`openncii.review.near`).
+  (the shipped list, its extra file, the helpline's table ``denied_hashes``), or an MD5 equal
+  to an entry of the helpline's: entries added after the hash was stored (or at the same
+  moment: :mod:`openncii.cases.denied`). Stored when the entry is added
+  (:mod:`openncii.review.near`).
 * ``network_burst``: the hashes of at least :attr:`ReviewRules.burst_cases` cases opened from
   one client network within :attr:`ReviewRules.burst_minutes` (``case_networks`` holds a keyed
   digest of each case's network for :data:`NETWORK_DAYS` days; the queue shows its first 8 hex
@@ -45,6 +47,7 @@ from openncii.db.models import (
     StatsHashOutcome,
 )
 from openncii.review.near import sync_shipped
+from openncii.settings import Settings
 from openncii.stats import matching_histogram
 
 __all__ = [
@@ -67,7 +70,8 @@ _CHUNK: Final = 10_000
 
 @dataclass(frozen=True, slots=True)
 class ReviewRules:
-    """When a hash enters the queue (see the module docstring)."""
+    """When a hash enters the queue (see the module docstring): the settings ``review_*`` of
+    :class:`openncii.settings.Settings` (:meth:`from_settings`; these defaults are theirs)."""
 
     not_blocked_partners: int = 2
     match_factor: float = 3.0
@@ -76,6 +80,16 @@ class ReviewRules:
     burst_minutes: int = 60
     #: At most this many items (those with the most reasons, then the newest, first).
     limit: int = 500
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReviewRules:
+        return cls(
+            not_blocked_partners=settings.review_not_blocked_partners,
+            match_factor=settings.review_match_factor,
+            match_min_partners=settings.review_match_min_partners,
+            burst_cases=settings.review_burst_cases,
+            burst_minutes=settings.review_burst_minutes,
+        )
 
 
 @dataclass(frozen=True, slots=True)

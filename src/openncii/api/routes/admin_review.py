@@ -18,7 +18,6 @@ from openncii.api.review_schemas import (
     ReviewOut,
 )
 from openncii.review import (
-    ReviewRules,
     disable_hash,
     enable_hash,
     list_disabled,
@@ -37,7 +36,7 @@ def get_queue(
 ) -> ReviewOut:
     """The hashes that need a human look, each with its reasons (by their first 8 hex digits):
     computed at each request from what the database keeps (:mod:`openncii.review.queue`)."""
-    queue = review_queue(session, ReviewRules(), runtime.rules.denylist, now)
+    queue = review_queue(session, runtime.review_rules, runtime.rules.denylist, now)
     return ReviewOut(
         computed_at=queue.computed_at,
         items=[
