@@ -20,6 +20,7 @@ from openncii.testing import (
     free_port,
     openncii_command,
     run_openncii,
+    start_on_a_free_port,
     start_openncii,
 )
 from partner_helpers import feed_record, store_page
@@ -44,9 +45,12 @@ def store_path(tmp_path: Path, photo_hash: str) -> Path:
 
 @pytest.fixture
 def matcher_url(store_path: Path, tmp_path: Path, photo_hash: str) -> Iterator[str]:
-    port = free_port()
-    args = ("--store", str(store_path), "--port", str(port), "--refresh-seconds", "0.1")
-    server = start_openncii("matcher", "serve", *args, port=port, log_dir=tmp_path)
+    args = ("--store", str(store_path), "--refresh-seconds", "0.1")
+    server = start_on_a_free_port(
+        lambda port: start_openncii(
+            "matcher", "serve", *args, "--port", str(port), port=port, log_dir=tmp_path
+        )
+    )
     try:
         yield server.base_url
     finally:

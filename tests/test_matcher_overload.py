@@ -21,7 +21,7 @@ import pytest
 from media_memory_helpers import MB, write_png
 from openncii.partner import PartnerStore
 from openncii.partner.admission import HASH_MEMORY_BYTES, HashSlots, default_hash_slots
-from openncii.testing import ServerProcess, free_port, start_openncii
+from openncii.testing import ServerProcess, start_on_a_free_port, start_openncii
 from partner_helpers import store_page
 
 GiB = 1024**3
@@ -60,9 +60,12 @@ def matcher(tmp_path: Path) -> Iterator[ServerProcess]:
         "OPENNCII_MATCHER_MAX_CONCURRENT_HASHES": "1",
         "OPENNCII_MATCHER_HASH_WAIT_SECONDS": "0.3",
     }
-    port = free_port()
-    args = ("matcher", "serve", "--store", str(store), "--port", str(port))
-    with start_openncii(*args, port=port, env=env, log_dir=tmp_path) as server:
+    args = ("matcher", "serve", "--store", str(store))
+    with start_on_a_free_port(
+        lambda port: start_openncii(
+            *args, "--port", str(port), port=port, env=env, log_dir=tmp_path
+        )
+    ) as server:
         yield server
 
 
