@@ -20,6 +20,7 @@ from openncii.testing import (
     free_port,
     openncii_command,
     run_openncii,
+    start_on_a_free_port,
     start_openncii,
 )
 from partner_helpers import feed_record, store_page
@@ -44,9 +45,12 @@ def store_path(tmp_path: Path, photo_hash: str) -> Path:
 
 @pytest.fixture
 def matcher_url(store_path: Path, tmp_path: Path, photo_hash: str) -> Iterator[str]:
-    port = free_port()
-    args = ("--store", str(store_path), "--port", str(port), "--refresh-seconds", "0.1")
-    server = start_openncii("matcher", "serve", *args, port=port, log_dir=tmp_path)
+    args = ("--store", str(store_path), "--refresh-seconds", "0.1")
+    server = start_on_a_free_port(
+        lambda port: start_openncii(
+            "matcher", "serve", *args, "--port", str(port), port=port, log_dir=tmp_path
+        )
+    )
     try:
         yield server.base_url
     finally:
@@ -76,9 +80,13 @@ def test_matcher_serve_answers_uploads_hashes_and_metrics(
         while not client.post("/match", json={"pdq": [other]}).json()["matches"]:
             assert time.monotonic() < deadline, "the new hash never reached the matcher"
             time.sleep(0.1)
-        metrics = client.get("/metrics").text
+        # The refresh thread sets the bank's gauge a moment after the index answers.
+        while 'openncii_matcher_bank_hashes{signal_type="pdq"} 2.0' not in (
+            metrics := client.get("/metrics").text
+        ):
+            assert time.monotonic() < deadline, "the bank's gauge never counted the new hash"
+            time.sleep(0.1)
         assert 'openncii_matcher_requests_total{input="file",outcome="ok"} 1.0' in metrics
-        assert 'openncii_matcher_bank_hashes{signal_type="pdq"} 2.0' in metrics
 
 
 def test_matcher_serve_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:

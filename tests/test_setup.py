@@ -11,7 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from openncii.testing import free_port, run_openncii, skip_or_fail, start_openncii
+from openncii.testing import (
+    ServerProcess,
+    run_openncii,
+    skip_or_fail,
+    start_on_a_free_port,
+    start_openncii,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,13 +48,19 @@ def test_make_run_installs_only_what_serving_needs_and_lets_the_settings_choose_
 
 
 def test_serve_listens_where_the_settings_say(tmp_path: Path) -> None:
-    port = free_port()
-    env = {
-        "OPENNCII_PORT": str(port),
-        "OPENNCII_HOST": "127.0.0.1",
-        "OPENNCII_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-    }
-    with start_openncii("serve", port=port, env=env, log_dir=tmp_path) as server:
+    ports: list[int] = []
+
+    def start(port: int) -> ServerProcess:
+        ports.append(port)
+        env = {
+            "OPENNCII_PORT": str(port),
+            "OPENNCII_HOST": "127.0.0.1",
+            "OPENNCII_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        }
+        return start_openncii("serve", port=port, env=env, log_dir=tmp_path)
+
+    with start_on_a_free_port(start) as server:
+        port = ports[-1]
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
         assert server.base_url.endswith(f":{port}")
 

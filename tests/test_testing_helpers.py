@@ -11,9 +11,12 @@ import pytest
 from openncii.testing import (
     FAST_SERVER_ENV,
     FakeClock,
+    ServerProcess,
     ServerStartError,
     clean_environment,
     free_port,
+    start_on_a_free_port,
+    start_openncii,
     start_server,
 )
 
@@ -50,3 +53,25 @@ def test_start_server_serves_until_the_block_ends(tmp_path: Path) -> None:
     with pytest.raises(httpx.TransportError):
         httpx.get(server.base_url + "/healthz", timeout=2)
     assert free_port() != 0
+
+
+def test_a_port_taken_before_the_server_binds_it_is_tried_again(tmp_path: Path) -> None:
+    """Another process takes the chosen port first (a busy machine): the server refuses it
+    ("already in use") and the next start gets another port."""
+    import socket
+
+    tried: list[int] = []
+
+    def start(port: int) -> ServerProcess:
+        use = taken.getsockname()[1] if not tried else port
+        tried.append(use)
+        url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+        args = ("serve", "--port", str(use), "--database-url", url)
+        return start_openncii(*args, port=use, log_dir=tmp_path)
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with start_on_a_free_port(start) as server:
+            assert httpx.get(server.base_url + "/healthz", timeout=10).status_code == 200
+    assert len(tried) == 2 and tried[0] != tried[1]

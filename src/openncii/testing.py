@@ -2,7 +2,9 @@
 
 - :func:`start_server` runs ``openncii serve`` in a subprocess on a free loopback port and
   returns once ``GET /healthz`` answers 200; :func:`start_openncii` does the same for any
-  ``openncii`` server command (``matcher serve``); :func:`run_openncii` runs a command to its end.
+  ``openncii`` server command (``matcher serve``) on a given port, and
+  :func:`start_on_a_free_port` chooses it (again, if another process took it meanwhile);
+  :func:`run_openncii` runs a command to its end.
 - :class:`FakeClock`: a settable UTC clock for the code that takes a ``clock``;
   :func:`serve_in_thread` serves an app built in this process (its clock replaced, say) on a
   free loopback port, for a browser or a real client to talk to; :func:`serve_on_a_clock`
@@ -57,6 +59,7 @@ __all__ = [
     "serve_in_thread",
     "serve_on_a_clock",
     "skip_or_fail",
+    "start_on_a_free_port",
     "start_openncii",
     "start_server",
     "with_search_path",
@@ -306,29 +309,40 @@ def start_server(
     options = ["--workers", str(workers)] if workers != 1 else []
     if log_level is not None:
         options += ["--log-level", log_level]
-    for attempt in range(3):
-        port = free_port()
+
+    def start(port: int) -> ServerProcess:
+        return start_openncii(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+            *options,
+            port=port,
+            env={**base, **(env or {})},
+            timeout=timeout,
+            log_dir=log_dir,
+        )
+
+    server = start_on_a_free_port(start)
+    server.database_url = database_url
+    return server
+
+
+def start_on_a_free_port(start: Callable[[int], ServerProcess], attempts: int = 3) -> ServerProcess:
+    """``start(port)`` on a free loopback port (:func:`free_port`); a port that another process
+    takes between the choosing and the binding (a busy machine) is tried again with another,
+    ``attempts`` times in all. For servers started with :func:`start_openncii`."""
+    for attempt in range(attempts):
         try:
-            server = start_openncii(
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                database_url,
-                *options,
-                port=port,
-                env={**base, **(env or {})},
-                timeout=timeout,
-                log_dir=log_dir,
-            )
+            return start(free_port())
         except ServerStartError as exc:
-            if attempt < 2 and "address already in use" in str(exc).lower():
+            # The server's own check ("port N ... is already in use") or uvicorn's bind error.
+            if attempt + 1 < attempts and "already in use" in str(exc).lower():
                 continue
             raise
-        server.database_url = database_url
-        return server
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -21,7 +21,13 @@ import pytest
 from PIL import Image
 
 from openncii.partner import PartnerStore
-from openncii.testing import ServerProcess, free_port, run_openncii, start_openncii, start_server
+from openncii.testing import (
+    ServerProcess,
+    run_openncii,
+    start_on_a_free_port,
+    start_openncii,
+    start_server,
+)
 
 from .harness import REPO_ROOT, open_app
 
@@ -137,9 +143,10 @@ def test_browser_enrolment_sync_scan_match_withdraw(
     assert {"pdq", "pdq_square"} <= kinds
 
     # POST /match on the matcher service: the same answer.
-    port = free_port()
-    with start_openncii(
-        "matcher", "serve", "--store", str(store), "--port", str(port), env=env, port=port
+    with start_on_a_free_port(
+        lambda port: start_openncii(
+            "matcher", "serve", "--store", str(store), "--port", str(port), env=env, port=port
+        )
     ) as matcher:
         answers = _match_each(matcher, files)
     assert {name for name, found in answers.items() if found} == set(copies)
