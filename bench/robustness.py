@@ -150,13 +150,19 @@ def _off_centre_crop(im: Image.Image) -> Image.Image:
     return im.crop((round(w * 0.12), round(h * 0.12), w, h))
 
 
-def _rotate_then_crop(im: Image.Image) -> Image.Image:
-    w, h = im.size
-    turned = im.rotate(3, resample=Image.Resampling.BICUBIC, expand=False)
-    theta = math.radians(3)
-    scale = 1 / (math.cos(theta) + math.sin(theta) * max(w, h) / min(w, h))
-    cw, ch = round(w * scale), round(h * scale)
-    return turned.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
+def straighten(degrees: float) -> Edit:
+    """Turn by ``degrees`` (counter-clockwise), then crop to the largest centred rectangle of
+    the photo's aspect that holds no corner (what a phone's straighten tool does)."""
+
+    def edit(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        turned = im.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=False)
+        theta = math.radians(abs(degrees))
+        scale = 1 / (math.cos(theta) + math.sin(theta) * max(w, h) / min(w, h))
+        cw, ch = round(w * scale), round(h * scale)
+        return turned.crop(((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch))
+
+    return edit
 
 
 def blurred_padding(im: Image.Image) -> Image.Image:
@@ -196,7 +202,7 @@ EDITS: tuple[tuple[str, Edit, int, bool], ...] = (
     ("screenshot frame", _screenshot, 90, True),
     ("corner sticker 20%", _sticker, 90, True),
     ("off-centre crop 12%", _off_centre_crop, 90, False),
-    ("rotate 3 then crop", _rotate_then_crop, 90, False),
+    ("rotate 3 then crop", straighten(3), 90, False),
     ("blurred padding 9:16", blurred_padding, 90, False),
 )
 

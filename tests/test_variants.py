@@ -32,6 +32,8 @@ from openncii.signals.variants import (
     QUERY_SQUARES,
     SEARCH_THRESHOLD,
     SMALL_UPLOAD_SIDE,
+    TURN_DEGREES,
+    TURN_SQUARES,
     Kind,
     PdqVariant,
     enlarge,
@@ -328,8 +330,9 @@ def test_query_sampling_agrees_with_pdq_of_the_transformed_pixels() -> None:
         assert pdq_from_luma(np.ascontiguousarray(turned)).hex == v.hex
     height, width = luma.shape
     squares = [v for v in variants if v.kind is Kind.SQUARE]
-    assert len(squares) == len(QUERY_SQUARES)
-    for t, v in zip(QUERY_SQUARES, squares, strict=True):
+    # The centred ladder, then the turned squares (all of them fit in a picture of this shape).
+    assert len(squares) == len(QUERY_SQUARES) + 2 * len(TURN_DEGREES) * len(TURN_SQUARES)
+    for t, v in zip(QUERY_SQUARES, squares, strict=False):
         top, bottom, left, right = square_box(width, height, t)
         exact = pdq_from_luma(np.ascontiguousarray(luma[top:bottom, left:right]))
         assert hamming_distance(exact.hex, v.hex) <= 6
@@ -360,6 +363,40 @@ def test_a_crop_of_15_percent_is_found(testdata: Path, tmp_path: Path) -> None:
         {n: e for n, e, _, _ in _edits()}["crop 15%"](opened.convert("RGB")).save(copy, quality=90)
     found = openncii.match_variants(openncii.query_file(copy), openncii.enroll_file(photo))
     assert found is not None and found.query.kind is Kind.SQUARE
+
+
+@pytest.mark.parametrize("degrees", [3.0, -2.4, 4.6])
+def test_a_straightened_copy_meets_an_enrolled_square(degrees: float) -> None:
+    """Turned by an angle between the query's steps and cropped to its upright rectangle, a
+    copy of a photo (no dark corners to fit the angle from) still meets an enrolled square: the
+    query reads the squares turned by the nearest step, within half a degree."""
+    photo = _texture(600, 800, 41)
+    enrolled = enrol_variants(photo)
+    copy = np.asarray(_bench().straighten(degrees)(Image.fromarray(photo)))
+    assert detect_rotation(copy) is None
+    found = match_variants(query_variants(copy), enrolled)
+    assert found is not None and found.query.kind is Kind.SQUARE, found
+    assert found.distance <= 16
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("degrees", [3.0, -1.7])
+def test_a_straightened_photo_is_found_and_no_other_photo(
+    testdata: Path, tmp_path: Path, degrees: float
+) -> None:
+    photos = [testdata / "photos" / name for name in CONTRACT_PHOTOS]
+    enrolled = {p.name: openncii.enroll_file(p) for p in photos}
+    for photo in photos:
+        with Image.open(photo) as opened:
+            _bench().straighten(degrees)(opened.convert("RGB")).save(
+                tmp_path / "copy.jpg", quality=90
+            )
+        queries = openncii.query_file(tmp_path / "copy.jpg")
+        found = openncii.match_variants(queries, enrolled[photo.name])
+        assert found is not None and found.query.kind is Kind.SQUARE, photo.name
+        for other, variants in enrolled.items():
+            if other != photo.name:
+                assert openncii.match_variants(queries, variants) is None, (photo.name, other)
 
 
 @given(

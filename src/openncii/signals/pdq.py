@@ -304,14 +304,21 @@ def _dct_matrix() -> FloatImage:
 
 def dct64_to_16(small: FloatImage) -> FloatImage:
     """``D A D^T`` with float32 products accumulated one term at a time, as the reference does."""
+    one: FloatImage = dct64_to_16_many(small[np.newaxis])[0]
+    return one
+
+
+def dct64_to_16_many(smalls: FloatImage) -> FloatImage:
+    """:func:`dct64_to_16` of each of ``smalls`` (``(N, 64, 64)`` -> ``(N, 16, 16)``): the same
+    float32 operations element by element, so the same values, in one pass for all N."""
     d = _dct_matrix()
-    t = np.zeros((16, 64), dtype=np.float32)
+    t = np.zeros((smalls.shape[0], 16, 64), dtype=np.float32)
     for k in range(64):  # T[i, j] = sum_k D[i, k] * A[k, j]
-        t += d[:, k : k + 1] * small[k : k + 1, :]
-    b = np.zeros((16, 16), dtype=np.float32)
+        t += d[np.newaxis, :, k : k + 1] * smalls[:, k : k + 1, :]
+    b = np.zeros((smalls.shape[0], 16, 16), dtype=np.float32)
     dt = np.ascontiguousarray(d.T)
     for k in range(64):  # B[i, j] = sum_k T[i, k] * D[j, k]
-        b += t[:, k : k + 1] * dt[k : k + 1, :]
+        b += t[:, :, k : k + 1] * dt[np.newaxis, k : k + 1, :]
     return b
 
 

@@ -29,7 +29,9 @@ At most :data:`MAX_ENROLLED` per photo (8 or 9 for most photos).
 
 Query (:func:`query_variants`): an upload under 256 pixels on its short side is first enlarged
 to 512 (:func:`enlarge`); then full and the 7 other dihedral transforms; centred squares of
-1.00, 0.99, ... 0.84 of the short side; the two strips; the flat-border trim; and, when all four
+1.00, 0.99, ... 0.84 of the short side; the enrolled squares of 0.78 and 0.60 as they sit in a
+copy turned by 1 to 5 degrees either way and cropped to its largest upright rectangle (a
+photo straightened on a phone); the two strips; the flat-border trim; and, when all four
 corners are dark, the photo turned back from its fitted tilt (trim) with the centred squares
 that fit inside it.
 
@@ -42,6 +44,7 @@ An exact index is searched at :data:`SEARCH_THRESHOLD` (31) and its hits are fil
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -65,6 +68,7 @@ from openncii.signals.pdq import (
     _sample_indices,
     _window,
     dct64_to_16,
+    dct64_to_16_many,
     hamming_distance,
     image_quality,
     pdq_from_luma,
@@ -79,6 +83,8 @@ __all__ = [
     "SEARCH_THRESHOLD",
     "SMALL_UPLOAD_SIDE",
     "STRIP_CUT_PERCENT",
+    "TURN_DEGREES",
+    "TURN_SQUARES",
     "Kind",
     "PdqVariant",
     "VariantMatch",
@@ -111,6 +117,12 @@ ENROL_SQUARES: Final = (1000, 880, 780, 680, 600)
 #: Centred squares hashed from an upload, as thousandths of the short side: down to 0.84, so
 #: that a centred crop of up to ~16 % of each side meets two enrolled squares (0.68 and 0.60).
 QUERY_SQUARES: Final = tuple(range(1000, 839, -10))
+#: A photo straightened by a small angle and cropped to the largest upright rectangle of its
+#: own aspect (what a phone's straighten tool does; no dark corners to fit the angle from):
+#: the query turns the enrolled squares of :data:`TURN_SQUARES` by each of these angles (both
+#: ways, degrees), at the size that crop gives them, and samples them from the upload.
+TURN_DEGREES: Final = (1, 2, 3, 4, 5)
+TURN_SQUARES: Final = (780, 600)
 #: An upload whose short side is below this is enlarged (bilinear) before its query hashes are
 #: computed, to a short side of :data:`ENLARGED_SIDE`: the working side of a large photo.
 SMALL_UPLOAD_SIDE: Final = 256
@@ -280,6 +292,25 @@ def _from_small(small: npt.NDArray[np.float32]) -> PdqHash:
     return PdqHash(bits=_bits_above_median(dct64_to_16(small)), quality=image_quality(small))
 
 
+def _add_sampled(
+    out: _Collector,
+    kind: Kind,
+    points: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.intp], npt.NDArray[np.intp]]],
+) -> None:
+    """:func:`_sampled` for each ``(blurred, rows, cols)`` of ``points``, their DCTs in one
+    batch (the same values as one by one), added to ``out`` in order."""
+    _add_smalls(out, kind, [blurred[np.ix_(rows, cols)] for blurred, rows, cols in points])
+
+
+def _add_smalls(out: _Collector, kind: Kind, smalls: list[npt.NDArray[np.float32]]) -> None:
+    """PDQ of each 64 x 64 picture of ``smalls`` (their DCTs in one batch), added to ``out``."""
+    if not smalls:
+        return
+    stacked = np.stack(smalls)
+    for small, dct in zip(stacked, dct64_to_16_many(stacked), strict=True):
+        out.add(kind, PdqHash(bits=_bits_above_median(dct), quality=image_quality(small)))
+
+
 def _dihedral_samples(
     height: int, width: int
 ) -> tuple[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], bool], ...]:
@@ -335,6 +366,7 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
         small = np.ascontiguousarray(small.T if transposed else small)
         out.add(Kind.DIHEDRAL, _from_small(small))
     _add_squares(out, luma, QUERY_SQUARES)
+    _add_turned_squares(out, luma)
     for box in strip_boxes(width, height):
         out.add(Kind.STRIP, _hash(luma, box))
     trim = flat_border_box(rgb)
@@ -403,6 +435,7 @@ def _add_squares(out: _Collector, luma: npt.NDArray[np.float32], ladder: tuple[i
     the largest of them per box-filter window."""
     height, width = luma.shape
     blurs: dict[int, tuple[npt.NDArray[np.float32], int, int]] = {}
+    points = []
     for thousandths in ladder:
         top, bottom, left, right = square_box(width, height, thousandths)
         side = bottom - top
@@ -413,7 +446,55 @@ def _add_squares(out: _Collector, luma: npt.NDArray[np.float32], ladder: tuple[i
             blurs[window] = (_blur(luma[top:bottom, left:right], window, window), top, left)
         blurred, b_top, b_left = blurs[window]
         idx = _sample_indices(side)
-        out.add(Kind.SQUARE, _sampled(blurred, idx + (top - b_top), idx + (left - b_left)))
+        points.append((blurred, idx + (top - b_top), idx + (left - b_left)))
+    _add_sampled(out, Kind.SQUARE, points)
+
+
+def _add_turned_squares(out: _Collector, luma: npt.NDArray[np.float32]) -> None:
+    """The enrolled centred squares of :data:`TURN_SQUARES` as they sit in a copy of the photo
+    turned by each of :data:`TURN_DEGREES` (both ways) and cropped to the largest upright
+    rectangle of its aspect: PDQ's 64 x 64 points of the turned square, read (bilinear) from
+    one blur of the whole upload per box-filter window. A square that does not fit inside the
+    upload is left out."""
+    height, width = luma.shape
+    short, long = min(height, width), max(height, width)
+    blurs: dict[int, npt.NDArray[np.float32]] = {}
+    points = []
+    for degrees in TURN_DEGREES:
+        theta = math.radians(degrees)
+        cos, sin = math.cos(theta), math.sin(theta)
+        # The crop keeps this share of the turned photo's short side: the photo's squares are
+        # 1 / keep times larger, against the upload's short side, than they were enrolled.
+        keep = 1 / (cos + sin * long / short)
+        for thousandths in TURN_SQUARES:
+            side = round(thousandths * short / (1000 * keep))
+            if side < 5 or side * (cos + sin) > short:
+                continue
+            window = _window(side)
+            if window not in blurs:
+                blurs[window] = _blur(luma, window, window)
+            offsets = _sample_indices(side) + 0.5 - side / 2  # about the square's centre
+            rows, cols = np.meshgrid(offsets, offsets, indexing="ij")
+            for turn in (sin, -sin):  # counter-clockwise, then clockwise
+                x = width / 2 - 0.5 + cols * cos + rows * turn
+                y = height / 2 - 0.5 - cols * turn + rows * cos
+                points.append(_bilinear(blurs[window], y, x))
+    _add_smalls(out, Kind.SQUARE, points)
+
+
+def _bilinear(
+    image: npt.NDArray[np.float32], y: npt.NDArray[np.float64], x: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float32]:
+    """``image`` read at the (fractional) positions ``y``, ``x``, held at the edges."""
+    height, width = image.shape
+    y, x = np.clip(y, 0, height - 1), np.clip(x, 0, width - 1)
+    y0 = np.minimum(np.floor(y).astype(np.intp), max(height - 2, 0))
+    x0 = np.minimum(np.floor(x).astype(np.intp), max(width - 2, 0))
+    fy, fx = (y - y0).astype(np.float32), (x - x0).astype(np.float32)
+    y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
+    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    return np.ascontiguousarray(top * (1 - fy) + bottom * fy, dtype=np.float32)
 
 
 def _check_rgb(rgb: RGB) -> None:
