@@ -10,10 +10,12 @@ spread over a year, ``cases * 30 / 365``, from 5,000 networks, and one burst of 
 minutes) and
 one entry in the helpline's deny-list. Then times the scans that store the ``near_denied``
 flags (:mod:`openncii.review.near`: a deny-list entry added, the shipped list at the first read
-after it changed), each reason's query (3 rounds) and the whole queue (``--rounds`` rounds, each
-in a new session: a server keeps nothing between requests, so every round is what a freshly
-started server answers). Prints milliseconds and the load average; the schema is dropped at
-the end.
+after it changed), the flagging of the ``network_burst`` cases (:mod:`openncii.review.bursts`:
+all of them at the first read after migration 0013 or a change of the rule, as for the
+networks written here; a case's own count when it is stored, :mod:`openncii.cases.bursts`),
+each reason's query (3 rounds) and the whole queue (``--rounds`` rounds, each in a new session:
+a server keeps nothing between requests, so every round is what a freshly started server
+answers). Prints milliseconds and the load average; the schema is dropped at the end.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from admin import build
 from openncii.cases import DenyList
+from openncii.cases.bursts import flag_burst
 from openncii.db import make_engine, make_session_factory
 from openncii.review import ReviewRules, review_queue
 from openncii.review import queue as review
+from openncii.review.bursts import sync_bursts
 from openncii.review.near import flag_entries, sync_shipped
 from openncii.testing import create_schema, drop_schema
 
@@ -53,6 +57,11 @@ _SHAPE = (
     "UPDATE feed_clock SET value = (SELECT max(feed_seq) FROM hashes)",
     "ANALYZE",
 )
+
+
+#: The network with the most cases in the last hour (what a stored case of it counts).
+_BUSIEST = """SELECT network FROM case_networks WHERE created_at > now() - interval '1 hour'
+              GROUP BY network ORDER BY count(*) DESC, network LIMIT 1"""
 
 
 def _ms(call: Callable[[], Any]) -> tuple[float, Any]:
@@ -96,6 +105,20 @@ def main() -> None:
         print(f"shipped list changed (scan at the first read): {ms:.0f} ms")
         rules = ReviewRules()
         now = datetime.now(UTC)
+        with engine.begin() as connection:
+            ms, _ = _ms(lambda: sync_bursts(connection, rules.bursts, now))
+        print(f"burst flags of every kept case (rule changed): {ms:.0f} ms")
+        with engine.connect() as connection:
+            network = connection.scalar(text(_BUSIEST))
+            connection.rollback()
+            times = []
+            for _ in range(5):
+                with connection.begin() as transaction:
+                    ms, _ = _ms(lambda: flag_burst(connection, network, now, rules.bursts))
+                    transaction.rollback()
+                times.append(ms)
+        shown = ", ".join(f"{t:.1f}" for t in times)
+        print(f"a case stored: its network's count and flags: {shown} ms")
         parts: dict[str, Callable[[Any], Any]] = {
             "not_blocked": lambda s: list(review._not_blocked(s, rules)),
             "frequent_match": lambda s: list(review._frequent_match(s, rules)),

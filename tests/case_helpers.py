@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
-from openncii.cases import Argon2Parameters, CaseRules, DenyList, LockoutPolicy, PinHasher, PinSlots
+from openncii.cases import (
+    Argon2Parameters,
+    CaseRules,
+    CreatedCase,
+    DenyList,
+    Eligibility,
+    LockoutPolicy,
+    PinHasher,
+    PinSlots,
+    create_case,
+)
 
 ELIGIBLE: dict[str, bool] = {
     "in_image": True,
@@ -31,6 +42,22 @@ def fast_case_rules(max_hashes: int, lockout: LockoutPolicy) -> CaseRules:
         max_hashes=max_hashes,
         lockout=lockout,
     )
+
+
+def open_case(
+    sessions: Any, rules: CaseRules, *hashes: Any, now: datetime, network: str | None = None
+) -> CreatedCase:
+    """A case of ``hashes`` (submissions) stored by the case service, every answer eligible."""
+    with sessions() as session:
+        return create_case(
+            session,
+            rules,
+            eligibility=Eligibility(True, True, True, True, True),
+            hashes=list(hashes),
+            language="en",
+            now=now,
+            network=network,
+        )
 
 
 def random_pdq(rng: random.Random | None = None) -> str:

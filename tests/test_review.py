@@ -5,6 +5,7 @@ creation, and refusals that change nothing."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,22 +13,21 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, insert, select
 
-from case_helpers import fast_case_rules
+from case_helpers import fast_case_rules, open_case
 from openncii.audit import list_audit, short_hash
 from openncii.cases import (
     CaseRules,
     DenyList,
-    Eligibility,
     LockoutPolicy,
     Md5Submission,
     PdqSubmission,
     PhotoSubmission,
     VariantSubmission,
     case_status,
-    create_case,
     withdraw_case,
 )
 from openncii.cases.abuse import client_key
+from openncii.cases.bursts import BurstRule
 from openncii.db.models import (
     HASH_ACTIVE,
     HASH_DISABLED,
@@ -44,6 +44,7 @@ from openncii.errors import HashNotFoundError, HashRejectedError, InvalidHashErr
 from openncii.feed.pages import build_records
 from openncii.partners import add_partner, record_feedback
 from openncii.review import (
+    Reason,
     ReviewRules,
     deny_value,
     disable_hash,
@@ -55,15 +56,15 @@ from openncii.review import (
     review_queue,
     review_reasons,
 )
-from openncii.review.near import sync_shipped
-from openncii.review.queue import _bursts, _median, _network_bursts
+from openncii.review.bursts import find_bursts, marks, sync_bursts
+from openncii.review.near import flag_helpline_equal, sync_shipped
+from openncii.review.queue import _median, _network_bursts
 from openncii.signals.pdq import MATCH_THRESHOLD
 from openncii.signals.registry import PDQ_KEYS
 from partner_helpers import flip_pdq
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 SECRET = b"s" * 32
-ELIGIBLE = Eligibility(True, True, True, True, True)
 KINDS = ("full", "square", "strip", "trim")
 BITS = np.random.default_rng(9)
 
@@ -84,16 +85,7 @@ def _photo(rng: random.Random) -> PhotoSubmission:
 def _case(
     sessions: Any, rules: CaseRules, *hashes: Any, network: str | None = None, now: datetime = NOW
 ) -> Any:
-    with sessions() as session:
-        return create_case(
-            session,
-            rules,
-            eligibility=ELIGIBLE,
-            hashes=list(hashes),
-            language="en",
-            now=now,
-            network=network,
-        )
+    return open_case(sessions, rules, *hashes, network=network, now=now)
 
 
 def _status(sessions: Any, rules: CaseRules, created: Any, *, withdraw: bool = False) -> Any:
@@ -378,10 +370,10 @@ def test_median_and_bursts() -> None:
     minute = timedelta(minutes=1)
     times = [NOW + minute * m for m in (0, 1, 2, 30, 31, 32, 33, 120, 121)]
     cases = [(t, i) for i, t in enumerate(times)]
-    assert list(_bursts(cases, 10 * minute, 3)) == [[0, 1, 2], [3, 4, 5, 6]]
-    assert list(_bursts(cases, 10 * minute, 4)) == [[3, 4, 5, 6]]
-    assert list(_bursts(cases, 200 * minute, 9)) == [list(range(9))]
-    assert list(_bursts(cases, 200 * minute, 10)) == []
+    assert list(find_bursts(cases, 10 * minute, 3)) == [[0, 1, 2], [3, 4, 5, 6]]
+    assert list(find_bursts(cases, 10 * minute, 4)) == [[3, 4, 5, 6]]
+    assert list(find_bursts(cases, 200 * minute, 9)) == [list(range(9))]
+    assert list(find_bursts(cases, 200 * minute, 10)) == []
 
 
 def _stored_flags(sessions: Any) -> set[tuple[str, str, int, int]]:
@@ -499,9 +491,92 @@ def test_the_burst_query_finds_the_bursts_of_every_network(
     expected: set[str] = set()
     for network in {r["network"] for r in rows}:
         cases = sorted((r["created_at"], r["case_id"]) for r in rows if r["network"] == network)
-        if list(_bursts(cases, timedelta(minutes=20), 4)):
+        if list(find_bursts(cases, timedelta(minutes=20), 4)):
             expected.add(short_hash(network))
     with db_sessions() as session, session.begin():
         found = {str(r.figures["network"]) for _, r in _network_bursts(session, small, NOW)}
     assert found == expected
     assert expected  # the seed has bursts
+
+
+def _burst_flags(sessions: Any) -> dict[int, bool]:
+    with sessions() as session:
+        return {
+            int(case_id): bool(flag)
+            for case_id, flag in session.execute(select(CaseNetwork.case_id, CaseNetwork.burst))
+        }
+
+
+def _expected_flags(sessions: Any, rule: BurstRule) -> dict[int, bool]:
+    """The rule applied to all the kept cases at once (:func:`marks`, network by network)."""
+    with sessions() as session:
+        rows = session.execute(
+            select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id).order_by(
+                CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id
+            )
+        ).all()
+    expected: dict[int, bool] = {}
+    for network in {r.network for r in rows}:
+        cases = [(r.created_at, int(r.case_id)) for r in rows if r.network == network]
+        for (_, case_id), hit in zip(cases, marks(cases, rule.window, rule.cases), strict=True):
+            expected[case_id] = hit
+    return expected
+
+
+def test_bursts_are_flagged_as_cases_are_stored(db_sessions: Any, rules: CaseRules) -> None:
+    """Cases stored in the order of their times, from 3 networks at random gaps: the flags each
+    creation writes equal the rule applied to all of them at once; the queue computes them
+    again only for another rule."""
+    rng = random.Random(13)
+    rule = BurstRule(cases=4, minutes=20)
+    at = NOW - timedelta(days=2)
+    for _ in range(80):
+        at += timedelta(minutes=rng.choice((0, 1, 3, 7, 19, 20, 45)))
+        network = f"n{rng.randrange(3)}" * 16
+        _case(
+            db_sessions,
+            replace(rules, bursts=rule),
+            PdqSubmission(_pdq(rng), 90),
+            network=network,
+            now=at,
+        )
+    written = _burst_flags(db_sessions)
+    assert written == _expected_flags(db_sessions, rule)
+    assert 0 < sum(written.values()) < len(written)  # the seed has bursts and quiet cases
+    with db_sessions() as session, session.begin():
+        # After migration 0013 the fingerprint is empty: computed once, to the same flags.
+        assert sync_bursts(session.connection(), rule, at)
+        assert not sync_bursts(session.connection(), rule, at)
+    assert _burst_flags(db_sessions) == written
+    other = BurstRule(cases=3, minutes=10)
+    with db_sessions() as session, session.begin():
+        assert sync_bursts(session.connection(), other, at)
+    assert _burst_flags(db_sessions) == _expected_flags(db_sessions, other) != written
+
+
+def test_an_md5_entry_queues_the_equal_hash_stored_before_it(
+    db_sessions: Any, rules: CaseRules
+) -> None:
+    rng = random.Random(14)
+    video = Md5Submission(f"{rng.getrandbits(128):032x}")
+    _case(db_sessions, rules, video, PdqSubmission(_pdq(rng), 90))
+    hash_id = _id(db_sessions, video.value)
+
+    def reasons() -> list[Reason]:
+        with db_sessions() as session:
+            return review_reasons(session, ReviewRules(), rules.denylist, NOW).get(hash_id, [])
+
+    assert reasons() == []
+    with db_sessions() as session:
+        deny_value(session, "md5", video.value, "a trailer", NOW, actor=None, network=None)
+    figures = {"distance": 0, "entry": video.value[:8], "source": "helpline"}
+    assert reasons() == [Reason("near_denied", figures)]
+    # Entries added before migration 0013 get their flags there.
+    with db_sessions() as session, session.begin():
+        session.execute(delete(ReviewNearDenied))
+        assert flag_helpline_equal(session.connection()) == 1
+    assert reasons() == [Reason("near_denied", figures)]
+    with db_sessions() as session:
+        (entry,) = list_denied(session)
+        remove_denied(session, entry.id, NOW, actor=None, network=None)
+    assert reasons() == []

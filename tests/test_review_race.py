@@ -1,8 +1,11 @@
-"""A case stored at the same moment as a deny-list entry is added (SQLite and PostgreSQL): the
-hash is refused or queued for review, whichever comes first (:mod:`openncii.cases.denied`).
+"""Writers that must see each other (SQLite and PostgreSQL): a case stored at the same moment
+as a deny-list entry is added (the hash is refused or queued for review, whichever comes first:
+:mod:`openncii.cases.denied`), two cases of one network stored at the same moment (each counts
+the other for the bursts: :mod:`openncii.cases.bursts`).
 
 Each test stops one writer at the dangerous point (the case: after its check of the deny-list,
-not committed; the entry: added and scanned, not committed) and runs the other writer there.
+or after counting its network's cases, not committed; the entry: added and scanned, not
+committed) and runs the other writer there.
 The other writer does not wait for a lock: it fails at once when it would have to
 (``busy_timeout`` 0 on SQLite, ``lock_timeout`` 1 ms on PostgreSQL), and then runs after the
 first one's commit, which is where a waiting writer would have continued. No sleeps and no
@@ -13,33 +16,33 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from case_helpers import fast_case_rules
+from case_helpers import fast_case_rules, open_case
 from openncii.cases import (
     CaseRules,
-    Eligibility,
     LockoutPolicy,
     Md5Submission,
     PdqSubmission,
-    create_case,
+    service,
 )
+from openncii.cases.bursts import BurstRule
 from openncii.cases.denied import DeniedList
 from openncii.db import make_engine, make_session_factory
-from openncii.db.models import HashRecord
+from openncii.db.models import CaseNetwork, HashRecord
 from openncii.errors import HashRejectedError
 from openncii.review import ReviewRules, deny_value, disable_hash, review_reasons
 from partner_helpers import flip_pdq
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
-ELIGIBLE = Eligibility(True, True, True, True, True)
 BITS = np.random.default_rng(12)
 
 
@@ -68,11 +71,10 @@ def eager_sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def _case(sessions: Callable[[], Session], rules: CaseRules, *hashes: Any) -> None:
-    with sessions() as session:
-        create_case(
-            session, rules, eligibility=ELIGIBLE, hashes=list(hashes), language="en", now=NOW
-        )
+def _case(
+    sessions: Callable[[], Session], rules: CaseRules, *hashes: Any, network: str | None = None
+) -> None:
+    open_case(sessions, rules, *hashes, network=network, now=NOW)
 
 
 def _deny(sessions: Callable[[], Session], kind: str, value: str) -> None:
@@ -197,3 +199,34 @@ def test_disabling_with_the_deny_list_is_ordered_against_a_case_too(
         assert session.scalar(select(HashRecord.status).where(HashRecord.id == hash_id)) == (
             "disabled"
         )
+
+
+def test_two_cases_of_one_network_stored_at_the_same_moment_count_each_other(
+    db_sessions: Any, eager_sessions: Any, rules: CaseRules, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of 2: the first case has counted its network's cases and is not committed when
+    the second one comes. The second waits for it (the network's lock) and counts it."""
+    pair = BurstRule(cases=2, minutes=60)
+    paired = replace(rules, bursts=pair)
+    rng = random.Random(4)
+    first, second = (PdqSubmission(f"{rng.getrandbits(256):064x}", 90) for _ in range(2))
+    network = "c" * 64
+    waited: list[str] = []
+    original = service.flag_burst
+
+    def counted(connection: Connection, *args: Any) -> None:
+        original(connection, *args)
+        monkeypatch.setattr(service, "flag_burst", original)
+        try:
+            _case(eager_sessions, paired, second, network=network)
+        except OperationalError:
+            waited.append("second")
+
+    monkeypatch.setattr(service, "flag_burst", counted)
+    _case(db_sessions, paired, first, network=network)
+    if waited:  # the second case had to wait for the first: it comes now
+        _case(db_sessions, paired, second, network=network)
+    with db_sessions() as session:
+        flags = session.execute(select(CaseNetwork.burst)).scalars().all()
+    assert flags == [True, True]
+    assert waited == ["second"]

@@ -26,6 +26,7 @@ from openncii.cases import (
     PinSlots,
 )
 from openncii.cases.abuse import RateLimit
+from openncii.cases.bursts import BurstRule
 from openncii.db import make_engine, make_session_factory
 from openncii.db.server_secrets import CLIENT_KEY_SECRET, server_secret
 from openncii.feed import FEED_TOKEN_SECRET, purge_withdrawn
@@ -74,6 +75,7 @@ class Runtime:
                 legacy_tries=settings.legacy_pin_tries,
                 legacy_window_seconds=settings.legacy_pin_window_seconds,
             ),
+            bursts=BurstRule.from_settings(settings),
         )
         self.create_limit = RateLimit(settings.rate_limit_create, settings.rate_window_seconds)
         self.status_limit = RateLimit(settings.rate_limit_status, settings.rate_window_seconds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
@@ -26,6 +26,7 @@ from openncii.cases.abuse import (
     give_back_pin_try,
     throttle_key,
 )
+from openncii.cases.bursts import BurstRule, flag_burst, lock_network
 from openncii.cases.denied import load_denied
 from openncii.cases.denylist import DenyList
 from openncii.cases.eligibility import Eligibility, check_eligibility
@@ -95,6 +96,8 @@ class CaseRules:
     lockout: LockoutPolicy
     #: Photos and videos one case may hold (``validation.count_files``).
     max_files: int | None = None
+    #: When cases from one network are a burst (flagged as they are stored).
+    bursts: BurstRule = field(default_factory=BurstRule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,15 @@ def create_case(
         try:
             with session.begin():
                 store_case(
-                    session, number, pin_hash, valid, language, now, network=network, refuse=refuse
+                    session,
+                    number,
+                    pin_hash,
+                    valid,
+                    language,
+                    now,
+                    network=network,
+                    bursts=rules.bursts,
+                    refuse=refuse,
                 )
         except IntegrityError:
             # A random case number or partner reference collided (about 1 in 10**17): retry.
@@ -214,11 +225,14 @@ def store_case(
     now: datetime,
     *,
     network: str | None = None,
+    bursts: BurstRule | None = None,
     refuse: Callable[[ValidHash], ServiceError],
 ) -> None:
     """Store a case and its validated hashes in the transaction open on ``session`` (new
     hashes are added, shared ones linked, and every one stamped at a new feed position; a hash
-    the helpline disabled stays disabled). ``network``: see :func:`create_case`.
+    the helpline disabled stays disabled). ``network``: see :func:`create_case`; with it, the
+    case is flagged with the other cases of its network if they are a burst by ``bursts``
+    (:mod:`openncii.cases.bursts`).
 
     First, in this transaction, the helpline's deny-list is read and checked: the first hash
     it refuses raises ``refuse(hash)`` (the caller's words for it) and nothing is stored. Read
@@ -233,6 +247,10 @@ def store_case(
     if refused is not None:
         raise refuse(valid[refused])
     connection = session.connection()
+    if network is not None:
+        if bursts is None:
+            raise ValueError("a case stored with its network needs the burst rule")
+        lock_network(connection, network)  # before the first write
     case_id = connection.execute(
         _INSERT_CASE,
         {
@@ -287,6 +305,8 @@ def store_case(
         connection.execute(
             insert(CaseNetwork), {"case_id": case_id, "network": network, "created_at": now}
         )
+        assert bursts is not None
+        flag_burst(connection, network, now, bursts)
         if secrets.randbelow(_PRUNE_NETWORKS_ONE_IN) == 0:
             oldest = now - timedelta(days=NETWORK_DAYS)
             connection.execute(delete(CaseNetwork).where(CaseNetwork.created_at < oldest))

@@ -32,6 +32,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -435,6 +437,14 @@ class CaseNetwork(Base):
     __table_args__ = (
         Index("ix_case_networks_network", "network", "created_at"),
         Index("ix_case_networks_created_at", "created_at"),
+        # The bursts only (few rows): where the review queue starts (migration 0013).
+        Index(
+            "ix_case_networks_burst",
+            "network",
+            "created_at",
+            sqlite_where=text("burst = 1"),
+            postgresql_where=text("burst"),
+        ),
     )
 
     case_id: Mapped[int] = mapped_column(
@@ -442,6 +452,9 @@ class CaseNetwork(Base):
     )
     network: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: One of a burst of cases from this network (:mod:`openncii.cases.bursts`), flagged when a
+    #: case is stored (migration 0013).
+    burst: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeniedHash(Base):

@@ -37,6 +37,7 @@ __all__ = [
     "flag_entries",
     "flag_equal",
     "flag_helpline",
+    "flag_helpline_equal",
     "shipped_fingerprint",
     "sync_shipped",
     "unflag_entries",
@@ -128,6 +129,15 @@ def flag_helpline(connection: Connection) -> int:
         select(DeniedHash.value).where(DeniedHash.signal_type == PDQ.key)
     ).all()
     return _scan(connection, list(values), HELPLINE)
+
+
+def flag_helpline_equal(connection: Connection) -> int:
+    """Flag the hashes equal to the entries of ``denied_hashes`` that are not PDQ (migration
+    0013)."""
+    entries = connection.execute(
+        select(DeniedHash.signal_type, DeniedHash.value).where(DeniedHash.signal_type != PDQ.key)
+    ).all()
+    return flag_equal(connection, [(kind, value) for kind, value in entries])
 
 
 def shipped_fingerprint(shipped: DenyList) -> str:

@@ -17,7 +17,8 @@ Four signals, each computed in a few set-based queries (SQLite and PostgreSQL):
 * ``network_burst``: the hashes of at least :attr:`ReviewRules.burst_cases` cases opened from
   one client network within :attr:`ReviewRules.burst_minutes` (``case_networks`` holds a keyed
   digest of each case's network for :data:`NETWORK_DAYS` days; the queue shows its first 8 hex
-  digits, enough to tell bursts apart and nothing about the network).
+  digits, enough to tell bursts apart and nothing about the network). Flagged when a case is
+  stored (:mod:`openncii.cases.bursts`), read by :mod:`openncii.review.bursts`.
 
 Hashes are shown by their first 8 hex digits; disabled hashes leave the queue.
 """
@@ -27,8 +28,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import datetime
+from typing import Final
 
 import numpy as np
 from sqlalchemy import func, select
@@ -36,16 +37,17 @@ from sqlalchemy.orm import Session
 
 from openncii.audit import short_hash
 from openncii.cases.abuse import NETWORK_DAYS
+from openncii.cases.bursts import BurstRule
 from openncii.cases.denylist import DenyList
 from openncii.db.models import (
     HASH_ACTIVE,
     CaseHash,
-    CaseNetwork,
     Feedback,
     HashRecord,
     ReviewNearDenied,
     StatsHashOutcome,
 )
+from openncii.review.bursts import burst_groups, sync_bursts
 from openncii.review.near import sync_shipped
 from openncii.settings import Settings
 from openncii.stats import matching_histogram
@@ -80,6 +82,10 @@ class ReviewRules:
     burst_minutes: int = 60
     #: At most this many items (those with the most reasons, then the newest, first).
     limit: int = 500
+
+    @property
+    def bursts(self) -> BurstRule:
+        return BurstRule(cases=self.burst_cases, minutes=self.burst_minutes)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReviewRules:
@@ -137,8 +143,9 @@ def review_reasons(
     now: datetime,
 ) -> dict[int, list[Reason]]:
     """Every hash with a reason to be in the queue, whatever its status (one transaction: it
-    writes only when the shipped deny-list changed, :func:`openncii.review.near.sync_shipped`);
-    :func:`queue_items` reads the statuses."""
+    writes only when the shipped deny-list changed, :func:`openncii.review.near.sync_shipped`,
+    or the burst rule, :func:`openncii.review.bursts.sync_bursts`); :func:`queue_items` reads
+    the statuses."""
     reasons: dict[int, list[Reason]] = defaultdict(list)
     with session.begin():
         near = _near_denied(session, shipped)
@@ -242,44 +249,18 @@ def _near_denied(session: Session, shipped: DenyList) -> dict[int, Reason]:
 def _network_bursts(
     session: Session, rules: ReviewRules, now: datetime
 ) -> Iterable[tuple[int, Reason]]:
-    since = now - timedelta(days=NETWORK_DAYS)
-    # A network has a burst when some case and the one burst_cases - 1 later (by time) are less
-    # than burst_minutes apart: one pass in the order of the index on (network, created_at).
-    earlier = (
-        func.lag(CaseNetwork.created_at, rules.burst_cases - 1)
-        .over(partition_by=CaseNetwork.network, order_by=CaseNetwork.created_at)
-        .label("earlier")
-    )
-    ordered = (
-        select(CaseNetwork.network, CaseNetwork.created_at, earlier)
-        .where(CaseNetwork.created_at >= since)
-        .subquery()
-    )
-    apart = _seconds_apart(session, ordered.c.created_at, ordered.c.earlier)
-    busy = (
-        select(ordered.c.network)
-        .where(ordered.c.earlier.is_not(None), apart < rules.burst_minutes * 60)
-        .distinct()
-    )
-    rows = session.execute(
-        select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
-        .where(CaseNetwork.network.in_(busy), CaseNetwork.created_at >= since)
-        .order_by(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
-    ).all()
-    by_network: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for network, created_at, case_id in rows:
-        by_network[network].append((created_at, int(case_id)))
-    window = timedelta(minutes=rules.burst_minutes)
+    """From the flags written with each case (:mod:`openncii.review.bursts`)."""
+    connection = session.connection()
+    sync_bursts(connection, rules.bursts, now)
     case_reasons: dict[int, Reason] = {}
-    for network, cases in by_network.items():
-        for burst in _bursts(cases, window, rules.burst_cases):
-            figures: dict[str, int | float | str] = {
-                "cases": len(burst),
-                "minutes": rules.burst_minutes,
-                "network": short_hash(network),
-            }
-            for case_id in burst:
-                case_reasons.setdefault(case_id, Reason("network_burst", figures))
+    for network, burst in burst_groups(connection, rules.bursts, now):
+        figures: dict[str, int | float | str] = {
+            "cases": len(burst),
+            "minutes": rules.burst_minutes,
+            "network": short_hash(network),
+        }
+        for case_id in burst:
+            case_reasons.setdefault(case_id, Reason("network_burst", figures))
     if not case_reasons:
         return
     seen: set[int] = set()
@@ -292,42 +273,6 @@ def _network_bursts(
         if hash_id not in seen:
             seen.add(hash_id)
             yield int(hash_id), case_reasons[int(case_id)]
-
-
-def _seconds_apart(session: Session, later: Any, earlier: Any) -> Any:
-    """Seconds from ``earlier`` to ``later`` (``UTCDateTime`` columns), in SQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
-def _bursts(
-    cases: list[tuple[datetime, int]], window: timedelta, least: int
-) -> Iterable[list[int]]:
-    """The bursts among ``cases`` (sorted by time): every case in a window of ``window`` that
-    holds at least ``least`` cases is marked; marked cases less than ``window`` apart form one
-    burst. Yields lists of case ids."""
-    marked = [False] * len(cases)
-    end = 0
-    for start in range(len(cases)):
-        end = max(end, start)
-        while end < len(cases) and cases[end][0] - cases[start][0] < window:
-            end += 1
-        if end - start >= least:
-            for k in range(start, end):
-                marked[k] = True
-    current: list[int] = []
-    last: datetime | None = None
-    for (at, case_id), hit in zip(cases, marked, strict=True):
-        if hit and (last is None or at - last < window):
-            current.append(case_id)
-            last = at
-            continue
-        if current:
-            yield current
-        current, last = ([case_id], at) if hit else ([], None)
-    if current:
-        yield current
 
 
 def _items(session: Session, reasons: dict[int, list[Reason]]) -> list[ReviewItem]:
