@@ -8,14 +8,16 @@ zero: every one would be near the shipped deny-list's all-zeros entry), keeps a 
 cases of the last 30 days, as the service does (``--networks``: by default the share of a bank
 spread over a year, ``cases * 30 / 365``, from 5,000 networks, and one burst of 12 cases in 12
 minutes) and
-one entry in the helpline's deny-list. Then times the scans that store the ``near_denied``
-flags (:mod:`openncii.review.near`: a deny-list entry added, the shipped list at the first read
-after it changed), the flagging of the ``network_burst`` cases (:mod:`openncii.review.bursts`:
-all of them at the first read after migration 0013 or a change of the rule, as for the
-networks written here; a case's own count when it is stored, :mod:`openncii.cases.bursts`),
-each reason's query (3 rounds) and the whole queue (``--rounds`` rounds, each in a new session:
-a server keeps nothing between requests, so every round is what a freshly started server
-answers). Prints milliseconds and the load average; the schema is dropped at the end.
+one entry in the helpline's deny-list. Then times the scans that store the ``near_denied`` flags
+(:mod:`openncii.review.near`: a deny-list entry added, whole and in the two parts ``deny_value``
+runs, the search before the deny-list's lock and what it does under the lock; the shipped list
+at the first read after it changed), the flagging of the ``network_burst`` cases
+(:mod:`openncii.review.bursts`: all of them at the first read after migration 0013 or a change
+of the rule, as for the networks written here; a case's own count when it is stored,
+:mod:`openncii.cases.bursts`), each reason's query (3 rounds) and the whole queue (``--rounds``
+rounds, each in a new session: a server keeps nothing between requests, so every round is what a
+freshly started server answers). Prints milliseconds and the load average; the schema is dropped
+at the end.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from openncii.db import make_engine, make_session_factory
 from openncii.review import ReviewRules, review_queue
 from openncii.review import queue as review
 from openncii.review.bursts import sync_bursts
-from openncii.review.near import flag_entries, sync_shipped
+from openncii.review.near import flag_entries, flag_prescanned, prescan_entries, sync_shipped
 from openncii.testing import create_schema, drop_schema
 
 _SHAPE = (
@@ -99,6 +101,13 @@ def main() -> None:
             entry = connection.scalar(text("SELECT value FROM denied_hashes"))
             ms, flagged = _ms(lambda: flag_entries(connection, [entry]))
         print(f"deny-list entry added (scan of every PDQ hash): {flagged} flags, {ms:.0f} ms")
+        with engine.begin() as connection:
+            ms, prescan = _ms(lambda: prescan_entries(connection, [entry]))
+            locked, _ = _ms(lambda: flag_prescanned(connection, [entry], prescan))
+        print(
+            f"  as deny_value does it: search before the lock {ms:.0f} ms, "
+            f"under the lock (the hashes stamped since) {locked:.0f} ms"
+        )
         with engine.begin() as connection:
             connection.execute(text("UPDATE review_scans SET fingerprint = ''"))
             ms, _ = _ms(lambda: sync_shipped(connection, shipped))

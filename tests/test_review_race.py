@@ -39,7 +39,7 @@ from openncii.cases.denied import DeniedList
 from openncii.db import make_engine, make_session_factory
 from openncii.db.models import CaseNetwork, HashRecord
 from openncii.errors import HashRejectedError
-from openncii.review import ReviewRules, deny_value, disable_hash, review_reasons
+from openncii.review import ReviewRules, actions, deny_value, disable_hash, review_reasons
 from partner_helpers import flip_pdq
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -230,3 +230,38 @@ def test_two_cases_of_one_network_stored_at_the_same_moment_count_each_other(
         flags = session.execute(select(CaseNetwork.burst)).scalars().all()
     assert flags == [True, True]
     assert waited == ["second"]
+
+
+@pytest.mark.parametrize("kind", ["pdq", "md5"])
+def test_a_case_stored_while_an_entry_searches_the_bank_is_flagged(
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+    rules: CaseRules,
+    db_sessions: Any,
+    eager_sessions: Any,
+) -> None:
+    """Adding an entry searches the bank before it takes the deny-list's lock (new cases wait
+    only for what follows): a case committed between the two is searched again under the lock
+    (the hashes stamped since the first search). On SQLite the entry's transaction holds the
+    database from its start, so the case waits for it and is refused."""
+    submission, entry = _hash_and_entry(kind, 5)
+    waited: list[str] = []
+    original = actions.lock_denied_for_adding
+
+    def store_first(session: Session) -> None:
+        monkeypatch.setattr(actions, "lock_denied_for_adding", original)
+        try:
+            _case(eager_sessions, rules, submission)
+        except OperationalError:
+            waited.append("case")
+        original(session)
+
+    monkeypatch.setattr(actions, "lock_denied_for_adding", store_first)
+    _deny(db_sessions, kind, entry)
+    if waited:
+        with pytest.raises(HashRejectedError):
+            _case(db_sessions, rules, submission)
+    outcome = _refused_or_queued(db_sessions, rules, submission.value)
+    with db_sessions() as session:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+    assert (waited, outcome) == ((["case"], "refused") if sqlite else ([], "queued"))

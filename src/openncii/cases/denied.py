@@ -18,15 +18,20 @@ that stores the case (:func:`openncii.cases.store_case`), and the two transactio
 * PostgreSQL (``READ COMMITTED``: each statement sees what committed before it started): a
   transaction-level advisory lock, :data:`DENY_LOCK`. Storing a case takes it in shared mode
   (cases do not wait for each other) before it reads the list; adding entries takes it in
-  exclusive mode (:func:`lock_denied_for_adding`) before anything else, and holds it through
-  the scan to its commit. Either the case took the lock first: the entry waits for the case's
-  commit and its scan, a later statement, sees the case's hashes (they are queued, or a
+  exclusive mode (:func:`lock_denied_for_adding`) before it inserts them, and holds it to its
+  commit. Either the case took the lock first: the entry waits for the case's commit, and its
+  scan under the lock, a later statement, sees the case's hashes (they are queued, or a
   reviewer disabled them with the entry); or the entry took it first: the case waits for the
   entry's commit and its read, a later statement, sees the entry (the case is refused).
 
-The price: on PostgreSQL new cases wait for an entry's scan, as every writer already waits for it
-on SQLite (seconds at a million PDQ hashes: ``docs/benchmarks.md``); entries are rare, one per
-decision of a reviewer.
+The scan of the whole bank (seconds at a million PDQ hashes: ``docs/benchmarks.md``) runs
+*before* the lock (:func:`openncii.review.near.prescan_entries`), so new cases wait only for
+what follows it. It first reads the feed clock: every case committed by then stamped its hashes
+at or before that position (the clock's row lock is held from a stamp to the commit), and the
+scan, a later statement, sees them. Under the lock, only the hashes stamped after that position
+are scanned again (the index on ``hashes.feed_seq``): every case stored since the first scan
+stamped its hashes there, and every case still being stored has committed, since it held the
+shared lock. On SQLite the whole transaction of the entry holds the database anyway.
 """
 
 from __future__ import annotations

@@ -6,12 +6,17 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from openncii.db.models import FEED_CLOCK_ID, FeedClock, HashRecord
 
-__all__ = ["advance_feed_clock", "stamp_hashes", "stamp_hashes_at_new_position"]
+__all__ = [
+    "advance_feed_clock",
+    "read_feed_clock",
+    "stamp_hashes",
+    "stamp_hashes_at_new_position",
+]
 
 
 _ADVANCE: Final = (
@@ -20,6 +25,16 @@ _ADVANCE: Final = (
     .values(value=FeedClock.value + 1)
     .returning(FeedClock.value)
 )
+
+
+def read_feed_clock(connection: Connection) -> int:
+    """The last position a committed transaction took (no lock): every row stamped at or
+    before it is committed, since the clock's row lock is held from a stamp to the commit."""
+    return int(
+        connection.execute(
+            select(FeedClock.value).where(FeedClock.id == FEED_CLOCK_ID)
+        ).scalar_one()
+    )
 
 
 def advance_feed_clock(session: Session) -> int:

@@ -35,7 +35,13 @@ from openncii.db.models import (
     HashRecord,
 )
 from openncii.errors import HashNotFoundError, ReviewError
-from openncii.review.near import flag_entries, flag_equal, unflag_entries
+from openncii.review.near import (
+    PreScan,
+    flag_equal,
+    flag_prescanned,
+    prescan_entries,
+    unflag_entries,
+)
 from openncii.signals.registry import MD5, PDQ, by_key
 
 __all__ = [
@@ -138,19 +144,37 @@ def _photo_group(session: Session, hash_id: int) -> set[int]:
     return group | {hash_id}
 
 
+def _members(session: Session, group: set[int]) -> list[tuple[str, str]]:
+    """(signal type, value) of the hashes ``group``."""
+    rows = session.execute(
+        select(HashRecord.signal_type, HashRecord.value).where(HashRecord.id.in_(sorted(group)))
+    )
+    return [(signal_type, value) for signal_type, value in rows]
+
+
 _INSERT_DENIED: Final = {
     name: dialect_insert(DeniedHash).on_conflict_do_nothing(index_elements=["signal_type", "value"])
     for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))
 }
 
 
+def _deniable_pdq(rows: list[tuple[str, str]]) -> list[str]:
+    return [value for kind, value in rows if deny_key(kind) == PDQ.key]
+
+
 def _deny(
-    session: Session, rows: list[tuple[str, str]], reason: str, actor: str | None, now: datetime
+    session: Session,
+    rows: list[tuple[str, str]],
+    reason: str,
+    actor: str | None,
+    now: datetime,
+    prescan: PreScan,
 ) -> None:
     """Add the entries and flag the hashes stored before them (the review queue's
-    ``near_denied``), in one transaction that began with :func:`lock_denied_for_adding`: a case
-    stored at the same moment is then either refused or flagged
-    (:mod:`openncii.cases.denied`)."""
+    ``near_denied``), under the deny-list's lock (:func:`lock_denied_for_adding`, taken by the
+    caller): a case stored at the same moment is then either refused or flagged
+    (:mod:`openncii.cases.denied`). The whole bank was searched before the lock (``prescan``,
+    :func:`openncii.review.near.prescan_entries`): under it, only the hashes stamped since."""
     connection = session.connection()
     connection.execute(
         _INSERT_DENIED[connection.dialect.name],
@@ -166,7 +190,7 @@ def _deny(
         ],
     )
     # The hashes stored before the entries that are near them (or equal), for the review queue.
-    flag_entries(connection, [value for kind, value in rows if deny_key(kind) == PDQ.key])
+    flag_prescanned(connection, _deniable_pdq(rows), prescan)
     flag_equal(connection, [(kind, value) for kind, value in rows if deny_key(kind) != PDQ.key])
 
 
@@ -186,8 +210,13 @@ def disable_hash(
     :class:`HashNotFoundError`, :class:`ReviewError` (no reason)."""
     cleaned = _reason(reason)
     with session.begin():
+        prescan = None
         if deny:
-            lock_denied_for_adding(session)  # first: before the hash's row lock
+            # The long search first, with no lock; then the deny-list's lock, before the hash's
+            # row lock (a case holding the shared lock may be waiting for that row).
+            seen = _members(session, _photo_group(session, hash_id))
+            prescan = prescan_entries(session.connection(), _deniable_pdq(seen))
+            lock_denied_for_adding(session)
         chosen = _hash(session, hash_id, lock=True)
         group = _photo_group(session, hash_id)
         already = set(
@@ -206,16 +235,14 @@ def disable_hash(
                 for h in new
             )
             session.flush()
-        members = session.execute(
-            select(HashRecord.signal_type, HashRecord.value).where(HashRecord.id.in_(group))
-        ).all()
+        members = _members(session, group)
         target = short_hash(chosen.value)
         detail = f"{cleaned} ({len(new)} hashes of the photo)"
         record(
             session, "hash.disable", now, actor=actor, network=network, target=target, detail=detail
         )
-        if deny:
-            _deny(session, [(t, v) for t, v in members], cleaned, actor, now)
+        if prescan is not None:
+            _deny(session, members, cleaned, actor, now, prescan)
             record(
                 session,
                 "hash.deny",
@@ -319,8 +346,10 @@ def deny_value(
     kind = by_key(signal_type)
     normalised = kind.normalize(value)
     with session.begin():
+        rows = [(kind.key, normalised)]
+        prescan = prescan_entries(session.connection(), _deniable_pdq(rows))
         lock_denied_for_adding(session)
-        _deny(session, [(kind.key, normalised)], cleaned, actor, now)
+        _deny(session, rows, cleaned, actor, now, prescan)
         record(
             session,
             "hash.deny",

@@ -4,10 +4,10 @@ a deny-list entry, and hashes of other types equal to one, in ``review_near_deni
 
 A case cannot hold a hash near an entry (cases are refused at creation, see
 :mod:`openncii.cases.denied`), so only hashes stored *before* an entry was added can be near
-it: the bank is scanned once against each new entry, when it is added (:func:`flag_entries`,
-:func:`flag_equal`, in the transaction that adds it: a case stored at the same moment is
-refused or seen by the scan, :mod:`openncii.cases.denied` says how), and its flags go with it
-(:func:`unflag_entries`). The
+it: the bank is scanned once against each new entry, in the transaction that adds it
+(:func:`prescan_entries` before the deny-list's lock, then :func:`flag_prescanned` and
+:func:`flag_equal` under it: a case stored at the same moment is refused or seen by the scan,
+:mod:`openncii.cases.denied` says how), and its flags go with it (:func:`unflag_entries`). The
 shipped list and its extra file are scanned once for each version of the list:
 ``review_scans`` holds the fingerprint of the list the flags were computed for, and
 :func:`sync_shipped` scans again only when it differs (the first queue read after a server
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from openncii.cases.denylist import DenyList
+from openncii.db.feed_clock import read_feed_clock
 from openncii.db.models import DeniedHash, HashRecord, ReviewNearDenied, ReviewScan
 from openncii.index import PDQIndex
 from openncii.signals.pdq import MATCH_THRESHOLD
@@ -34,10 +36,13 @@ from openncii.signals.registry import PDQ, PDQ_KEYS
 __all__ = [
     "HELPLINE",
     "SHIPPED",
+    "PreScan",
     "flag_entries",
     "flag_equal",
     "flag_helpline",
     "flag_helpline_equal",
+    "flag_prescanned",
+    "prescan_entries",
     "shipped_fingerprint",
     "sync_shipped",
     "unflag_entries",
@@ -52,16 +57,24 @@ def _codes(values: Sequence[str]) -> npt.NDArray[np.uint8]:
     return np.frombuffer(bytes.fromhex("".join(values)), dtype=np.uint8).reshape(-1, 32)
 
 
-def _scan(connection: Connection, entries: Sequence[str], source: str) -> int:
-    """Store the flags of every PDQ hash near one of ``entries`` (hex); how many were stored."""
+_Flag = dict[str, str | int]
+
+
+def _search(
+    connection: Connection, entries: Sequence[str], source: str, *, since: int | None = None
+) -> list[_Flag]:
+    """The flags of every PDQ hash near one of ``entries`` (hex); with ``since``, of those
+    stamped at a feed position after it only."""
     if not entries:
-        return 0
+        return []
     index = PDQIndex.build(_codes(entries))
     query = select(HashRecord.id, HashRecord.value).where(
         HashRecord.signal_type.in_(sorted(PDQ_KEYS))
     )
+    if since is not None:
+        query = query.where(HashRecord.feed_seq > since)
     rows = connection.execute(query.execution_options(yield_per=_BATCH))
-    flags: list[dict[str, str | int]] = []
+    flags: list[_Flag] = []
     for chunk in rows.partitions(_BATCH):
         found = index.search_arrays(_codes([value for _, value in chunk]), MATCH_THRESHOLD)
         queries = np.repeat(np.arange(len(chunk)), np.diff(found.bounds))
@@ -76,9 +89,55 @@ def _scan(connection: Connection, entries: Sequence[str], source: str) -> int:
                 queries.tolist(), found.rows.tolist(), found.distances.tolist(), strict=True
             )
         ]
-    if flags:  # written after the read (one statement on the connection at a time)
-        connection.execute(insert(ReviewNearDenied), flags)
-    return len(flags)
+    return flags
+
+
+def _store(connection: Connection, flags: Sequence[_Flag]) -> int:
+    """Store ``flags`` (each (source, entry, hash) once); how many."""
+    unique = list({(f["source"], f["entry"], f["hash_id"]): f for f in flags}.values())
+    if unique:  # written after the reads (one statement on the connection at a time)
+        connection.execute(insert(ReviewNearDenied), unique)
+    return len(unique)
+
+
+def _scan(connection: Connection, entries: Sequence[str], source: str) -> int:
+    """Store the flags of every PDQ hash near one of ``entries`` (hex); how many were stored."""
+    return _store(connection, _search(connection, entries, source))
+
+
+@dataclass(frozen=True, slots=True)
+class PreScan:
+    """The flags of the helpline's new PDQ entries over the hashes stored so far, searched
+    before the deny-list's lock is taken (:func:`prescan_entries`), and the feed position up to
+    which every stored hash was searched."""
+
+    seen: int
+    entries: frozenset[str]
+    flags: tuple[_Flag, ...]
+
+
+def prescan_entries(connection: Connection, entries: Sequence[str]) -> PreScan:
+    """Search the bank for ``entries`` (hex PDQ values about to be added) without any lock:
+    the long part of adding them. The feed clock is read first: every hash stamped at or
+    before it was committed then, so the search, a later statement, sees it."""
+    seen = read_feed_clock(connection)
+    unique = sorted(set(entries))
+    return PreScan(seen, frozenset(unique), tuple(_search(connection, unique, HELPLINE)))
+
+
+def flag_prescanned(connection: Connection, entries: Sequence[str], prescan: PreScan) -> int:
+    """Flag the hashes near ``entries`` (hex PDQ values just added to the helpline's list,
+    under the deny-list's lock; flags they had are computed again): the flags of ``prescan``,
+    a search of the hashes stamped since it (every case stored since holds them; no other
+    case is being stored: they wait for the lock) and a whole search for an entry it did not
+    cover."""
+    unique = sorted(set(entries))
+    unflag_entries(connection, unique, HELPLINE)
+    flags = [f for f in prescan.flags if f["entry"] in unique]
+    missed = [e for e in unique if e not in prescan.entries]
+    flags += _search(connection, missed, HELPLINE)
+    flags += _search(connection, unique, HELPLINE, since=prescan.seen)
+    return _store(connection, flags)
 
 
 def unflag_entries(connection: Connection, entries: Sequence[str], source: str = HELPLINE) -> None:
