@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, delete, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +37,7 @@ from openncii.cases import (
 from openncii.cases.bursts import BurstRule
 from openncii.cases.denied import DeniedList
 from openncii.db import make_engine, make_session_factory
-from openncii.db.models import CaseNetwork, HashRecord
+from openncii.db.models import CaseHash, CaseNetwork, HashRecord, ReviewNearDenied
 from openncii.errors import HashRejectedError
 from openncii.review import ReviewRules, actions, deny_value, disable_hash, review_reasons
 from partner_helpers import flip_pdq
@@ -265,3 +265,33 @@ def test_a_case_stored_while_an_entry_searches_the_bank_is_flagged(
     with db_sessions() as session:
         sqlite = session.get_bind().dialect.name == "sqlite"
     assert (waited, outcome) == ((["case"], "refused") if sqlite else ([], "queued"))
+
+
+def test_a_hash_purged_while_an_entry_searches_the_bank_is_left_out(
+    monkeypatch: pytest.MonkeyPatch, rules: CaseRules, db_sessions: Any, eager_sessions: Any
+) -> None:
+    """The retention purge deletes a hash the entry's first search found: the entry is added
+    and the flag left out (not a foreign-key error). SQLite: the purge waits for the entry."""
+    submission, entry = _hash_and_entry("pdq", 6)
+    _case(db_sessions, rules, submission)
+    with db_sessions() as session:
+        hash_id = session.scalar(select(HashRecord.id).where(HashRecord.value == submission.value))
+    waited: list[str] = []
+    original = actions.lock_denied_for_adding
+
+    def purge_first(session: Session) -> None:
+        monkeypatch.setattr(actions, "lock_denied_for_adding", original)
+        try:
+            with eager_sessions() as other, other.begin():
+                other.execute(delete(CaseHash).where(CaseHash.hash_id == hash_id))
+                other.execute(delete(HashRecord).where(HashRecord.id == hash_id))
+        except OperationalError:
+            waited.append("purge")
+        original(session)
+
+    monkeypatch.setattr(actions, "lock_denied_for_adding", purge_first)
+    _deny(db_sessions, "pdq", entry)
+    with db_sessions() as session:
+        flagged = session.scalars(select(ReviewNearDenied.hash_id)).all()
+        sqlite = session.get_bind().dialect.name == "sqlite"
+    assert (waited, flagged) == ((["purge"], [hash_id]) if sqlite else ([], []))

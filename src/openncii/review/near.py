@@ -51,6 +51,8 @@ __all__ = [
 SHIPPED: Final = "shipped"
 HELPLINE: Final = "helpline"
 _BATCH: Final = 50_000
+#: Hash ids per ``IN`` list (SQLite takes at most 32,766 parameters a statement).
+_IDS: Final = 10_000
 
 
 def _codes(values: Sequence[str]) -> npt.NDArray[np.uint8]:
@@ -93,8 +95,16 @@ def _search(
 
 
 def _store(connection: Connection, flags: Sequence[_Flag]) -> int:
-    """Store ``flags`` (each (source, entry, hash) once); how many."""
+    """Store ``flags`` (each (source, entry, hash) once) of the hashes that still exist: the
+    retention purge may have deleted one since it was read (locked here against that on
+    PostgreSQL until the commit, as the foreign key would). How many were stored."""
     unique = list({(f["source"], f["entry"], f["hash_id"]): f for f in flags}.values())
+    ids = sorted({int(f["hash_id"]) for f in unique})
+    kept: set[int] = set()
+    for start in range(0, len(ids), _IDS):
+        query = select(HashRecord.id).where(HashRecord.id.in_(ids[start : start + _IDS]))
+        kept.update(connection.scalars(query.with_for_update(key_share=True)))
+    unique = [f for f in unique if f["hash_id"] in kept]
     if unique:  # written after the reads (one statement on the connection at a time)
         connection.execute(insert(ReviewNearDenied), unique)
     return len(unique)
