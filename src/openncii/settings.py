@@ -313,7 +313,8 @@ class Settings(OpenNCIISettings):
         le=10_000,
         description="Review queue, reason `network_burst`: this many cases or more opened from "
         "one client network within `OPENNCII_REVIEW_BURST_MINUTES` are a burst (their hashes "
-        "are listed).",
+        "are listed). Flagged as each case is stored; after a change, the first queue read "
+        "flags the kept cases again.",
     )
     review_burst_minutes: int = Field(
         default=60,
