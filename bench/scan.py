@@ -27,9 +27,9 @@ once from ``../shared/testdata/photos``: resized, cropped, recompressed and mirr
 The bank is ``--bank`` random balanced PDQ codes plus the PDQ of a quarter of the original
 photos (so that some copies match), served from memory.
 
-Part 2, matching stored hashes (no image decoded): stored photos, each with a query set of 32
-hashes (its PDQ, 7 dihedral variants, 24 robust variants), as Arrow batches through
-``match_batch`` (what the Spark job's ``match`` and ``rematch`` run):
+Part 2, matching stored hashes (no image decoded): stored photos, each with a query set of 48
+hashes (its PDQ, 7 dihedral variants, 40 robust variants: what ``query_file`` gives a photo),
+as Arrow batches through ``match_batch`` (what the Spark job's ``match`` and ``rematch`` run):
 
 - against the whole ``--big-bank`` (a full match), on ``--sample`` photos;
 - against the bank's changes after a sync (``--changes`` records of the big bank: a
@@ -192,19 +192,21 @@ def timed(function: Callable[[], Any], with_spark: bool = False) -> tuple[float,
     return time.perf_counter() - started, tree_cpu(with_spark) - cpu, value
 
 
-PER_ITEM = 32  #: query hashes of one stored photo: 1 full, 7 dihedral, 24 robust variants
+#: Query hashes of one stored photo: 1 full, 7 dihedral, 40 robust variants (``query_file``
+#: gives the shared photos 47-49: 37 squares, 2 strips, a trim on some).
+PER_ITEM = 48
 
 
 def stored_batches(items: int, seed: int, size: int = 10_000) -> Iterable[Any]:
     """Arrow record batches of ``items`` stored hashed photos (``hashes_schema``), each with
-    a query set of :data:`PER_ITEM` random hashes (its PDQ, 7 dihedral variants, 18 squares,
-    2 strips, 4 trims: a real photo's shape), made without a Python object per hash."""
+    a query set of :data:`PER_ITEM` random hashes (its PDQ, 7 dihedral variants, 37 squares,
+    2 strips, 1 trim: a real photo's shape), made without a Python object per hash."""
     import pyarrow as pa
 
     from openncii.partner.batch import hashes_schema
 
     rng = np.random.default_rng(seed)
-    kinds = ["square"] * 18 + ["strip"] * 2 + ["trim"] * (PER_ITEM - 28)
+    kinds = ["square"] * 37 + ["strip"] * 2 + ["trim"] * (PER_ITEM - 47)
     text = pa.string()
     for start in range(0, items, size):
         k = min(size, items - start)
