@@ -41,8 +41,6 @@ __all__ = ["Clock", "Runtime", "utc_now"]
 Clock = Callable[[], datetime]
 
 _log = logging.getLogger("openncii.api.partner_feed")
-#: How often the feed pages counted for the console are written during a sync.
-_FETCH_WRITE_SECONDS = 5.0
 
 
 def utc_now() -> datetime:
@@ -88,8 +86,6 @@ class Runtime:
         self.rules.pins.on_time = self.metrics.observe_argon2
         self._secrets: dict[str, bytes] = {}
         self._next_purge = 0.0
-        self._fetches: dict[int, tuple[int, int, datetime]] = {}
-        self._next_fetch_write = 0.0
         self._lock = threading.Lock()
 
     def _server_secret(self, name: str) -> bytes:
@@ -137,29 +133,11 @@ class Runtime:
 
     def record_fetch(self, partner_id: int, records: int, now: datetime) -> None:
         """Count a feed page served to a partner, for the console (a background task: after
-        the answer). A partner's first page since the last write is written at once; the
-        pages of a sync that follow are added up and written every few seconds, so a full
-        sync does not cost a write per page."""
-        with self._lock:
-            pending = self._fetches.get(partner_id)
-            first = pending is None
-            pages, total, _ = pending or (0, 0, now)
-            self._fetches[partner_id] = (pages + 1, total + records, now)
-            due = first or time.monotonic() >= self._next_fetch_write
-            if not due:
-                return
-            batch, self._fetches = self._fetches, {}
-            self._next_fetch_write = time.monotonic() + _FETCH_WRITE_SECONDS
-        self._write_fetches(batch)
-
-    def _write_fetches(self, batch: dict[int, tuple[int, int, datetime]]) -> None:
+        the answer). Each page is one small write: the console's "last fetch" and pages of
+        the last 24 hours are exact at once, and a page's work (reading up to thousands of
+        records) outweighs it."""
         with self.sessions() as session:
-            for partner_id, (pages, records, last) in batch.items():
-                record_fetch(session, partner_id, records, last, pages=pages)
+            record_fetch(session, partner_id, records, now)
 
     def close(self) -> None:
-        with self._lock:
-            batch, self._fetches = self._fetches, {}
-        if batch:
-            self._write_fetches(batch)
         self.engine.dispose()

@@ -332,17 +332,15 @@ def _hour(now: datetime) -> int:
     return int(now.timestamp()) // 3600 * 3600
 
 
-def record_fetch(
-    session: Session, partner_id: int, records: int, now: datetime, *, pages: int = 1
-) -> None:
-    """Count ``pages`` feed pages of ``records`` records in all served to the partner, the last
-    at ``now`` (in the row of that hour)."""
+def record_fetch(session: Session, partner_id: int, records: int, now: datetime) -> None:
+    """Count a feed page of ``records`` records served to the partner at ``now`` (in the row of
+    that hour)."""
     hour = _hour(now)
     with session.begin():
         statement = insert_for(session, PartnerActivity).values(
             partner_id=partner_id,
             hour=hour,
-            pages=pages,
+            pages=1,
             records=records,
             unauthorized=0,
         )
@@ -350,7 +348,7 @@ def record_fetch(
             statement.on_conflict_do_update(
                 index_elements=["partner_id", "hour"],
                 set_={
-                    "pages": PartnerActivity.pages + pages,
+                    "pages": PartnerActivity.pages + 1,
                     "records": PartnerActivity.records + records,
                 },
             )
