@@ -904,8 +904,10 @@ def main() -> None:
             f"plain PDQ + dihedral {bank_size * plain_per_photo:.1e}"
         )
     figures["hash_pairs"] = estimate
+    minima_path = ROOT / "bench" / ".cache" / f"robustness-minima-{args.half}.npz"
+    minima_path.parent.mkdir(exist_ok=True)
     np.savez_compressed(
-        ROOT / "bench" / ".cache" / f"robustness-minima-{args.half}.npz",
+        minima_path,
         plain=peer_values,
         **{c: np.concatenate(minima[c]) for c in CLASSES},
     )

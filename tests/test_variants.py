@@ -17,8 +17,15 @@ from PIL import Image
 
 import openncii
 from openncii.errors import InvalidHashError, UnsupportedMediaError
-from openncii.media.bitmap import WORKING_SIDE, area_resize, working_bitmap, working_size
+from openncii.media.bitmap import (
+    WORKING_SIDE,
+    area_resize,
+    load_working_bitmap,
+    working_bitmap,
+    working_size,
+)
 from openncii.signals.borders import (
+    blurred_border_box,
     detect_rotation,
     flat_border_box,
     smooth_border_box,
@@ -174,6 +181,42 @@ def test_blurred_padding_is_peeled_near_the_photo(testdata: Path, name: str) -> 
     assert smooth_border_box(np.asarray(image)) is None
 
 
+@pytest.mark.parametrize("name", ["scratch_clothing-store.jpg", "opencv_aero3.jpg"])
+def test_a_shared_photo_in_blurred_padding_matches_its_enrolment(
+    testdata: Path, tmp_path: Path, name: str
+) -> None:
+    """The 9:16 repost on a blurred copy of itself, saved as a JPEG: the smooth peel alone stops
+    short of the photo (the seam rings) or eats into its sky; the blurred-padding box is the
+    photo's own, to the line, and its trim hash matches the enrolment."""
+    photo = testdata / "photos" / name
+    with Image.open(photo) as opened:
+        image = opened.convert("RGB")
+    framed = _bench().blurred_padding(image)
+    copy = tmp_path / "framed.jpg"
+    framed.save(copy, quality=90)
+    rgb = load_working_bitmap(copy)
+    scale = rgb.shape[0] / framed.height
+    pad = (framed.height - image.height) // 2
+    box = blurred_border_box(rgb)
+    assert box is not None
+    assert abs(box.top - pad * scale) <= 1 and abs(box.bottom - (pad + image.height) * scale) <= 1
+    assert (box.left, box.right) == (0, rgb.shape[1])
+    match = match_variants(openncii.query_file(copy), openncii.enroll_file(photo))
+    assert match is not None and match.query.kind is Kind.TRIM
+
+
+def test_a_plain_photo_gets_no_blurred_padding_trim(testdata: Path) -> None:
+    """Ordinary photos (smooth skies and blurred backgrounds included) are not cut, so their
+    query has no hash more than before (the smooth peel cuts aero3's sky: that trim stays)."""
+    for name in ("opencv_aero3.jpg", "skimage_astronaut.jpg", "mate_dune.jpg", "sklearn_china.jpg"):
+        rgb = load_working_bitmap(testdata / "photos" / name)
+        assert blurred_border_box(rgb) is None, name
+        trims = [v for v in query_variants(rgb) if v.kind is Kind.TRIM]
+        assert len(trims) == sum(
+            b is not None for b in (flat_border_box(rgb), smooth_border_box(rgb))
+        )
+
+
 @given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 3), st.integers(0, 2**32 - 1))
 @settings(max_examples=80, deadline=None)
 def test_any_small_picture_is_handled(height: int, width: int, style: int, seed: int) -> None:
@@ -187,7 +230,7 @@ def test_any_small_picture_is_handled(height: int, width: int, style: int, seed:
         rgb = np.zeros((height, width, 3), np.uint8)
         rgb[:, rng.integers(0, width) :] = 255 if style == 2 else 0
         rgb[rng.integers(0, height) :, :] = rng.integers(0, 256, 3).astype(np.uint8)
-    for box in (flat_border_box(rgb), smooth_border_box(rgb)):
+    for box in (flat_border_box(rgb), smooth_border_box(rgb), blurred_border_box(rgb)):
         if box is not None:
             assert 0 <= box.top < box.bottom <= height and 0 <= box.left < box.right <= width
     assert all(v.quality >= 50 for v in query_variants(rgb) + enrol_variants(rgb))

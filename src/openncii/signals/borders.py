@@ -16,6 +16,10 @@ Flat borders (:func:`flat_border_box`), in integers so that the browser's port
 - the box counts only when it removes at least :data:`MIN_TRIM_PERCENT` of the width or of the
   height, and keeps at least :data:`MIN_KEEP_PERCENT` of each.
 
+Blurred padding (:func:`blurred_border_box`, query side only): a photo in a taller (or wider)
+frame filled with a blurred, enlarged copy of itself. Both bands have almost no detail along
+their lines and end at a straight, sharp seam where the photo starts.
+
 Rotation (:func:`detect_rotation`, :func:`unrotate`): when all four corners are dark, fit the
 angle of the rectangle of content (within +-10 degrees), and undo it.
 """
@@ -33,6 +37,8 @@ import numpy.typing as npt
 from openncii.signals.pdq import rgb_to_luma
 
 __all__ = [
+    "BLURRED_DETAIL",
+    "BLURRED_DETAIL_SHARE",
     "DARK_LUMA",
     "FLAT_PERCENT",
     "FLAT_TOLERANCE",
@@ -40,9 +46,13 @@ __all__ = [
     "MIN_KEEP_PERCENT",
     "MIN_ROTATION_DEGREES",
     "MIN_TRIM_PERCENT",
+    "SEAM_CONTRAST",
+    "SEAM_GAP",
+    "SEAM_STEP",
     "SMOOTH_STEP",
     "Box",
     "Rotation",
+    "blurred_border_box",
     "corners_dark",
     "detect_rotation",
     "flat_border_box",
@@ -60,6 +70,16 @@ MIN_TRIM_PERCENT: Final = 2
 MIN_KEEP_PERCENT: Final = 30
 #: A line is smooth when 90 % of its luma steps are at most this (blurred or gradient padding).
 SMOOTH_STEP: Final = 1.5
+#: Blurred padding: a line of the band has a mean luma step along it of at most this ...
+BLURRED_DETAIL: Final = 1.0
+#: ... the bands' (median) detail is at most this share of the photo's ...
+BLURRED_DETAIL_SHARE: Final = 0.25
+#: ... and the seam is a step of at least this (median over the line, in luma levels), at least
+#: :data:`SEAM_CONTRAST` times the largest one inside the band (the :data:`SEAM_GAP` lines next
+#: to the seam, one JPEG block, left out: a compressed seam rings into them).
+SEAM_STEP: Final = 1.5
+SEAM_CONTRAST: Final = 2.0
+SEAM_GAP: Final = 8
 #: Rotations are looked for within +-this many degrees.
 MAX_ROTATION_DEGREES: Final = 10.0
 #: Below this (degrees) a fitted angle is taken for no rotation.
@@ -133,6 +153,61 @@ def smooth_border_box(rgb: RGB) -> Box | None:
     enlarged copy of the photo, or a gradient (query side only: the browser does not need it).
     """
     return _peel(rgb, _smooth_lines)
+
+
+def _band(luma: npt.NDArray[np.float32]) -> int:
+    """The lines of blurred padding at the top of ``luma``, ending at a sharp seam (0: none).
+
+    The band is the leading run of lines whose mean luma step along the line is at most
+    :data:`BLURRED_DETAIL`; the seam is the largest median step between two lines within that run
+    and the next :data:`SEAM_GAP` lines (a compressed seam rings into the lines before it).
+    """
+    height = luma.shape[0]
+    detail = np.abs(np.diff(luma, axis=1)).mean(axis=1)
+    steps = np.median(np.abs(np.diff(luma, axis=0)), axis=1)  # steps[i]: lines i and i + 1
+    textured = np.flatnonzero(detail > BLURRED_DETAIL)
+    run = int(textured[0]) if textured.size else height
+    if run * 100 >= 48 * height:
+        return 0
+    seam = int(np.argmax(steps[: min(run + SEAM_GAP + 1, height - 1)])) + 1
+    if seam * 100 < MIN_TRIM_PERCENT * height:
+        return 0
+    inside = float(steps[: seam - 1 - SEAM_GAP].max()) if seam - 1 > SEAM_GAP else 0.0
+    step = float(steps[seam - 1])
+    return seam if step >= SEAM_STEP and step >= SEAM_CONTRAST * inside else 0
+
+
+def _detail(luma: npt.NDArray[np.float32]) -> float:
+    """The median over the lines of ``luma`` of the mean luma step along the line."""
+    return float(np.median(np.abs(np.diff(luma, axis=1)).mean(axis=1)))
+
+
+def blurred_border_box(rgb: RGB) -> Box | None:
+    """The photo inside blurred padding on two opposite sides, or None (query side only).
+
+    Padding made of a blurred, enlarged copy of the photo is smooth but not flat, and
+    :func:`smooth_border_box` stops a few lines short of the photo (a compressed seam rings) or
+    goes on into the photo's own smooth parts (a sky). Here the top and the bottom bands (or the
+    left and the right ones) must both be found by :func:`_band`, each ending at its seam, with
+    at most :data:`BLURRED_DETAIL_SHARE` of the photo's detail; the box keeps at least
+    :data:`MIN_KEEP_PERCENT` of the side.
+    """
+    if min(rgb.shape[:2]) < 3:
+        return None
+    luma = _luma(rgb)
+    height, width = luma.shape
+    for lines in (luma, luma.T):
+        size = lines.shape[0]
+        first, last = _band(lines), _band(lines[::-1])
+        if not (first and last) or (size - first - last) * 100 < MIN_KEEP_PERCENT * size:
+            continue
+        padding = max(_detail(lines[:first]), _detail(lines[size - last :]))
+        if padding > BLURRED_DETAIL_SHARE * _detail(lines[first : size - last]):
+            continue
+        if lines is luma:
+            return Box(top=first, bottom=height - last, left=0, right=width)
+        return Box(top=0, bottom=height, left=first, right=width - last)
+    return None
 
 
 def _peel(

@@ -31,7 +31,8 @@ Query (:func:`query_variants`): an upload under 256 pixels on its short side is 
 to 512 (:func:`enlarge`); then full and the 7 other dihedral transforms; centred squares of
 1.00, 0.99, ... 0.84 of the short side; the enrolled squares of 0.78 and 0.60 as they sit in a
 copy turned by 1 to 5 degrees either way and cropped to its largest upright rectangle (a
-photo straightened on a phone); the two strips; the flat-border trim; and, when all four
+photo straightened on a phone); the two strips; the flat-border trim, the smooth-border peel
+and the photo inside blurred padding (trim, each when found and not a repeat); and, when all four
 corners are dark, the photo turned back from its fitted tilt (trim) with the centred squares
 that fit inside it.
 
@@ -55,6 +56,7 @@ import numpy.typing as npt
 
 from openncii.errors import InvalidHashError
 from openncii.signals.borders import (
+    blurred_border_box,
     detect_rotation,
     flat_border_box,
     smooth_border_box,
@@ -375,6 +377,9 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
     smooth = smooth_border_box(rgb)
     if smooth is not None and smooth != trim:
         out.add(Kind.TRIM, _hash(luma, (smooth.top, smooth.bottom, smooth.left, smooth.right)))
+    blurred = blurred_border_box(rgb)
+    if blurred is not None and blurred not in (trim, smooth):
+        out.add(Kind.TRIM, _hash(luma, (blurred.top, blurred.bottom, blurred.left, blurred.right)))
     rotation = detect_rotation(rgb)
     if rotation is not None:
         upright, side = unrotate(rgb, rotation)
