@@ -40,6 +40,7 @@ __all__ = [
     "BLURRED_DETAIL",
     "BLURRED_DETAIL_SHARE",
     "DARK_LUMA",
+    "FLAT_DETAIL",
     "FLAT_PERCENT",
     "FLAT_TOLERANCE",
     "MAX_ROTATION_DEGREES",
@@ -72,11 +73,14 @@ MIN_KEEP_PERCENT: Final = 30
 SMOOTH_STEP: Final = 1.5
 #: Blurred padding: a line of the band has a mean luma step along it of at most this ...
 BLURRED_DETAIL: Final = 1.0
-#: ... the bands' (median) detail is at most this share of the photo's ...
+#: ... the bands' (median) detail is at most this share of the photo's, and at least
+#: :data:`FLAT_DETAIL` in one of them (a flat band, which a compressed file decodes to
+#: one exact colour, is a letterbox or a screenshot's canvas: the flat trim's case) ...
 BLURRED_DETAIL_SHARE: Final = 0.25
+FLAT_DETAIL: Final = 0.01
 #: ... and the seam is a step of at least this (median over the line, in luma levels), at least
-#: :data:`SEAM_CONTRAST` times the largest one inside the band (the :data:`SEAM_GAP` lines next
-#: to the seam, one JPEG block, left out: a compressed seam rings into them).
+#: :data:`SEAM_CONTRAST` times any other in the band and just past it (the :data:`SEAM_GAP`
+#: lines on either side of the seam, one JPEG block, left out: a compressed seam rings).
 SEAM_STEP: Final = 1.5
 SEAM_CONTRAST: Final = 2.0
 SEAM_GAP: Final = 8
@@ -160,7 +164,10 @@ def _band(luma: npt.NDArray[np.float32]) -> int:
 
     The band is the leading run of lines whose mean luma step along the line is at most
     :data:`BLURRED_DETAIL`; the seam is the largest median step between two lines within that run
-    and the next :data:`SEAM_GAP` lines (a compressed seam rings into the lines before it).
+    and the next :data:`SEAM_GAP` lines (a compressed seam rings into the lines before it), and
+    it must stand out: :data:`SEAM_CONTRAST` times every other step there, but those within
+    :data:`SEAM_GAP` lines of it (a screenshot's flat title bar, then its flat canvas, has two
+    steps: the flat trim's case).
     """
     height = luma.shape[0]
     detail = np.abs(np.diff(luma, axis=1)).mean(axis=1)
@@ -169,12 +176,13 @@ def _band(luma: npt.NDArray[np.float32]) -> int:
     run = int(textured[0]) if textured.size else height
     if run * 100 >= 48 * height:
         return 0
-    seam = int(np.argmax(steps[: min(run + SEAM_GAP + 1, height - 1)])) + 1
+    window = steps[: min(run + SEAM_GAP + 1, height - 1)]
+    seam = int(np.argmax(window)) + 1
     if seam * 100 < MIN_TRIM_PERCENT * height:
         return 0
-    inside = float(steps[: seam - 1 - SEAM_GAP].max()) if seam - 1 > SEAM_GAP else 0.0
+    others = np.concatenate([window[: max(seam - 1 - SEAM_GAP, 0)], window[seam + SEAM_GAP :]])
     step = float(steps[seam - 1])
-    return seam if step >= SEAM_STEP and step >= SEAM_CONTRAST * inside else 0
+    return seam if step >= SEAM_STEP and step >= SEAM_CONTRAST * others.max(initial=0.0) else 0
 
 
 def _detail(luma: npt.NDArray[np.float32]) -> float:
@@ -189,7 +197,8 @@ def blurred_border_box(rgb: RGB) -> Box | None:
     :func:`smooth_border_box` stops a few lines short of the photo (a compressed seam rings) or
     goes on into the photo's own smooth parts (a sky). Here the top and the bottom bands (or the
     left and the right ones) must both be found by :func:`_band`, each ending at its seam, with
-    at most :data:`BLURRED_DETAIL_SHARE` of the photo's detail; the box keeps at least
+    at most :data:`BLURRED_DETAIL_SHARE` of the photo's detail and not flat (:data:`FLAT_DETAIL`);
+    the box keeps at least
     :data:`MIN_KEEP_PERCENT` of the side.
     """
     if min(rgb.shape[:2]) < 3:
@@ -202,8 +211,10 @@ def blurred_border_box(rgb: RGB) -> Box | None:
         if not (first and last) or (size - first - last) * 100 < MIN_KEEP_PERCENT * size:
             continue
         padding = max(_detail(lines[:first]), _detail(lines[size - last :]))
-        if padding > BLURRED_DETAIL_SHARE * _detail(lines[first : size - last]):
-            continue
+        if padding < FLAT_DETAIL or padding > BLURRED_DETAIL_SHARE * _detail(
+            lines[first : size - last]
+        ):
+            continue  # flat padding (the flat trim's case), or no smoother than the photo
         if lines is luma:
             return Box(top=first, bottom=height - last, left=0, right=width)
         return Box(top=0, bottom=height, left=first, right=width - last)

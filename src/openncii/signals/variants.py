@@ -56,6 +56,7 @@ import numpy.typing as npt
 
 from openncii.errors import InvalidHashError
 from openncii.signals.borders import (
+    Box,
     blurred_border_box,
     detect_rotation,
     flat_border_box,
@@ -140,6 +141,8 @@ MAX_ENROLLED: Final = 10
 WHOLE_THRESHOLD: Final = 31
 SQUARE_THRESHOLD: Final = 24
 STRIP_THRESHOLD: Final = 20
+#: A blurred-padding box whose cuts are within this many lines of the flat trim's adds no hash.
+SAME_CUT_LINES: Final = 2
 #: Search an index at this distance, then keep the hits :func:`pair_threshold` allows.
 SEARCH_THRESHOLD: Final = WHOLE_THRESHOLD
 
@@ -378,7 +381,7 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
     if smooth is not None and smooth != trim:
         out.add(Kind.TRIM, _hash(luma, (smooth.top, smooth.bottom, smooth.left, smooth.right)))
     blurred = blurred_border_box(rgb)
-    if blurred is not None and blurred not in (trim, smooth):
+    if blurred is not None and blurred != smooth and not _cuts_alike(blurred, trim):
         out.add(Kind.TRIM, _hash(luma, (blurred.top, blurred.bottom, blurred.left, blurred.right)))
     rotation = detect_rotation(rgb)
     if rotation is not None:
@@ -395,6 +398,19 @@ def query_variants(rgb: RGB) -> list[PdqVariant]:
         )
         _add_squares(out, up_luma, fitting)
     return out.items
+
+
+def _cuts_alike(blurred: Box, trim: Box | None) -> bool:
+    """Whether the flat trim already cuts where the blurred-padding box does (within
+    :data:`SAME_CUT_LINES` at both ends of the axis it cuts): flat padding such as a letterbox
+    or a screenshot frame, which the flat trim handles. No hash more for it."""
+    if trim is None:
+        return False
+    if blurred.top > 0:  # bands at the top and the bottom
+        ends = ((blurred.top, trim.top), (blurred.bottom, trim.bottom))
+    else:
+        ends = ((blurred.left, trim.left), (blurred.right, trim.right))
+    return all(abs(a - b) <= SAME_CUT_LINES for a, b in ends)
 
 
 def enlarge(rgb: RGB, short_side: int) -> RGB:
