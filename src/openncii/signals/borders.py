@@ -171,16 +171,17 @@ def _band(luma: npt.NDArray[np.float32]) -> int:
     """
     height = luma.shape[0]
     detail = np.abs(np.diff(luma, axis=1)).mean(axis=1)
-    steps = np.median(np.abs(np.diff(luma, axis=0)), axis=1)  # steps[i]: lines i and i + 1
     textured = np.flatnonzero(detail > BLURRED_DETAIL)
     run = int(textured[0]) if textured.size else height
     if run * 100 >= 48 * height:
         return 0
-    window = steps[: min(run + SEAM_GAP + 1, height - 1)]
-    seam = int(np.argmax(window)) + 1
+    # steps[i]: between lines i and i + 1, over the run and the next SEAM_GAP lines.
+    lines = luma[: min(run + SEAM_GAP + 2, height)]
+    steps = np.median(np.abs(np.diff(lines, axis=0)), axis=1)
+    seam = int(np.argmax(steps)) + 1
     if seam * 100 < MIN_TRIM_PERCENT * height:
         return 0
-    others = np.concatenate([window[: max(seam - 1 - SEAM_GAP, 0)], window[seam + SEAM_GAP :]])
+    others = np.concatenate([steps[: max(seam - 1 - SEAM_GAP, 0)], steps[seam + SEAM_GAP :]])
     step = float(steps[seam - 1])
     return seam if step >= SEAM_STEP and step >= SEAM_CONTRAST * others.max(initial=0.0) else 0
 
@@ -198,16 +199,20 @@ def blurred_border_box(rgb: RGB) -> Box | None:
     goes on into the photo's own smooth parts (a sky). Here the top and the bottom bands (or the
     left and the right ones) must both be found by :func:`_band`, each ending at its seam, with
     at most :data:`BLURRED_DETAIL_SHARE` of the photo's detail and not flat (:data:`FLAT_DETAIL`);
-    the box keeps at least
-    :data:`MIN_KEEP_PERCENT` of the side.
+    the box keeps at least :data:`MIN_KEEP_PERCENT` of the side.
     """
     if min(rgb.shape[:2]) < 3:
+        return None
+    # Most pictures: an outer line of each pair has detail, no band can start there.
+    outer = [_luma(np.stack(pair)) for pair in ((rgb[0], rgb[-1]), (rgb[:, 0], rgb[:, -1]))]
+    if all(float(np.abs(np.diff(o, axis=1)).mean(axis=1).max()) > BLURRED_DETAIL for o in outer):
         return None
     luma = _luma(rgb)
     height, width = luma.shape
     for lines in (luma, luma.T):
         size = lines.shape[0]
-        first, last = _band(lines), _band(lines[::-1])
+        first = _band(lines)
+        last = _band(lines[::-1]) if first else 0
         if not (first and last) or (size - first - last) * 100 < MIN_KEEP_PERCENT * size:
             continue
         padding = max(_detail(lines[:first]), _detail(lines[size - last :]))
