@@ -567,8 +567,10 @@ class ReviewNearDenied(Base):
 
 
 class ReviewScan(Base):
-    """The fingerprint of a deny-list the stored ``review_near_denied`` rows were computed for
-    (``name``: ``shipped``; the flags are computed again when it changes)."""
+    """The fingerprint of what a set of stored review flags was computed with (``name``:
+    ``shipped``, the shipped deny-list of the ``review_near_denied`` rows; ``bursts``, the rule
+    of ``case_networks.burst``): the flags are computed again when it changes
+    (:mod:`openncii.review.scans`)."""
 
     __tablename__ = "review_scans"
 

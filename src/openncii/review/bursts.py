@@ -19,11 +19,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select, true, update
+from sqlalchemy import Connection, func, select, true, update
 
 from openncii.cases.abuse import NETWORK_DAYS
 from openncii.cases.bursts import BurstRule
-from openncii.db.models import CaseNetwork, ReviewScan
+from openncii.db.models import CaseNetwork
+from openncii.review.scans import resync
 
 __all__ = ["BURSTS", "burst_groups", "find_bursts", "groups", "marks", "sync_bursts"]
 
@@ -129,22 +130,7 @@ def sync_bursts(connection: Connection, rule: BurstRule, now: datetime) -> bool:
     """Flag the bursts again if the stored flags are of another rule (in the caller's
     transaction; the scan row is locked on PostgreSQL, so one server computes them). Returns
     whether it computed them."""
-    held = select(ReviewScan.fingerprint).where(ReviewScan.name == BURSTS)
-    if connection.scalar(held) == rule.fingerprint:
-        return False
-    if connection.dialect.name == "postgresql":
-        held = held.with_for_update()
-    stored = connection.scalar(held)
-    if stored == rule.fingerprint:
-        return False
-    _flag_all(connection, rule, now)
-    if stored is None:
-        connection.execute(insert(ReviewScan).values(name=BURSTS, fingerprint=rule.fingerprint))
-    else:
-        connection.execute(
-            update(ReviewScan).where(ReviewScan.name == BURSTS).values(fingerprint=rule.fingerprint)
-        )
-    return True
+    return resync(connection, BURSTS, rule.fingerprint, lambda: _flag_all(connection, rule, now))
 
 
 def burst_groups(

@@ -24,12 +24,13 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from openncii.cases.denylist import DenyList
 from openncii.db.feed_clock import read_feed_clock
-from openncii.db.models import DeniedHash, HashRecord, ReviewNearDenied, ReviewScan
+from openncii.db.models import DeniedHash, HashRecord, ReviewNearDenied
 from openncii.index import PDQIndex
+from openncii.review.scans import resync
 from openncii.signals.pdq import MATCH_THRESHOLD
 from openncii.signals.registry import PDQ, PDQ_KEYS
 
@@ -221,21 +222,9 @@ def sync_shipped(connection: Connection, shipped: DenyList) -> bool:
     """Flag the hashes near the shipped list if the stored flags are of another list (in the
     caller's transaction; the scan row is locked on PostgreSQL, so one server scans). Returns
     whether it scanned."""
-    fingerprint = shipped_fingerprint(shipped)
-    held = select(ReviewScan.fingerprint).where(ReviewScan.name == SHIPPED)
-    if connection.scalar(held) == fingerprint:
-        return False
-    if connection.dialect.name == "postgresql":
-        held = held.with_for_update()
-    stored = connection.scalar(held)
-    if stored == fingerprint:
-        return False
-    connection.execute(delete(ReviewNearDenied).where(ReviewNearDenied.source == SHIPPED))
-    _scan(connection, [f"{e:064x}" for e in shipped.entries], SHIPPED)
-    if stored is None:
-        connection.execute(insert(ReviewScan).values(name=SHIPPED, fingerprint=fingerprint))
-    else:
-        connection.execute(
-            update(ReviewScan).where(ReviewScan.name == SHIPPED).values(fingerprint=fingerprint)
-        )
-    return True
+
+    def rescan() -> None:
+        connection.execute(delete(ReviewNearDenied).where(ReviewNearDenied.source == SHIPPED))
+        _scan(connection, [f"{e:064x}" for e in shipped.entries], SHIPPED)
+
+    return resync(connection, SHIPPED, shipped_fingerprint(shipped), rescan)
