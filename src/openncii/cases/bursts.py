@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Connection, func, select, update
 
+from openncii.db.locks import advisory_xact_lock
 from openncii.db.models import CaseNetwork
 
 if TYPE_CHECKING:
@@ -63,9 +64,8 @@ def lock_network(connection: Connection, network: str) -> None:
     """Take the advisory lock of ``network`` until the transaction ends (PostgreSQL; nothing
     to do on SQLite). Call it before the case's first write: a case waiting here then holds
     no row another case of the network may wait for."""
-    if connection.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:4], "big", signed=True)
-        connection.execute(select(func.pg_advisory_xact_lock(_NETWORK_LOCKS, key)))
+    key = int.from_bytes(hashlib.sha256(network.encode()).digest()[:4], "big", signed=True)
+    advisory_xact_lock(connection, _NETWORK_LOCKS, key)
 
 
 def flag_burst(connection: Connection, network: str, now: datetime, rule: BurstRule) -> None:

@@ -40,10 +40,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openncii.cases.denylist import DenyList
+from openncii.db.locks import advisory_xact_lock
 from openncii.db.models import DeniedHash
 from openncii.signals.registry import PDQ, PDQ_KEYS
 
@@ -80,25 +81,18 @@ class DeniedList:
         return None
 
 
-def _advisory_lock(session: Session, *, shared: bool) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
-        # A statement of its own: the statements after it see what committed while it waited.
-        session.execute(select(lock(DENY_LOCK)))
-
-
 def lock_denied_for_adding(session: Session) -> None:
     """Take :data:`DENY_LOCK` in exclusive mode (PostgreSQL; nothing to do on SQLite): the first
     statement of a transaction that adds entries, before it locks anything else (a case holding
     the shared lock may be waiting for a row the adding transaction would lock)."""
-    _advisory_lock(session, shared=False)
+    advisory_xact_lock(session.connection(), DENY_LOCK)
 
 
 def load_denied(session: Session) -> DeniedList:
     """The entries, read in the caller's transaction: the one that stores the case, so that the
     read is ordered against additions (it takes :data:`DENY_LOCK` in shared mode first on
     PostgreSQL; see the module docstring)."""
-    _advisory_lock(session, shared=True)
+    advisory_xact_lock(session.connection(), DENY_LOCK, shared=True)
     pdq: list[int] = []
     exact: set[tuple[str, str]] = set()
     for signal_type, value in session.execute(select(DeniedHash.signal_type, DeniedHash.value)):
