@@ -8,7 +8,7 @@ one row per decision of a reviewer).
 
 **A case and an entry added at the same moment.** Two writers must see each other: the case's
 check of the list (:func:`load_denied`) and the entry's scan of the hashes already stored
-(:func:`openncii.review.near.flag_entries`). If the check ran before the entry committed and the
+(:func:`openncii.review.near.flag_prescanned`). If the check ran before the entry committed and the
 scan before the case committed, neither would see the other and the hash would escape both
 (stored, neither refused nor queued for review). So the check runs *inside* the transaction
 that stores the case (:func:`openncii.cases.store_case`), and the two transactions are ordered:
