@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select, true, update
+from sqlalchemy import Connection, Select, func, select, true, update
 
 from openncii.cases.abuse import NETWORK_DAYS
 from openncii.cases.bursts import BurstRule
@@ -81,6 +81,26 @@ def _seconds_apart(connection: Connection, later: Any, earlier: Any) -> Any:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
+def _kept_cases(
+    connection: Connection, busy: Select[Any], since: datetime
+) -> Iterable[tuple[str, list[tuple[datetime, int]], list[bool]]]:
+    """The kept cases of the networks ``busy``: (network, its cases (time, id) sorted by time,
+    their stored flags)."""
+    rows = connection.execute(
+        select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id, CaseNetwork.burst)
+        .where(CaseNetwork.network.in_(busy), CaseNetwork.created_at >= since)
+        .order_by(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
+    ).all()
+    by_network: dict[str, tuple[list[tuple[datetime, int]], list[bool]]] = defaultdict(
+        lambda: ([], [])
+    )
+    for network, created_at, case_id, flag in rows:
+        cases, flags = by_network[network]
+        cases.append((created_at, int(case_id)))
+        flags.append(bool(flag))
+    return [(network, cases, flags) for network, (cases, flags) in by_network.items()]
+
+
 def _flag_all(connection: Connection, rule: BurstRule, now: datetime) -> int:
     """Compute every flag of the kept cases again (the caller's transaction); how many are
     set."""
@@ -104,17 +124,9 @@ def _flag_all(connection: Connection, rule: BurstRule, now: datetime) -> int:
         .where(ordered.c.earlier.is_not(None), apart < rule.minutes * 60)
         .distinct()
     )
-    rows = connection.execute(
-        select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
-        .where(CaseNetwork.network.in_(busy), CaseNetwork.created_at >= since)
-        .order_by(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
-    ).all()
-    by_network: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for network, created_at, case_id in rows:
-        by_network[network].append((created_at, int(case_id)))
     flagged = [
         case_id
-        for cases in by_network.values()
+        for _, cases, _ in _kept_cases(connection, busy, since)
         for (_, case_id), hit in zip(cases, marks(cases, rule.window, rule.cases), strict=True)
         if hit
     ]
@@ -145,15 +157,6 @@ def burst_groups(
         .where(CaseNetwork.burst == true(), CaseNetwork.created_at >= since)
         .distinct()
     )
-    rows = connection.execute(
-        select(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id, CaseNetwork.burst)
-        .where(CaseNetwork.network.in_(busy), CaseNetwork.created_at >= since)
-        .order_by(CaseNetwork.network, CaseNetwork.created_at, CaseNetwork.case_id)
-    ).all()
-    by_network: dict[str, list[tuple[datetime, int, bool]]] = defaultdict(list)
-    for network, created_at, case_id, flag in rows:
-        by_network[network].append((created_at, int(case_id), bool(flag)))
-    for network, cases in by_network.items():
-        times = [(at, case_id) for at, case_id, _ in cases]
-        for burst in groups(times, [hit for _, _, hit in cases], rule.window):
+    for network, cases, flags in _kept_cases(connection, busy, since):
+        for burst in groups(cases, flags, rule.window):
             yield network, burst
