@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select
 
 from case_helpers import fast_case_rules, open_case
-from openncii.audit import list_audit, short_hash
+from openncii.audit import list_audit
 from openncii.cases import (
     CaseRules,
     DenyList,
@@ -59,6 +59,7 @@ from openncii.review import (
 from openncii.review.bursts import find_bursts, marks, sync_bursts
 from openncii.review.near import flag_helpline_equal, sync_shipped
 from openncii.review.queue import _median, _network_bursts
+from openncii.signals.hexcode import short_hash
 from openncii.signals.pdq import MATCH_THRESHOLD
 from openncii.signals.registry import PDQ_KEYS
 from partner_helpers import flip_pdq
@@ -487,7 +488,7 @@ def test_the_burst_query_finds_the_bursts_of_every_network(
         session.execute(delete(CaseNetwork))
         session.execute(insert(CaseNetwork), rows)
     assert len(created) == len(rows)
-    small = ReviewRules(burst_cases=4, burst_minutes=20)
+    small = ReviewRules(bursts=BurstRule(cases=4, minutes=20))
     expected: set[str] = set()
     for network in {r["network"] for r in rows}:
         cases = sorted((r["created_at"], r["case_id"]) for r in rows if r["network"] == network)

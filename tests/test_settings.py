@@ -177,6 +177,7 @@ def test_an_unusable_variable_is_a_usage_error_naming_it(tmp_path: Path) -> None
 def test_the_review_queue_thresholds_are_bounded_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    from openncii.cases.bursts import BurstRule
     from openncii.review import ReviewRules
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
@@ -190,8 +191,7 @@ def test_the_review_queue_thresholds_are_bounded_settings(
         not_blocked_partners=3,
         match_factor=2.5,
         match_min_partners=5,
-        burst_cases=4,
-        burst_minutes=20,
+        bursts=BurstRule(cases=4, minutes=20),
     )
     for name, value in (
         ("review_burst_cases", 1),  # every case would be a burst

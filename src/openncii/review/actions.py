@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from openncii.audit import record, short_hash
+from openncii.audit import record
 from openncii.cases.denied import deny_key, lock_denied_for_adding
 from openncii.db.feed_clock import advance_feed_clock, stamp_hashes
 from openncii.db.models import (
@@ -42,6 +42,7 @@ from openncii.review.near import (
     prescan_entries,
     unflag_entries,
 )
+from openncii.signals.hexcode import short_hash
 from openncii.signals.registry import MD5, PDQ, by_key
 
 __all__ = [

@@ -14,8 +14,8 @@ Four signals, each computed in a few set-based queries (SQLite and PostgreSQL):
   to an entry of the helpline's: entries added after the hash was stored (or at the same
   moment: :mod:`openncii.cases.denied`). Stored when the entry is added
   (:mod:`openncii.review.near`).
-* ``network_burst``: the hashes of at least :attr:`ReviewRules.burst_cases` cases opened from
-  one client network within :attr:`ReviewRules.burst_minutes` (``case_networks`` holds a keyed
+* ``network_burst``: the hashes of a burst by :attr:`ReviewRules.bursts`: at least ``cases``
+  cases opened from one client network within ``minutes`` (``case_networks`` holds a keyed
   digest of each case's network for :data:`NETWORK_DAYS` days; the queue shows its first 8 hex
   digits, enough to tell bursts apart and nothing about the network). Flagged when a case is
   stored (:mod:`openncii.cases.bursts`), read by :mod:`openncii.review.bursts`.
@@ -35,7 +35,6 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from openncii.audit import short_hash
 from openncii.cases.abuse import NETWORK_DAYS
 from openncii.cases.bursts import BurstRule
 from openncii.cases.denylist import DenyList
@@ -50,6 +49,7 @@ from openncii.db.models import (
 from openncii.review.bursts import burst_groups, sync_bursts
 from openncii.review.near import sync_shipped
 from openncii.settings import Settings
+from openncii.signals.hexcode import short_hash
 from openncii.stats import matching_histogram
 
 __all__ = [
@@ -78,14 +78,10 @@ class ReviewRules:
     not_blocked_partners: int = 2
     match_factor: float = 3.0
     match_min_partners: int = 3
-    burst_cases: int = 10
-    burst_minutes: int = 60
+    #: When cases from one network are a burst (the rule the cases are flagged with when stored).
+    bursts: BurstRule = field(default_factory=BurstRule)
     #: At most this many items (those with the most reasons, then the newest, first).
     limit: int = 500
-
-    @property
-    def bursts(self) -> BurstRule:
-        return BurstRule(cases=self.burst_cases, minutes=self.burst_minutes)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReviewRules:
@@ -93,8 +89,7 @@ class ReviewRules:
             not_blocked_partners=settings.review_not_blocked_partners,
             match_factor=settings.review_match_factor,
             match_min_partners=settings.review_match_min_partners,
-            burst_cases=settings.review_burst_cases,
-            burst_minutes=settings.review_burst_minutes,
+            bursts=BurstRule.from_settings(settings),
         )
 
 
@@ -256,7 +251,7 @@ def _network_bursts(
     for network, burst in burst_groups(connection, rules.bursts, now):
         figures: dict[str, int | float | str] = {
             "cases": len(burst),
-            "minutes": rules.burst_minutes,
+            "minutes": rules.bursts.minutes,
             "network": short_hash(network),
         }
         for case_id in burst:
