@@ -286,14 +286,14 @@ def corners_dark(rgb: RGB) -> bool:
     patch = max(2, min(height, width) // 100)
     if height < 4 * patch or width < 4 * patch:
         return False
-    luma = _luma(rgb)
+    # The luma of the four patches only (per pixel: the same values as the whole picture's).
     return all(
-        float(corner.max()) <= DARK_LUMA
+        float(_luma(corner).max()) <= DARK_LUMA
         for corner in (
-            luma[:patch, :patch],
-            luma[:patch, -patch:],
-            luma[-patch:, :patch],
-            luma[-patch:, -patch:],
+            rgb[:patch, :patch],
+            rgb[:patch, -patch:],
+            rgb[-patch:, :patch],
+            rgb[-patch:, -patch:],
         )
     )
 
