@@ -63,10 +63,12 @@ _HASHES_DDL: Final = (
     "variants array<string>, variant_kinds array<string>, vpdq string, error string, "
     "skipped boolean"
 )
-_MATCHES_DDL: Final = (
-    "id string, signal_type string, bank_key bigint, hash string, distance int, kind string, "
+#: A match's fields but its item's id (a row of the matches table, or one of an item's matches).
+_MATCH_FIELDS_DDL: Final = (
+    "signal_type string, bank_key bigint, hash string, distance int, kind string, "
     "query_kind string, query_percent double, target_percent double"
 )
+_MATCHES_DDL: Final = f"id string, {_MATCH_FIELDS_DDL}"
 
 
 def spark_session(
@@ -272,10 +274,7 @@ def _source_frame(spark: SparkSession, sources: Sequence[str]) -> DataFrame:
 
 
 #: What the one-pass scan of :func:`scan_with_spark` gives: an item's hashes and its matches.
-_SCANNED_DDL: Final = (
-    f"{_HASHES_DDL}, matches array<struct<signal_type:string, bank_key:bigint, hash:string, "
-    "distance:int, kind:string, query_kind:string, query_percent:double, target_percent:double>>"
-)
+_SCANNED_DDL: Final = f"{_HASHES_DDL}, matches array<struct<{_MATCH_FIELDS_DDL}>>"
 
 
 def _bank_opener(

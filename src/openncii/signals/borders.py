@@ -159,8 +159,15 @@ def smooth_border_box(rgb: RGB) -> Box | None:
     return _peel(rgb, _smooth_lines)
 
 
-def _band(luma: npt.NDArray[np.float32]) -> int:
+def _line_detail(luma: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The mean luma step along each line of ``luma``."""
+    detail: npt.NDArray[np.float32] = np.abs(np.diff(luma, axis=1)).mean(axis=1)
+    return detail
+
+
+def _band(luma: npt.NDArray[np.float32], detail: npt.NDArray[np.float32]) -> int:
     """The lines of blurred padding at the top of ``luma``, ending at a sharp seam (0: none).
+    ``detail`` is :func:`_line_detail` of ``luma``.
 
     The band is the leading run of lines whose mean luma step along the line is at most
     :data:`BLURRED_DETAIL`; the seam is the largest median step between two lines within that run
@@ -170,7 +177,6 @@ def _band(luma: npt.NDArray[np.float32]) -> int:
     steps: the flat trim's case).
     """
     height = luma.shape[0]
-    detail = np.abs(np.diff(luma, axis=1)).mean(axis=1)
     textured = np.flatnonzero(detail > BLURRED_DETAIL)
     run = int(textured[0]) if textured.size else height
     if run * 100 >= 48 * height:
@@ -184,11 +190,6 @@ def _band(luma: npt.NDArray[np.float32]) -> int:
     others = np.concatenate([steps[: max(seam - 1 - SEAM_GAP, 0)], steps[seam + SEAM_GAP :]])
     step = float(steps[seam - 1])
     return seam if step >= SEAM_STEP and step >= SEAM_CONTRAST * others.max(initial=0.0) else 0
-
-
-def _detail(luma: npt.NDArray[np.float32]) -> float:
-    """The median over the lines of ``luma`` of the mean luma step along the line."""
-    return float(np.median(np.abs(np.diff(luma, axis=1)).mean(axis=1)))
 
 
 def blurred_border_box(rgb: RGB) -> Box | None:
@@ -205,19 +206,21 @@ def blurred_border_box(rgb: RGB) -> Box | None:
         return None
     # Most pictures: an outer line of each pair has detail, no band can start there.
     outer = [_luma(np.stack(pair)) for pair in ((rgb[0], rgb[-1]), (rgb[:, 0], rgb[:, -1]))]
-    if all(float(np.abs(np.diff(o, axis=1)).mean(axis=1).max()) > BLURRED_DETAIL for o in outer):
+    if all(float(_line_detail(o).max()) > BLURRED_DETAIL for o in outer):
         return None
     luma = _luma(rgb)
     height, width = luma.shape
     for lines in (luma, luma.T):
         size = lines.shape[0]
-        first = _band(lines)
-        last = _band(lines[::-1]) if first else 0
+        detail = _line_detail(lines)  # once, for both bands and the photo between them
+        first = _band(lines, detail)
+        last = _band(lines[::-1], detail[::-1]) if first else 0
         if not (first and last) or (size - first - last) * 100 < MIN_KEEP_PERCENT * size:
             continue
-        padding = max(_detail(lines[:first]), _detail(lines[size - last :]))
-        if padding < FLAT_DETAIL or padding > BLURRED_DETAIL_SHARE * _detail(
-            lines[first : size - last]
+        # The median over the lines of their detail: the bands' and the photo's.
+        padding = float(max(np.median(detail[:first]), np.median(detail[size - last :])))
+        if padding < FLAT_DETAIL or padding > BLURRED_DETAIL_SHARE * float(
+            np.median(detail[first : size - last])
         ):
             continue  # flat padding (the flat trim's case), or no smoother than the photo
         if lines is luma:
@@ -286,14 +289,14 @@ def corners_dark(rgb: RGB) -> bool:
     patch = max(2, min(height, width) // 100)
     if height < 4 * patch or width < 4 * patch:
         return False
-    luma = _luma(rgb)
+    # The luma of the four patches only (per pixel: the same values as the whole picture's).
     return all(
-        float(corner.max()) <= DARK_LUMA
+        float(_luma(corner).max()) <= DARK_LUMA
         for corner in (
-            luma[:patch, :patch],
-            luma[:patch, -patch:],
-            luma[-patch:, :patch],
-            luma[-patch:, -patch:],
+            rgb[:patch, :patch],
+            rgb[:patch, -patch:],
+            rgb[-patch:, :patch],
+            rgb[-patch:, -patch:],
         )
     )
 
