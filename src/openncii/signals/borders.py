@@ -135,10 +135,6 @@ def flat_border_box(rgb: RGB) -> Box | None:
 
     See the module's docstring for the rule. ``rgb`` is ``(H, W, 3)`` uint8.
     """
-    outer_rows = _flat_lines(np.stack([rgb[0], rgb[-1]]))
-    outer_cols = _flat_lines(np.stack([rgb[:, 0], rgb[:, -1]]))
-    if not (outer_rows.any() or outer_cols.any()):
-        return None  # most photos: no outer line is flat, nothing to peel
     return _peel(rgb, _flat_lines)
 
 
@@ -234,6 +230,10 @@ def _peel(
 ) -> Box | None:
     """Peel lines for which ``is_border`` holds off the top, bottom, left and right, round
     after round, and apply the size rules."""
+    outer_rows = is_border(np.stack([rgb[0], rgb[-1]]))
+    outer_cols = is_border(np.stack([rgb[:, 0], rgb[:, -1]]))
+    if not (outer_rows.any() or outer_cols.any()):
+        return None  # most photos: no outer line is a border, the first round would peel none
     height, width = rgb.shape[:2]
     top, bottom, left, right = 0, height, 0, width
     while True:
